@@ -1,0 +1,1 @@
+//! Merge-field engine: filled in by the templates issue (#4).

@@ -1,0 +1,1 @@
+//! SMS encoding and segments: filled in by the delivery-engine issue (#3).

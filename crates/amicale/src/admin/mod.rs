@@ -1,0 +1,218 @@
+//! Administration: the mail catcher / outbox and the scheduler's state.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
+use serde::Deserialize;
+
+use crate::app::AppState;
+use crate::db::entities::{outbox as row, schedule_slots};
+use crate::delivery::outbox::{self, State as MsgState};
+use crate::error::AppResult;
+use crate::web::extract::{Admin, Require};
+use crate::web::page::{Page, render};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin", get(index))
+        .route("/admin/outbox", get(outbox_list))
+        .route("/admin/outbox/{id}", get(outbox_message))
+        .route("/admin/outbox/{id}/body", get(outbox_body))
+        .route("/admin/schedule", get(schedule))
+}
+
+fn local(tz: Tz, t: DateTime<Utc>) -> String {
+    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+#[derive(Template)]
+#[template(path = "admin/index.html")]
+struct IndexTpl<'a> {
+    p: &'a Page,
+}
+
+async fn index(_: Require<Admin>, p: Page) -> AppResult<Response> {
+    render(&IndexTpl { p: &p })
+}
+
+pub struct MsgRow {
+    pub id: i64,
+    pub state: &'static str,
+    pub recipient: String,
+    pub subject: String,
+    pub created: String,
+    pub attempts: i32,
+}
+
+fn state_key(s: &str) -> &'static str {
+    MsgState::parse(s).map_or("queued", MsgState::as_str)
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxTpl<'a> {
+    p: &'a Page,
+    catcher: bool,
+    counts: Vec<(&'static str, i64)>,
+    rows: Vec<MsgRow>,
+    older: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    before: Option<i64>,
+}
+
+const PAGE: u64 = 50;
+
+async fn outbox_list(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
+    let list = outbox::list(&state.db, q.before, PAGE).await?;
+    let older = (list.len() as u64 == PAGE)
+        .then(|| list.last().map(|m| m.id))
+        .flatten();
+    let rows = list
+        .into_iter()
+        .map(|m| MsgRow {
+            id: m.id,
+            state: state_key(&m.state),
+            recipient: m.recipient,
+            subject: m.subject,
+            created: local(state.tz, m.created_at),
+            attempts: m.attempts,
+        })
+        .collect();
+    let counts = outbox::counts(&state.db)
+        .await?
+        .into_iter()
+        .map(|(s, n)| (s.as_str(), n))
+        .collect();
+    render(&OutboxTpl {
+        p: &p,
+        catcher: state.transport.is_catcher(),
+        counts,
+        rows,
+        older,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "admin/outbox_message.html")]
+struct MessageTpl<'a> {
+    p: &'a Page,
+    m: row::Model,
+    state: &'static str,
+    created: String,
+    next_attempt: String,
+    sent: String,
+}
+
+async fn outbox_message(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let m = outbox::get(&state.db, id).await?;
+    render(&MessageTpl {
+        p: &p,
+        state: state_key(&m.state),
+        created: local(state.tz, m.created_at),
+        next_attempt: local(state.tz, m.next_attempt_at),
+        sent: m.sent_at.map(|t| local(state.tz, t)).unwrap_or_default(),
+        m,
+    })
+}
+
+/// The HTML part on its own, for the sandboxed frame of the message page. Its
+/// policy forbids scripts and any outside resource, whatever the message holds.
+async fn outbox_body(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let m = outbox::get(&state.db, id).await?;
+    let html = m.body_html.unwrap_or_default();
+    let mut res = html.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; img-src data:; sandbox; frame-ancestors 'self'",
+        ),
+    );
+    h.insert(
+        header::X_FRAME_OPTIONS,
+        HeaderValue::from_static("SAMEORIGIN"),
+    );
+    Ok(res)
+}
+
+pub struct TaskRow {
+    pub name: &'static str,
+    pub expr: &'static str,
+    pub next: String,
+    pub last: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/schedule.html")]
+struct ScheduleTpl<'a> {
+    p: &'a Page,
+    tz: String,
+    tasks: Vec<TaskRow>,
+}
+
+async fn schedule(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+) -> AppResult<Response> {
+    let now = Utc::now();
+    let mut tasks = Vec::new();
+    for t in crate::schedule::tasks::all(state.clone()) {
+        let last = schedule_slots::Entity::find()
+            .filter(schedule_slots::Column::Task.eq(t.name))
+            .order_by_desc(schedule_slots::Column::SlotAt)
+            .paginate(&state.db, 5)
+            .fetch_page(0)
+            .await?
+            .into_iter()
+            .map(|s| {
+                (
+                    local(state.tz, s.slot_at),
+                    s.outcome,
+                    s.detail.unwrap_or_default(),
+                )
+            })
+            .collect();
+        tasks.push(TaskRow {
+            name: t.name,
+            expr: t.expr,
+            next: t
+                .next_after(state.tz, now)
+                .map(|n| local(state.tz, n))
+                .unwrap_or_default(),
+            last,
+        });
+    }
+    render(&ScheduleTpl {
+        p: &p,
+        tz: state.tz.name().to_owned(),
+        tasks,
+    })
+}

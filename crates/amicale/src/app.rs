@@ -1,0 +1,195 @@
+//! Application state and the roles the binary can play.
+
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+
+use chrono_tz::Tz;
+use lettre::message::Mailbox;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinSet;
+
+use crate::config::Config;
+use crate::crypto::SecretKey;
+use crate::db::{self, Backend};
+use crate::delivery::{self, transport::Transport};
+use crate::error::{AppError, AppResult};
+use crate::ops::metrics::Metrics;
+use crate::schedule;
+use crate::web::i18n::Locale;
+
+/// Shared by every request, worker and task; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub db: DatabaseConnection,
+    pub config: Config,
+    pub backend: Backend,
+    pub base_url: String,
+    pub secret: SecretKey,
+    pub tz: Tz,
+    pub default_locale: Locale,
+    pub mail_from: Mailbox,
+    pub transport: Transport,
+    pub secure_cookies: bool,
+    pub metrics: Metrics,
+    /// Woken after a transaction that queued messages commits, so delivery
+    /// starts at once instead of at the next poll.
+    pub outbox_wakeup: Notify,
+    /// Set by `--demo`: the login page shows where the demo login is printed.
+    pub demo: bool,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates and loads the secret key.
+    pub async fn new(config: Config, base_url: String, demo: bool) -> AppResult<Self> {
+        let backend = Backend::from_url(&config.database_url)?;
+        let db = db::connect(&config.database_url).await?;
+        db::migrate(&db).await?;
+        let secret = match &config.secret_key {
+            Some(k) => SecretKey::from_config(k)?,
+            None => SecretKey::load_or_create(&db).await?,
+        };
+        let transport = Transport::from_config(&config)?;
+        let mail_from = config
+            .mail_from
+            .parse()
+            .map_err(|e| AppError::Config(format!("mail_from: {e}")))?;
+        Ok(AppState(Arc::new(Inner {
+            backend,
+            tz: config.tz()?,
+            default_locale: Locale::parse(&config.default_locale).unwrap_or_default(),
+            secure_cookies: base_url.starts_with("https://"),
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            db,
+            secret,
+            mail_from,
+            transport,
+            metrics: Metrics::default(),
+            outbox_wakeup: Notify::new(),
+            demo,
+            config,
+        })))
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// Tells long-running loops to stop; they finish what is in flight first.
+#[derive(Clone)]
+pub struct Shutdown(watch::Receiver<bool>);
+
+pub struct ShutdownTrigger(watch::Sender<bool>);
+
+impl ShutdownTrigger {
+    pub fn fire(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
+    let (tx, rx) = watch::channel(false);
+    (ShutdownTrigger(tx), Shutdown(rx))
+}
+
+impl Shutdown {
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    pub async fn wait(&mut self) {
+        let _ = self.0.wait_for(|v| *v).await;
+    }
+}
+
+/// A web server bound to its port, ready to run.
+pub struct Application {
+    state: AppState,
+    listener: TcpListener,
+}
+
+impl Application {
+    /// Binds first so that `bind = "127.0.0.1:0"` (tests) knows its port
+    /// before links are built from it.
+    pub async fn build(config: Config, demo: bool) -> AppResult<Self> {
+        let listener = TcpListener::bind(&config.bind)
+            .await
+            .map_err(|e| AppError::Config(format!("cannot listen on {}: {e}", config.bind)))?;
+        let addr = listener.local_addr()?;
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let state = AppState::new(config, base_url, demo).await?;
+        Ok(Self { state, listener })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("bound listener has an address")
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Web server, delivery workers and scheduler until `shutdown` fires.
+    pub async fn serve(self, shutdown: Shutdown) -> AppResult<()> {
+        let mut background = spawn_background(&self.state, &shutdown);
+        let router = crate::web::router(self.state.clone());
+        let mut stop = shutdown.clone();
+        tracing::info!(addr = %self.addr(), base_url = %self.state.base_url, "listening");
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(async move { stop.wait().await })
+            .await?;
+        while let Some(done) = background.join_next().await {
+            if let Err(e) = done {
+                tracing::error!(error = %e, "background task ended abnormally");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Delivery workers and the scheduler; the `worker` role runs only these.
+pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
+    let mut set = JoinSet::new();
+    for n in 0..state.config.workers {
+        set.spawn(delivery::worker::run(state.clone(), shutdown.clone(), n));
+    }
+    let scheduler = schedule::Scheduler::new(
+        state.db.clone(),
+        state.tz,
+        schedule::tasks::all(state.clone()),
+    );
+    set.spawn(scheduler.run(shutdown.clone()));
+    set
+}
+
+pub async fn run_worker(config: Config, shutdown: Shutdown) -> AppResult<()> {
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind));
+    let state = AppState::new(config, base_url, false).await?;
+    let mut set = spawn_background(&state, &shutdown);
+    while let Some(done) = set.join_next().await {
+        if let Err(e) = done {
+            tracing::error!(error = %e, "background task ended abnormally");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Configuration: an optional `amicale.toml`, overridden by `AMICALE_*` variables.
+
+use std::path::PathBuf;
+
+use chrono_tz::Tz;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+use crate::delivery::smtp::SmtpUrl;
+use crate::error::AppError;
+
+/// Variables under the `AMICALE_` prefix that are not configuration keys.
+/// The test harness reads `AMICALE_TEST_POSTGRES_URL`; a server started from a
+/// test must not refuse it as an unknown key.
+const NOT_CONFIG: &[&str] = &["test_postgres_url", "config"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// `sqlite://path` or `postgres://user@host/db`.
+    pub database_url: String,
+    /// Address and port the web server listens on.
+    pub bind: String,
+    /// Public address used in links sent by e-mail; defaults to `http://<bind>`.
+    pub base_url: Option<String>,
+    /// Directory for uploaded files.
+    pub data_dir: PathBuf,
+    /// `smtp://host:port`, `smtp+starttls://user:pass@host:587`, `smtps://…`;
+    /// unset means every message is kept in the mail catcher.
+    pub smtp_url: Option<String>,
+    /// Sender of system e-mails.
+    pub mail_from: String,
+    /// The network's time zone, used by the scheduler and for display.
+    pub time_zone: String,
+    /// Signing and encryption key; generated and stored in the database when absent.
+    pub secret_key: Option<String>,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// A tracing filter such as `info` or `amicale=debug,info`.
+    pub log_level: String,
+    /// Language for visitors whose browser asks for neither French nor English.
+    pub default_locale: String,
+    /// First delay before a temporary delivery failure is retried, doubled each time.
+    pub outbox_retry_base_secs: u64,
+    /// Longest delay between two retries.
+    pub outbox_retry_max_secs: u64,
+    /// A message still failing temporarily after this long is marked failed.
+    pub outbox_give_up_secs: u64,
+    /// How long a worker owns a claimed batch before another may take it over.
+    pub outbox_lease_secs: u64,
+    /// How often an idle worker looks for due messages.
+    pub outbox_poll_secs: u64,
+    /// SMTP connect and command timeout.
+    pub smtp_timeout_secs: u64,
+    /// Delivery worker loops started by `serve` and `worker`.
+    pub workers: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://./amicale.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            base_url: None,
+            data_dir: PathBuf::from("./data"),
+            smtp_url: None,
+            mail_from: "Amicale <no-reply@amicale.localhost>".into(),
+            time_zone: "Europe/Paris".into(),
+            secret_key: None,
+            log_format: LogFormat::Text,
+            log_level: "info".into(),
+            default_locale: "fr".into(),
+            outbox_retry_base_secs: 300,
+            outbox_retry_max_secs: 3600,
+            outbox_give_up_secs: 5 * 24 * 3600,
+            outbox_lease_secs: 120,
+            outbox_poll_secs: 5,
+            smtp_timeout_secs: 30,
+            workers: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// Reads `amicale.toml` (or the file named by `AMICALE_CONFIG`) when present,
+    /// then `AMICALE_*` variables, and checks every value.
+    pub fn load() -> Result<Self, AppError> {
+        let file = std::env::var("AMICALE_CONFIG").unwrap_or_else(|_| "amicale.toml".into());
+        Self::from_figment(
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::file(file))
+                .merge(Env::prefixed("AMICALE_").ignore(NOT_CONFIG)),
+        )
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, AppError> {
+        let config: Config = figment.extract().map_err(|e| {
+            let mut msg = String::new();
+            for err in e {
+                if !msg.is_empty() {
+                    msg.push_str("; ");
+                }
+                let source = err
+                    .metadata
+                    .as_ref()
+                    .map(|m| m.name.to_string())
+                    .unwrap_or_default();
+                match &err.kind {
+                    figment::error::Kind::UnknownField(field, _) => {
+                        msg.push_str(&format!("unknown configuration key `{field}` ({source})"));
+                    }
+                    _ => msg.push_str(&err.to_string()),
+                }
+            }
+            AppError::Config(msg)
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), AppError> {
+        self.tz()?;
+        if let Some(url) = &self.smtp_url {
+            url.parse::<SmtpUrl>()?;
+        }
+        if !matches!(self.default_locale.as_str(), "fr" | "en") {
+            return Err(AppError::Config(format!(
+                "default_locale must be `fr` or `en`, not `{}`",
+                self.default_locale
+            )));
+        }
+        if self.workers == 0 {
+            return Err(AppError::Config("workers must be at least 1".into()));
+        }
+        self.mail_from
+            .parse::<lettre::message::Mailbox>()
+            .map_err(|e| AppError::Config(format!("mail_from is not an address: {e}")))?;
+        Ok(())
+    }
+
+    pub fn tz(&self) -> Result<Tz, AppError> {
+        self.time_zone
+            .parse::<Tz>()
+            .map_err(|_| AppError::Config(format!("unknown time zone `{}`", self.time_zone)))
+    }
+
+    pub fn smtp(&self) -> Result<Option<SmtpUrl>, AppError> {
+        self.smtp_url.as_deref().map(str::parse).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = Config::from_figment(
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::string("bind = \"0.0.0.0:1\"\nsmtp_ulr = \"x\"")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("smtp_ulr"), "{err}");
+    }
+
+    #[test]
+    fn bad_time_zone_is_refused() {
+        let err = Config::from_figment(
+            Figment::from(Serialized::defaults(Config::default()))
+                .merge(Toml::string("time_zone = \"Europe/Pariss\"")),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("Europe/Pariss"), "{err}");
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        let c =
+            Config::from_figment(Figment::from(Serialized::defaults(Config::default()))).unwrap();
+        assert_eq!(c.bind, "127.0.0.1:8080");
+        assert_eq!(c.tz().unwrap(), chrono_tz::Europe::Paris);
+    }
+}

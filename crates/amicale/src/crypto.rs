@@ -1,0 +1,117 @@
+//! Secret key, random tokens, digests and HMAC signatures.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sea_orm::{DatabaseConnection, EntityTrait};
+use sha2::{Digest, Sha256};
+
+use crate::db::entities::settings;
+use crate::error::{AppError, AppResult};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The network's secret: signs CSRF tokens and links, encrypts stored secrets.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+const SETTING: &str = "secret_key";
+
+impl SecretKey {
+    /// A configured key is stretched to 32 bytes with SHA-256 so any long
+    /// random string works.
+    pub fn from_config(value: &str) -> AppResult<Self> {
+        if value.len() < 32 {
+            return Err(AppError::Config(
+                "secret_key must be at least 32 characters".into(),
+            ));
+        }
+        Ok(SecretKey(Sha256::digest(value.as_bytes()).into()))
+    }
+
+    /// Reads the key stored in the database, storing a new random one first
+    /// when there is none. Several nodes starting at once agree: the insert
+    /// does nothing when another node won, and everyone reads the winner.
+    pub async fn load_or_create(db: &DatabaseConnection) -> AppResult<Self> {
+        let fresh = random_token(32);
+        let insert = settings::Entity::insert(settings::ActiveModel {
+            key: sea_orm::Set(SETTING.into()),
+            value: sea_orm::Set(fresh),
+        })
+        .on_conflict_do_nothing()
+        .exec(db)
+        .await?;
+        if matches!(insert, sea_orm::TryInsertResult::Inserted(_)) {
+            tracing::info!("generated a secret key and stored it in the database");
+        }
+        let stored = settings::Entity::find_by_id(SETTING.to_owned())
+            .one(db)
+            .await?
+            .ok_or_else(|| AppError::Internal("secret key vanished".into()))?;
+        Self::from_config(&stored.value)
+    }
+
+    pub fn sign(&self, purpose: &str, data: &[u8]) -> String {
+        URL_SAFE_NO_PAD.encode(self.mac(purpose, data).finalize().into_bytes())
+    }
+
+    pub fn verify(&self, purpose: &str, data: &[u8], signature: &str) -> bool {
+        let Ok(sig) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        self.mac(purpose, data).verify_slice(&sig).is_ok()
+    }
+
+    fn mac(&self, purpose: &str, data: &[u8]) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
+        mac.update(purpose.as_bytes());
+        mac.update(b"\0");
+        mac.update(data);
+        mac
+    }
+}
+
+/// `bytes` random bytes from the OS generator, URL-safe base64.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Tokens are stored hashed, so a leaked database holds no usable link or session.
+pub fn sha256_hex(value: &str) -> String {
+    let digest = Sha256::digest(value.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signature_round_trip_and_tamper() {
+        let k = SecretKey::from_config(&"k".repeat(40)).unwrap();
+        let s = k.sign("csrf", b"abc");
+        assert!(k.verify("csrf", b"abc", &s));
+        assert!(!k.verify("csrf", b"abd", &s));
+        assert!(!k.verify("link", b"abc", &s));
+        assert!(!k.verify("csrf", b"abc", "not-base64!"));
+    }
+
+    #[test]
+    fn tokens_differ() {
+        assert_ne!(random_token(32), random_token(32));
+        assert_eq!(sha256_hex("a").len(), 64);
+    }
+}

@@ -1,0 +1,13 @@
+//! SeaORM entities, one module per table.
+
+pub mod login_throttle;
+pub mod organisations;
+pub mod outbox;
+pub mod password_resets;
+pub mod persons;
+pub mod programmes;
+pub mod schedule_slots;
+pub mod schedule_tasks;
+pub mod sessions;
+pub mod settings;
+pub mod users;

@@ -1,0 +1,81 @@
+//! Database connection on SQLite or PostgreSQL, chosen by URL.
+
+pub mod entities;
+pub mod migrations;
+
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use sea_orm_migration::MigratorTrait;
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> AppResult<Self> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(AppError::Config(
+                "database_url must start with sqlite: or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    pub fn of(db: &DatabaseConnection) -> Self {
+        match db.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            _ => Backend::Sqlite,
+        }
+    }
+}
+
+/// Opens a pool. SQLite gets WAL, a busy timeout and foreign keys on every
+/// connection of the pool, not just the first one.
+pub async fn connect(url: &str) -> AppResult<DatabaseConnection> {
+    let backend = Backend::from_url(url)?;
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10));
+    match backend {
+        Backend::Sqlite => {
+            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        }
+        Backend::Postgres => {
+            opts.max_connections(16);
+        }
+    }
+    Ok(Database::connect(opts).await?)
+}
+
+pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
+    migrations::Migrator::up(db, None).await?;
+    Ok(())
+}
+
+pub async fn ping(db: &DatabaseConnection) -> AppResult<()> {
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}

@@ -1,0 +1,326 @@
+//! The outbox: one row per message and recipient. A request writes rows in
+//! its own transaction; workers claim them with a lease and acknowledge them.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
+};
+
+use crate::crypto::random_token;
+use crate::db::Backend;
+use crate::db::entities::outbox;
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Queued,
+    Sending,
+    Sent,
+    Deferred,
+    Failed,
+    Cancelled,
+    Suppressed,
+    /// Kept by the mail catcher because no SMTP server is configured.
+    Caught,
+}
+
+impl State {
+    pub const ALL: [State; 8] = [
+        State::Queued,
+        State::Sending,
+        State::Sent,
+        State::Deferred,
+        State::Failed,
+        State::Cancelled,
+        State::Suppressed,
+        State::Caught,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Queued => "queued",
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Deferred => "deferred",
+            State::Failed => "failed",
+            State::Cancelled => "cancelled",
+            State::Suppressed => "suppressed",
+            State::Caught => "caught",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// Why a message exists; the sending issues add mailing, campaign, rule…
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    System,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::System => "system",
+        }
+    }
+}
+
+/// A system e-mail, rendered before it is queued.
+pub struct NewMail {
+    pub recipient: String,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    pub origin: Origin,
+    pub origin_id: Option<i64>,
+}
+
+/// Queues a message on `db`, which is normally the caller's transaction:
+/// the message exists if and only if the business change commits.
+pub async fn enqueue<C: ConnectionTrait>(
+    db: &C,
+    mail: NewMail,
+    mail_domain: &str,
+) -> AppResult<i64> {
+    let now = Utc::now();
+    let res = outbox::Entity::insert(outbox::ActiveModel {
+        channel: Set(Channel::Email.as_str().into()),
+        recipient: Set(mail.recipient),
+        subject: Set(mail.subject),
+        body_text: Set(mail.text),
+        body_html: Set(mail.html),
+        origin: Set(mail.origin.as_str().into()),
+        origin_id: Set(mail.origin_id),
+        state: Set(State::Queued.as_str().into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(res.last_insert_id)
+}
+
+/// Takes up to `limit` due messages for `owner` until `now + lease`. Messages
+/// whose lease ran out (their worker died) are due again. On PostgreSQL,
+/// concurrent workers skip each other's rows instead of waiting.
+pub async fn claim(
+    db: &DatabaseConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+) -> AppResult<Vec<outbox::Model>> {
+    let due = Expr::col(outbox::Column::State)
+        .is_in([State::Queued.as_str(), State::Deferred.as_str()])
+        .and(Expr::col(outbox::Column::NextAttemptAt).lte(now))
+        .or(Expr::col(outbox::Column::State)
+            .eq(State::Sending.as_str())
+            .and(Expr::col(outbox::Column::LeaseUntil).lt(now)));
+    let mut pick = Query::select();
+    pick.column(outbox::Column::Id)
+        .from(outbox::Entity)
+        .and_where(due)
+        .order_by(outbox::Column::Id, sea_orm::Order::Asc)
+        .limit(limit);
+    if Backend::of(db) == Backend::Postgres {
+        pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let claimed = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(State::Sending.as_str()))
+        .col_expr(outbox::Column::LeaseOwner, Expr::value(owner))
+        .col_expr(outbox::Column::LeaseUntil, Expr::value(now + lease))
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).add(1),
+        )
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::Id.in_subquery(pick))
+        .exec_with_returning(db)
+        .await?;
+    let mut claimed = claimed;
+    claimed.sort_by_key(|m| m.id);
+    Ok(claimed)
+}
+
+/// Records the outcome of a claimed message. Only the lease holder may: a
+/// worker that lost its lease to another cannot overwrite the newer result.
+pub async fn finish(
+    db: &DatabaseConnection,
+    id: i64,
+    owner: &str,
+    state: State,
+    answer: Option<String>,
+    next_attempt: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let mut q = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(state.as_str()))
+        .col_expr(
+            outbox::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(outbox::Column::LastAnswer, Expr::value(answer))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
+    if let Some(next) = next_attempt {
+        q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
+    }
+    if matches!(state, State::Sent | State::Caught) {
+        q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
+    }
+    let res = q
+        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::LeaseOwner.eq(owner))
+        .filter(outbox::Column::State.eq(State::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Hands claimed but unsent messages back (graceful shutdown), without
+/// counting the attempt that never happened.
+pub async fn release(db: &DatabaseConnection, ids: &[i64], owner: &str) -> AppResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let res = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(State::Queued.as_str()))
+        .col_expr(
+            outbox::Column::LeaseOwner,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            outbox::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(
+            outbox::Column::Attempts,
+            Expr::col(outbox::Column::Attempts).sub(1),
+        )
+        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
+        .filter(outbox::Column::LeaseOwner.eq(owner))
+        .filter(outbox::Column::State.eq(State::Sending.as_str()))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Next try after `attempts` failures: `base` doubled each time, at most `max`.
+pub fn backoff(attempts: i32, base: Duration, max: Duration) -> Duration {
+    let exp = attempts.saturating_sub(1).clamp(0, 30) as u32;
+    let secs = base.num_seconds().saturating_mul(1i64 << exp);
+    Duration::seconds(secs).min(max)
+}
+
+/// Deferred messages older than `give_up` become failed; returns how many.
+pub async fn give_up_stale(
+    db: &DatabaseConnection,
+    now: DateTime<Utc>,
+    give_up: Duration,
+) -> AppResult<u64> {
+    let res = outbox::Entity::update_many()
+        .col_expr(outbox::Column::State, Expr::value(State::Failed.as_str()))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        .filter(outbox::Column::State.eq(State::Deferred.as_str()))
+        .filter(outbox::Column::CreatedAt.lt(now - give_up))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct StateCount {
+    state: String,
+    n: i64,
+}
+
+/// Number of messages in each state, every state listed (zeros included).
+pub async fn counts(db: &DatabaseConnection) -> AppResult<Vec<(State, i64)>> {
+    let rows = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::State)
+        .column_as(outbox::Column::Id.count(), "n")
+        .group_by(outbox::Column::State)
+        .into_model::<StateCount>()
+        .all(db)
+        .await?;
+    Ok(State::ALL
+        .into_iter()
+        .map(|s| {
+            let n = rows
+                .iter()
+                .find(|r| r.state == s.as_str())
+                .map_or(0, |r| r.n);
+            (s, n)
+        })
+        .collect())
+}
+
+pub async fn list(
+    db: &DatabaseConnection,
+    before: Option<i64>,
+    limit: u64,
+) -> AppResult<Vec<outbox::Model>> {
+    let mut q = outbox::Entity::find()
+        .order_by_desc(outbox::Column::Id)
+        .limit(limit);
+    if let Some(b) = before {
+        q = q.filter(outbox::Column::Id.lt(b));
+    }
+    Ok(q.all(db).await?)
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<outbox::Model> {
+    outbox::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_then_caps() {
+        let base = Duration::minutes(5);
+        let max = Duration::hours(1);
+        assert_eq!(backoff(1, base, max), Duration::minutes(5));
+        assert_eq!(backoff(2, base, max), Duration::minutes(10));
+        assert_eq!(backoff(4, base, max), Duration::minutes(40));
+        assert_eq!(backoff(5, base, max), Duration::hours(1));
+        assert_eq!(backoff(500, base, max), Duration::hours(1));
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for s in State::ALL {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,77 @@
+//! The one error type of the application.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// What went wrong. Internal details are logged, never shown: the response only
+/// carries an [`ErrorPage`] marker that the error-page layer renders in the
+/// user's language.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("not found")]
+    NotFound,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("request refused by CSRF protection: {0}")]
+    Csrf(&'static str),
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("template: {0}")]
+    Render(#[from] askama::Error),
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Marker placed in a response's extensions; `web::error_pages` turns it into
+/// a localized page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorPage {
+    NotFound,
+    Forbidden,
+    Csrf,
+    Internal,
+}
+
+impl ErrorPage {
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorPage::NotFound => StatusCode::NOT_FOUND,
+            ErrorPage::Forbidden | ErrorPage::Csrf => StatusCode::FORBIDDEN,
+            ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ErrorPage {
+    fn into_response(self) -> Response {
+        let mut res = self.status().into_response();
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let page = match &self {
+            AppError::NotFound => ErrorPage::NotFound,
+            AppError::Forbidden => ErrorPage::Forbidden,
+            AppError::Csrf(why) => {
+                tracing::warn!(reason = why, "CSRF refusal");
+                ErrorPage::Csrf
+            }
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ErrorPage::Internal
+            }
+        };
+        page.into_response()
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,38 @@
+//! Command line: parse, load the configuration, run a role.
+
+use std::process::ExitCode;
+
+use amicale::cli::{Cli, init_logs, run};
+use amicale::config::Config;
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    amicale::install_crypto_provider();
+    let config = match Config::load() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("amicale: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logs(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("amicale: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopped on error");
+            eprintln!("amicale: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,67 @@
+//! The periodic tasks of the product, registered in one list.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use crate::app::AppState;
+use crate::db::entities::{login_throttle, password_resets};
+use crate::delivery::outbox;
+use crate::error::AppResult;
+use crate::schedule::{CatchUp, Task};
+use crate::web::session;
+
+pub fn all(state: AppState) -> Vec<Task> {
+    let s1 = state.clone();
+    let s2 = state;
+    vec![
+        Task::new(
+            "outbox-housekeeping",
+            "*/15 * * * *",
+            CatchUp::RunOnce,
+            Arc::new(move |slot| {
+                let s = s1.clone();
+                Box::pin(async move { outbox_housekeeping(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+        Task::new(
+            "session-cleanup",
+            "17 * * * *",
+            CatchUp::RunOnce,
+            Arc::new(move |slot| {
+                let s = s2.clone();
+                Box::pin(async move { session_cleanup(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+    ]
+}
+
+/// Deferred messages past the give-up age become failed, so nothing waits forever.
+pub async fn outbox_housekeeping(state: &AppState, now: DateTime<Utc>) -> AppResult<String> {
+    let give_up = Duration::seconds(state.config.outbox_give_up_secs as i64);
+    let n = outbox::give_up_stale(&state.db, now, give_up).await?;
+    Ok(format!("{n} deferred messages given up"))
+}
+
+/// Expired sessions, reset links and lockouts. Slot records are kept: the
+/// latest one of each task is its catch-up cursor.
+pub async fn session_cleanup(state: &AppState, now: DateTime<Utc>) -> AppResult<String> {
+    let db = &state.db;
+    let sessions = session::purge_expired(db, now).await?;
+    let resets = password_resets::Entity::delete_many()
+        .filter(password_resets::Column::ExpiresAt.lt(now - Duration::days(1)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    let throttles = login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::WindowStart.lt(now - Duration::days(1)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(format!(
+        "{sessions} sessions, {resets} reset links, {throttles} lockouts removed"
+    ))
+}

@@ -1,0 +1,162 @@
+//! CSRF protection for every state-changing request: the browser must say the
+//! request comes from our own pages (Origin / Sec-Fetch-Site), and the form or
+//! header must carry the token of the signed `amicale_csrf` cookie.
+
+use axum::body::{Body, to_bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::crypto::{SecretKey, random_token};
+use crate::error::AppError;
+use crate::web::cookies;
+
+pub const COOKIE: &str = "amicale_csrf";
+pub const FIELD: &str = "csrf_token";
+pub const HEADER: &str = "x-csrf-token";
+/// Largest form body read to find the token.
+const FORM_LIMIT: usize = 2 * 1024 * 1024;
+const PURPOSE: &str = "csrf";
+
+/// Paths that receive POSTs from outside a browser session and carry their own
+/// proof (signed one-click unsubscribe links, provider webhooks).
+const EXEMPT_PREFIXES: &[&str] = &[];
+
+/// The token for forms rendered by this request.
+#[derive(Clone, Debug)]
+pub struct CsrfToken(pub String);
+
+pub fn new_token(key: &SecretKey) -> String {
+    let nonce = random_token(24);
+    let sig = key.sign(PURPOSE, nonce.as_bytes());
+    format!("{nonce}.{sig}")
+}
+
+fn is_valid(key: &SecretKey, token: &str) -> bool {
+    token
+        .split_once('.')
+        .is_some_and(|(nonce, sig)| key.verify(PURPOSE, nonce.as_bytes(), sig))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn check_origin(headers: &HeaderMap) -> Result<(), &'static str> {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok())
+        && !matches!(site, "same-origin" | "none")
+    {
+        return Err("cross-site request");
+    }
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        let host = headers
+            .get(header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .ok_or("no Host header")?;
+        let origin_host = url::Url::parse(origin)
+            .ok()
+            .and_then(|u| {
+                u.host_str().map(|h| match u.port() {
+                    Some(p) => format!("{h}:{p}"),
+                    None => h.to_owned(),
+                })
+            })
+            .ok_or("unreadable Origin")?;
+        if !origin_host.eq_ignore_ascii_case(host) {
+            return Err("foreign Origin");
+        }
+    }
+    Ok(())
+}
+
+fn form_token(body: &[u8]) -> Option<String> {
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == FIELD)
+        .map(|(_, v)| v.into_owned())
+}
+
+pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let existing = cookies::read(req.headers(), COOKIE).filter(|t| is_valid(&state.secret, t));
+    let unsafe_method = !matches!(
+        *req.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
+    );
+    let exempt = EXEMPT_PREFIXES
+        .iter()
+        .any(|p| req.uri().path().starts_with(p));
+
+    let mut req = req;
+    if unsafe_method && !exempt {
+        if let Err(why) = check_origin(req.headers()) {
+            return AppError::Csrf(why).into_response();
+        }
+        let Some(expected) = existing.as_deref() else {
+            return AppError::Csrf("no CSRF cookie").into_response();
+        };
+        let header_token = req
+            .headers()
+            .get(HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let is_form = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        let (parts, body) = req.into_parts();
+        let bytes = match to_bytes(body, FORM_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+        };
+        let submitted = header_token.or_else(|| if is_form { form_token(&bytes) } else { None });
+        if !submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) {
+            return AppError::Csrf("missing or wrong token").into_response();
+        }
+        req = Request::from_parts(parts, Body::from(bytes));
+    }
+
+    let (token, fresh) = match existing {
+        Some(t) => (t, false),
+        None => (new_token(&state.secret), true),
+    };
+    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let mut res = next.run(req).await;
+    if fresh {
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::build(COOKIE, &token, None, state.secure_cookies),
+        );
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_must_be_signed_by_our_key() {
+        let k = SecretKey::from_config(&"a".repeat(32)).unwrap();
+        let other = SecretKey::from_config(&"b".repeat(32)).unwrap();
+        let t = new_token(&k);
+        assert!(is_valid(&k, &t));
+        assert!(!is_valid(&other, &t));
+        assert!(!is_valid(&k, "plain"));
+    }
+
+    #[test]
+    fn origin_rules() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(check_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(check_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "http://evil.example".parse().unwrap());
+        assert!(check_origin(&h).is_err());
+        h.remove(header::ORIGIN);
+        h.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(check_origin(&h).is_err());
+    }
+}

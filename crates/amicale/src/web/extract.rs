@@ -1,0 +1,100 @@
+//! Authorisation extractors: a handler that takes one of these cannot run for
+//! someone who lacks the right.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::app::AppState;
+use crate::db::entities::users;
+use crate::error::AppError;
+use crate::web::session::SessionUser;
+
+/// A signed-in user; visitors are sent to the login page and come back after.
+pub struct CurrentUser(pub SessionUser);
+
+impl CurrentUser {
+    pub fn user(&self) -> &users::Model {
+        &self.0.user
+    }
+}
+
+fn login_redirect(parts: &Parts) -> Response {
+    let next = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let encoded: String = form_urlencoded::byte_serialize(next.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={encoded}")).into_response()
+}
+
+impl FromRequestParts<AppState> for CurrentUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<SessionUser>()
+            .cloned()
+            .map(CurrentUser)
+            .ok_or_else(|| login_redirect(parts))
+    }
+}
+
+/// A right that a user may hold. The permission-profile issue adds profiles
+/// and scopes; every check already goes through this trait.
+pub trait Permission: Send + Sync + 'static {
+    fn allows(user: &users::Model) -> bool;
+}
+
+/// The network administrator.
+pub struct Admin;
+
+impl Permission for Admin {
+    fn allows(user: &users::Model) -> bool {
+        user.is_admin
+    }
+}
+
+/// A signed-in user holding `P`; others get 403 (or the login page when not signed in).
+pub struct Require<P: Permission>(pub SessionUser, PhantomData<P>);
+
+impl<P: Permission> Require<P> {
+    pub fn user(&self) -> &users::Model {
+        &self.0.user
+    }
+}
+
+impl<P: Permission> FromRequestParts<AppState> for Require<P> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let CurrentUser(s) = CurrentUser::from_request_parts(parts, state).await?;
+        if P::allows(&s.user) {
+            Ok(Require(s, PhantomData))
+        } else {
+            Err(AppError::Forbidden.into_response())
+        }
+    }
+}
+
+impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<SessionUser>()
+            .cloned()
+            .map(CurrentUser))
+    }
+}

@@ -1,0 +1,135 @@
+//! French and English through Fluent; every user-facing string goes through here.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use fluent_templates::fluent_bundle::FluentValue;
+use fluent_templates::{LanguageIdentifier, Loader, langid};
+
+fluent_templates::static_loader! {
+    static LOCALES = {
+        locales: "./locales",
+        fallback_language: "fr",
+        // Isolation marks around arguments would end up inside e-mail subjects.
+        customise: |bundle| bundle.set_use_isolating(false),
+    };
+}
+
+static FR: LanguageIdentifier = langid!("fr");
+static EN: LanguageIdentifier = langid!("en");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    Fr,
+    En,
+}
+
+impl Locale {
+    pub const ALL: [Locale; 2] = [Locale::Fr, Locale::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::Fr => "fr",
+            Locale::En => "en",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Self> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "fr" => Some(Locale::Fr),
+            "en" => Some(Locale::En),
+            _ => None,
+        }
+    }
+
+    /// The first of our languages named in an `Accept-Language` header.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut best: Option<(f32, Locale)> = None;
+        for part in header.split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim();
+            let q = it
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            if let Some(l) = Locale::parse(primary)
+                && best.is_none_or(|(bq, _)| q > bq)
+            {
+                best = Some((q, l));
+            }
+        }
+        best.map(|(_, l)| l)
+    }
+
+    fn id(self) -> &'static LanguageIdentifier {
+        match self {
+            Locale::Fr => &FR,
+            Locale::En => &EN,
+        }
+    }
+
+    pub fn t(self, key: &str) -> String {
+        LOCALES.lookup(self.id(), key)
+    }
+
+    /// A message with one argument.
+    pub fn t1(self, key: &str, name: &'static str, value: impl std::fmt::Display) -> String {
+        self.t_args(key, &[(name, value.to_string())])
+    }
+
+    pub fn t_args(self, key: &str, args: &[(&'static str, String)]) -> String {
+        let map: HashMap<Cow<'static, str>, FluentValue> = args
+            .iter()
+            .map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone())))
+            .collect();
+        LOCALES.lookup_with_args(self.id(), key, &map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(src: &str) -> std::collections::BTreeSet<String> {
+        src.lines()
+            .filter(|l| {
+                l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && l.contains(" =")
+            })
+            .map(|l| l.split(" =").next().unwrap_or("").trim().to_owned())
+            .collect()
+    }
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        let fr = ids(include_str!("../../locales/fr/main.ftl"));
+        let en = ids(include_str!("../../locales/en/main.ftl"));
+        let only_fr: Vec<_> = fr.difference(&en).collect();
+        let only_en: Vec<_> = en.difference(&fr).collect();
+        assert!(
+            only_fr.is_empty() && only_en.is_empty(),
+            "fr only: {only_fr:?}, en only: {only_en:?}"
+        );
+        assert!(fr.len() > 20);
+    }
+
+    #[test]
+    fn lookups_differ_by_language() {
+        assert_eq!(Locale::Fr.t("nav-home"), "Accueil");
+        assert_eq!(Locale::En.t("nav-home"), "Home");
+    }
+
+    #[test]
+    fn accept_language() {
+        assert_eq!(
+            Locale::from_accept_language("en-GB,en;q=0.9,fr;q=0.8"),
+            Some(Locale::En)
+        );
+        assert_eq!(
+            Locale::from_accept_language("de,fr;q=0.5"),
+            Some(Locale::Fr)
+        );
+        assert_eq!(Locale::from_accept_language("de"), None);
+    }
+}

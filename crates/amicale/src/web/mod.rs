@@ -1,0 +1,55 @@
+//! The web shell: middleware stack, shared extractors, layout, assets.
+
+pub mod assets;
+pub mod cookies;
+pub mod csrf;
+pub mod errors;
+pub mod extract;
+pub mod headers;
+pub mod i18n;
+pub mod page;
+pub mod session;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware::{from_fn, from_fn_with_state};
+use axum::routing::get;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::CompressionLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::app::AppState;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(crate::home::router())
+        .merge(crate::auth::router())
+        .merge(crate::admin::router())
+        .merge(crate::ops::router())
+        .route("/static/{version}/{name}", get(assets::serve))
+        .fallback(errors::not_found)
+        // Outermost first: metrics see every response, errors are rendered in
+        // the language chosen from the session, CSRF runs before any handler.
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(
+                    state.clone(),
+                    crate::ops::metrics::track,
+                ))
+                .layer(CompressionLayer::new())
+                .layer(from_fn(headers::secure))
+                .layer(from_fn_with_state(state.clone(), session::load))
+                .layer(from_fn_with_state(state.clone(), page::resolve_locale))
+                .layer(from_fn(errors::pages))
+                .layer(CatchPanicLayer::custom(errors::panic_to_500))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(30),
+                ))
+                .layer(from_fn_with_state(state.clone(), csrf::protect)),
+        )
+        .with_state(state)
+}

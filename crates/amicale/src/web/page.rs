@@ -1,0 +1,187 @@
+//! What every page needs: language, signed-in user, CSRF token, current path.
+
+use askama::Template;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::app::AppState;
+use crate::db::entities::users;
+use crate::error::{AppError, AppResult};
+use crate::web::assets;
+use crate::web::cookies;
+use crate::web::csrf::CsrfToken;
+use crate::web::i18n::Locale;
+use crate::web::session::SessionUser;
+
+pub const LANG_COOKIE: &str = "amicale_lang";
+
+/// Chooses the language of a request: the user's own, else the visitor's
+/// cookie, else the browser's, else the network default.
+pub async fn resolve_locale(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let locale = req
+        .extensions()
+        .get::<SessionUser>()
+        .and_then(|s| Locale::parse(&s.user.locale))
+        .or_else(|| cookies::read(req.headers(), LANG_COOKIE).and_then(|c| Locale::parse(&c)))
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Locale::from_accept_language)
+        })
+        .unwrap_or(state.default_locale);
+    req.extensions_mut().insert(locale);
+    next.run(req).await
+}
+
+pub struct NavItem {
+    pub href: &'static str,
+    pub label: String,
+    pub active: bool,
+}
+
+pub struct Page {
+    pub locale: Locale,
+    pub user: Option<users::Model>,
+    pub csrf: String,
+    pub path: String,
+    pub demo: bool,
+}
+
+impl Page {
+    pub fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+
+    pub fn t1(&self, key: &str, name: &'static str, value: impl std::fmt::Display) -> String {
+        self.locale.t1(key, name, value)
+    }
+
+    /// The label of an outbox state.
+    pub fn state_label(&self, state: &str) -> String {
+        self.t(&format!("state-{state}"))
+    }
+
+    pub fn lang(&self) -> &'static str {
+        self.locale.code()
+    }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.as_ref().is_some_and(|u| u.is_admin)
+    }
+
+    /// True when the current page belongs to the navigation entry at `prefix`.
+    pub fn active(&self, prefix: &str) -> bool {
+        if prefix == "/" {
+            self.path == "/"
+        } else {
+            self.path == prefix || self.path.starts_with(&format!("{prefix}/"))
+        }
+    }
+
+    pub fn css(&self) -> String {
+        assets::url("app.css")
+    }
+
+    pub fn js(&self) -> String {
+        assets::url("app.js")
+    }
+
+    pub fn favicon(&self) -> String {
+        assets::url("favicon.svg")
+    }
+
+    /// The main navigation; Administration only for those who may enter it.
+    pub fn nav(&self) -> Vec<NavItem> {
+        let mut items = vec![("/", "nav-home")];
+        items.extend(crate::home::MODULES.iter().map(|m| (m.path, m.key)));
+        if self.is_admin() {
+            items.push(("/admin", "nav-admin"));
+        }
+        items
+            .into_iter()
+            .map(|(href, key)| NavItem {
+                href,
+                label: self.t(key),
+                active: self.active(href),
+            })
+            .collect()
+    }
+
+    pub fn user_name(&self) -> &str {
+        self.user
+            .as_ref()
+            .map(|u| u.display_name.as_str())
+            .unwrap_or("")
+    }
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Page {
+            locale: parts
+                .extensions
+                .get::<Locale>()
+                .copied()
+                .unwrap_or_default(),
+            user: parts
+                .extensions
+                .get::<SessionUser>()
+                .map(|s| s.user.clone()),
+            csrf: parts
+                .extensions
+                .get::<CsrfToken>()
+                .map(|t| t.0.clone())
+                .unwrap_or_default(),
+            path: parts.uri.path().to_owned(),
+            demo: state.demo,
+        })
+    }
+}
+
+/// Renders a template to an HTML response.
+pub fn render<T: Template>(tpl: &T) -> AppResult<Response> {
+    Ok(Html(tpl.render()?).into_response())
+}
+
+/// Only local paths are accepted as a place to go back to, so a crafted link
+/// cannot send a user to another site after login.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/\\")
+                && !n.chars().any(|c| c.is_control()) =>
+        {
+            n.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_site() {
+        assert_eq!(safe_next(Some("/events")), "/events");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(Some("/\\evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}
