@@ -53,7 +53,8 @@ pub struct Config {
     pub outbox_poll_secs: u64,
     /// SMTP connect and command timeout.
     pub smtp_timeout_secs: u64,
-    /// Delivery worker loops started by `serve` and `worker`.
+    /// Delivery worker loops started by `serve` and `worker`; 0 makes a
+    /// web-only node that leaves delivery to others.
     pub workers: usize,
 }
 
@@ -136,9 +137,6 @@ impl Config {
                 "default_locale must be `fr` or `en`, not `{}`",
                 self.default_locale
             )));
-        }
-        if self.workers == 0 {
-            return Err(AppError::Config("workers must be at least 1".into()));
         }
         self.mail_from
             .parse::<lettre::message::Mailbox>()

@@ -1,0 +1,11 @@
+//! Black-box tests through `spawn_app`: real HTTP, real SMTP, real databases,
+//! real Chromium. One binary, so the application is linked once.
+
+mod support;
+
+mod auth;
+mod browser;
+mod cli;
+mod outbox;
+mod scheduler;
+mod shell;

@@ -1,0 +1,237 @@
+//! The web shell: health, metrics, headers, languages, error pages, access.
+
+use crate::support::{on_each_backend, spawn_app};
+
+#[tokio::test]
+async fn healthz_names_the_backend() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = spawn_app(b).await;
+        let res = app.get("/healthz").await;
+        assert_eq!(res.status(), 200);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["status"], "ok");
+        let expected = match b {
+            crate::support::Backend::Sqlite => "sqlite",
+            crate::support::Backend::Postgres => "postgres",
+        };
+        assert_eq!(body["database"], expected);
+        assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    let res = app.get("/login").await;
+    assert_eq!(res.status(), 200);
+    let h = res.headers();
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["referrer-policy"], "same-origin");
+    let body = res.text().await.unwrap();
+    assert!(!body.contains("<script>"), "no inline script");
+    assert!(!body.contains("style=\""), "no inline style");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn not_found_page_speaks_the_visitors_language() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    let en = app
+        .client
+        .get(app.url("/no/such/page"))
+        .header("accept-language", "en-GB,en;q=0.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(en.status(), 404);
+    assert!(en.text().await.unwrap().contains("Page not found"));
+    let fr = app
+        .client
+        .get(app.url("/no/such/page"))
+        .header("accept-language", "fr-FR")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fr.status(), 404);
+    assert!(fr.text().await.unwrap().contains("Page introuvable"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn visitors_are_sent_to_login_and_back() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    for path in ["/", "/events", "/admin/outbox", "/account/password"] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 303, "{path}");
+        let loc = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(loc.starts_with("/login?next="), "{path} → {loc}");
+    }
+    app.create_user("member@example.org", "member password 1", false)
+        .await;
+    let res = app
+        .post_form(
+            "/login?next=%2Fevents",
+            "/login",
+            &[
+                ("email", "member@example.org"),
+                ("password", "member password 1"),
+                ("next", "/events"),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/events");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn modules_not_built_say_so() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    app.create_user("member@example.org", "member password 1", false)
+        .await;
+    app.login("member@example.org", "member password 1").await;
+    for path in [
+        "/news",
+        "/events",
+        "/directory",
+        "/mentoring",
+        "/jobs",
+        "/messages",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 501, "{path}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains("not available yet"), "{path}");
+        assert!(
+            body.contains("aria-current=\"page\""),
+            "{path}: active nav entry"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn members_cannot_enter_administration() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    app.create_user("member@example.org", "member password 1", false)
+        .await;
+    app.login("member@example.org", "member password 1").await;
+    let home = app.get("/").await.text().await.unwrap();
+    assert!(
+        !home.contains("href=\"/admin\""),
+        "no Administration entry for members"
+    );
+    for path in [
+        "/admin",
+        "/admin/outbox",
+        "/admin/outbox/1",
+        "/admin/outbox/1/body",
+        "/admin/schedule",
+    ] {
+        let res = app.get(path).await;
+        assert_eq!(res.status(), 403, "{path}");
+        assert!(
+            res.text().await.unwrap().contains("Access denied"),
+            "{path}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn language_choice_is_kept_per_user_and_per_visitor() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    // Visitor: cookie.
+    let res = app
+        .post_form("/login", "/lang", &[("lang", "en"), ("next", "/login")])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        app.get("/login")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Remember me")
+    );
+    // User: stored on the account, found again from another browser.
+    app.create_user("member@example.org", "member password 1", false)
+        .await;
+    app.login("member@example.org", "member password 1").await;
+    app.post_form("/", "/lang", &[("lang", "fr"), ("next", "/")])
+        .await;
+    assert!(app.get("/").await.text().await.unwrap().contains("Bonjour"));
+    let other = crate::support::TestApp::start(crate::support::web_only_config(
+        &app.state.config.database_url,
+    ))
+    .await;
+    other.login("member@example.org", "member password 1").await;
+    assert!(
+        other
+            .get("/")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Bonjour")
+    );
+    other.stop().await;
+    // Refused value: nothing changes.
+    let res = app
+        .post_form("/", "/lang", &[("lang", "de"), ("next", "/")])
+        .await;
+    assert_eq!(res.status(), 422);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_outbox_by_state() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    app.get("/login").await;
+    app.get("/login").await;
+    app.get("/password/reset/secret-token-value").await;
+    let text = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        text.contains(
+            "amicale_http_requests_total{method=\"GET\",route=\"/login\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("route=\"/password/reset/{token}\""),
+        "route pattern, not path"
+    );
+    assert!(!text.contains("secret-token-value"));
+    assert!(text.contains("amicale_outbox_messages{state=\"queued\"} 0"));
+    assert!(text.contains("amicale_outbox_messages{state=\"deferred\"} 0"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn static_assets_are_embedded_and_cached() {
+    let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;
+    let page = app.get("/login").await.text().await.unwrap();
+    let start = page.find("/static/").unwrap();
+    let end = start + page[start..].find('"').unwrap();
+    let css = app.get(&page[start..end]).await;
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(app.get("/static/x/nothing.js").await.status(), 404);
+    app.stop().await;
+}

@@ -1,0 +1,253 @@
+//! The test harness: an application on port 0 with a fresh database, an SMTP
+//! sink, an HTTP client with cookies, and a Chromium driver.
+
+pub mod browser;
+pub mod pg;
+pub mod smtp;
+
+use std::future::Future;
+
+use amicale::app::{AppState, Application, ShutdownTrigger, shutdown_pair};
+use amicale::config::Config;
+use reqwest::redirect::Policy;
+use tokio::task::JoinHandle;
+
+pub use smtp::SmtpSink;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The backends this machine can test: SQLite always, PostgreSQL when
+/// `AMICALE_TEST_POSTGRES_URL` is set.
+pub fn backends() -> Vec<Backend> {
+    let mut v = vec![Backend::Sqlite];
+    if pg::admin_url().is_some() {
+        v.push(Backend::Postgres);
+    } else {
+        eprintln!("AMICALE_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped");
+    }
+    v
+}
+
+/// Runs a scenario once per available backend.
+pub async fn on_each_backend<F, Fut>(scenario: F)
+where
+    F: Fn(Backend) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    for b in backends() {
+        eprintln!("--- backend {b:?}");
+        scenario(b).await;
+    }
+}
+
+/// A fresh, empty database that lives as long as this value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    _pg: Option<pg::PgDb>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}", dir.path().join("amicale.db").display());
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                    _pg: None,
+                }
+            }
+            Backend::Postgres => {
+                let db = pg::PgDb::create().await;
+                TestDb {
+                    url: db.url.clone(),
+                    _dir: None,
+                    _pg: Some(db),
+                }
+            }
+        }
+    }
+}
+
+pub fn test_config(db_url: &str, smtp_url: Option<String>) -> Config {
+    Config {
+        database_url: db_url.to_owned(),
+        bind: "127.0.0.1:0".into(),
+        smtp_url,
+        // Retries a second apart so tests about failures do not wait minutes.
+        outbox_retry_base_secs: 1,
+        outbox_retry_max_secs: 2,
+        outbox_poll_secs: 1,
+        smtp_timeout_secs: 5,
+        secret_key: Some("test-secret-key-that-is-long-enough-0123456789".into()),
+        ..Config::default()
+    }
+}
+
+/// A second node on the same database that serves pages but delivers nothing,
+/// so it cannot take messages meant for the first node's SMTP sink.
+pub fn web_only_config(db_url: &str) -> Config {
+    Config {
+        workers: 0,
+        ..test_config(db_url, None)
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: AppState,
+    pub client: reqwest::Client,
+    trigger: ShutdownTrigger,
+    handle: JoinHandle<()>,
+}
+
+impl TestApp {
+    pub async fn start(config: Config) -> TestApp {
+        amicale::install_crypto_provider();
+        let app = Application::build(config, false)
+            .await
+            .expect("application builds");
+        let base = format!("http://{}", app.addr());
+        let state = app.state();
+        let (trigger, shutdown) = shutdown_pair();
+        let handle = tokio::spawn(async move {
+            app.serve(shutdown).await.expect("server runs");
+        });
+        TestApp {
+            base,
+            state,
+            client: new_client(),
+            trigger,
+            handle,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Graceful stop: requests and sends in flight finish.
+    pub async fn stop(self) {
+        self.trigger.fire();
+        self.handle.await.expect("server task ends cleanly");
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// The CSRF token of the form on `path`.
+    pub async fn csrf(&self, path: &str) -> String {
+        let body = self.get(path).await.text().await.expect("body");
+        extract_csrf(&body).unwrap_or_else(|| panic!("no CSRF token on {path}"))
+    }
+
+    /// Submits a form from `page` with its CSRF token, like a browser would.
+    pub async fn post_form(
+        &self,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let token = self.csrf(page).await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf_token", &token));
+        self.client
+            .post(self.url(action))
+            .header("origin", &self.base)
+            .form(&form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_form(
+            "/login",
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Creates an account directly in the database.
+    pub async fn create_user(&self, email: &str, password: &str, admin: bool) {
+        let e = amicale::auth::model::Email::parse(email).expect("email");
+        let p = amicale::auth::model::NewPassword::parse(password, password).expect("password");
+        amicale::auth::store::create_user(&self.state.db, &e, &p, "Test User", admin, "en")
+            .await
+            .expect("user created");
+    }
+}
+
+/// A browser-like client: keeps cookies, does not follow redirects (tests
+/// check them), and asks for English unless a test says otherwise.
+pub fn new_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        "accept-language",
+        reqwest::header::HeaderValue::from_static("en"),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+pub fn extract_csrf(html: &str) -> Option<String> {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html.find(marker)? + marker.len();
+    let end = html[start..].find('"')?;
+    Some(html[start..start + end].to_owned())
+}
+
+/// An app with a fresh database on `backend` and an SMTP sink.
+pub async fn spawn_app(backend: Backend) -> (TestApp, SmtpSink, TestDb) {
+    let db = TestDb::new(backend).await;
+    let sink = SmtpSink::start().await;
+    let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+    (app, sink, db)
+}
+
+/// A port nothing listens on (an SMTP server that is down).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// Waits until the outbox row `id` reaches `state`, watching the database.
+pub async fn wait_for_state(
+    db: &sea_orm::DatabaseConnection,
+    id: i64,
+    state: &str,
+    secs: u64,
+) -> amicale::db::entities::outbox::Model {
+    use sea_orm::EntityTrait;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let row = amicale::db::entities::outbox::Entity::find_by_id(id)
+            .one(db)
+            .await
+            .expect("query outbox");
+        if let Some(r) = &row
+            && r.state == state
+        {
+            return r.clone();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "message {id} never reached {state}: {row:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
