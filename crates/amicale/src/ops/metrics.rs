@@ -15,10 +15,13 @@ use crate::app::AppState;
 use crate::delivery::outbox;
 use crate::error::AppResult;
 
+/// Method, route pattern, status.
+type Series = (String, String, u16);
+
 #[derive(Default)]
 pub struct Metrics {
-    /// (method, route, status) → (count, total seconds)
-    http: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    /// Count and total seconds of each series.
+    http: Mutex<BTreeMap<Series, (u64, f64)>>,
 }
 
 impl Metrics {

@@ -19,6 +19,10 @@ async fn login_flow_in_a_real_browser() {
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/login", "visitor sent to login");
 
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("login.png"), c.screenshot().await.unwrap()).unwrap();
+
     // Wrong password: message, e-mail kept.
     c.find(Locator::Id("email"))
         .await
@@ -94,8 +98,6 @@ async fn login_flow_in_a_real_browser() {
         "English kept"
     );
 
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
     let png = c.screenshot().await.unwrap();
     std::fs::write(shots.join("home-after-login.png"), &png).unwrap();
     assert!(png.starts_with(b"\x89PNG"));

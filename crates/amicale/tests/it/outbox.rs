@@ -123,19 +123,22 @@ fn amicale(dir: &std::path::Path, env: &[(&str, String)]) -> Command {
 
 async fn start_server(dir: &std::path::Path, env: &[(&str, String)]) -> Server {
     let port = free_port();
-    let child = amicale(dir, env)
-        .env("AMICALE_BIND", format!("127.0.0.1:{port}"))
-        .arg("serve")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts");
-    let base = format!("http://127.0.0.1:{port}");
+    // Owned by `Server` at once: its Drop kills and reaps the process on any path.
+    let server = Server {
+        child: amicale(dir, env)
+            .env("AMICALE_BIND", format!("127.0.0.1:{port}"))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("server starts"),
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let client = crate::support::new_client();
     for _ in 0..600 {
-        if let Ok(r) = client.get(format!("{base}/healthz")).send().await
+        if let Ok(r) = client.get(format!("{}/healthz", server.base)).send().await
             && r.status() == 200
         {
-            return Server { child, base };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

@@ -26,10 +26,18 @@ pub fn backends() -> Vec<Backend> {
     let mut v = vec![Backend::Sqlite];
     if pg::admin_url().is_some() {
         v.push(Backend::Postgres);
+    } else if strict() {
+        panic!("AMICALE_TEST_STRICT is set but AMICALE_TEST_POSTGRES_URL is not");
     } else {
         eprintln!("AMICALE_TEST_POSTGRES_URL is not set: PostgreSQL variant skipped");
     }
     v
+}
+
+/// CI sets `AMICALE_TEST_STRICT=1`: there, a test that would be skipped for a
+/// missing PostgreSQL or Chromium fails instead.
+pub fn strict() -> bool {
+    std::env::var("AMICALE_TEST_STRICT").is_ok_and(|v| v == "1")
 }
 
 /// Runs a scenario once per available backend.
