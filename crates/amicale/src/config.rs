@@ -10,10 +10,13 @@ use serde::{Deserialize, Serialize};
 use crate::delivery::smtp::SmtpUrl;
 use crate::error::AppError;
 
-/// Variables under the `AMICALE_` prefix that are not configuration keys.
-/// The test harness reads `AMICALE_TEST_POSTGRES_URL`; a server started from a
-/// test must not refuse it as an unknown key.
-const NOT_CONFIG: &[&str] = &["test_postgres_url", "config"];
+/// Variables under the `AMICALE_` prefix that are not configuration keys:
+/// `AMICALE_CONFIG` names the file, and `AMICALE_TEST_*` belong to the test
+/// harness (a server started from a test must not refuse them).
+fn is_config_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    k != "config" && !k.starts_with("test_")
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -98,7 +101,7 @@ impl Config {
         Self::from_figment(
             Figment::from(Serialized::defaults(Config::default()))
                 .merge(Toml::file(file))
-                .merge(Env::prefixed("AMICALE_").ignore(NOT_CONFIG)),
+                .merge(Env::prefixed("AMICALE_").filter(|k| is_config_key(k.as_str()))),
         )
     }
 
@@ -177,6 +180,13 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("Europe/Pariss"), "{err}");
+    }
+
+    #[test]
+    fn harness_variables_are_not_configuration() {
+        assert!(!is_config_key("TEST_STRICT"));
+        assert!(!is_config_key("config"));
+        assert!(is_config_key("smtp_url"));
     }
 
     #[test]
