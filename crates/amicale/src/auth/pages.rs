@@ -16,7 +16,7 @@ use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
 use crate::web::i18n::Locale;
-use crate::web::page::{LANG_COOKIE, Page, render, safe_next};
+use crate::web::page::{LANG_COOKIE, Page, render, render_status, safe_next};
 use crate::web::{cookies, csrf, session};
 
 #[derive(Template)]
@@ -73,16 +73,17 @@ pub async fn login(
     let next = safe_next(f.next.as_deref());
     let remember = f.remember.is_some();
     let again = |status: StatusCode, error: String| -> AppResult<Response> {
-        let mut res = render(&LoginTpl {
-            p: &p,
-            email: &f.email,
-            remember,
-            next: &next,
-            error: Some(error),
-            notice: None,
-        })?;
-        *res.status_mut() = status;
-        Ok(res)
+        render_status(
+            status,
+            &LoginTpl {
+                p: &p,
+                email: &f.email,
+                remember,
+                next: &next,
+                error: Some(error),
+                notice: None,
+            },
+        )
     };
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
@@ -197,14 +198,15 @@ pub async fn forgot(
     let email = match Email::parse(&f.email) {
         Ok(e) => e,
         Err(key) => {
-            let mut res = render(&ForgotTpl {
-                p: &p,
-                email: &f.email,
-                error: Some(p.t(key)),
-                sent: false,
-            })?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ForgotTpl {
+                    p: &p,
+                    email: &f.email,
+                    error: Some(p.t(key)),
+                    sent: false,
+                },
+            );
         }
     };
     let now = Utc::now();
@@ -269,15 +271,20 @@ pub async fn reset_form(
     let valid = store::valid_reset(&state.db, &token, Utc::now())
         .await?
         .is_some();
-    let mut res = render(&ResetTpl {
-        p: &p,
-        token: &token,
-        valid,
-        error: None,
-    })?;
-    if !valid {
-        *res.status_mut() = StatusCode::GONE;
-    }
+    let status = if valid {
+        StatusCode::OK
+    } else {
+        StatusCode::GONE
+    };
+    let mut res = render_status(
+        status,
+        &ResetTpl {
+            p: &p,
+            token: &token,
+            valid,
+            error: None,
+        },
+    )?;
     res.headers_mut().insert(
         header::REFERRER_POLICY,
         header::HeaderValue::from_static("no-referrer"),
@@ -305,14 +312,15 @@ pub async fn reset(
             let valid = store::valid_reset(&state.db, &token, Utc::now())
                 .await?
                 .is_some();
-            let mut res = render(&ResetTpl {
-                p: &p,
-                token: &token,
-                valid,
-                error: Some(p.t1(key, "min", crate::auth::model::MIN_PASSWORD)),
-            })?;
-            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-            return Ok(res);
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ResetTpl {
+                    p: &p,
+                    token: &token,
+                    valid,
+                    error: Some(p.t1(key, "min", crate::auth::model::MIN_PASSWORD)),
+                },
+            );
         }
     };
     match store::consume_reset(&state.db, &token, &pw, Utc::now()).await? {
@@ -320,16 +328,15 @@ pub async fn reset(
             tracing::info!(user = user_id, "password reset");
             Ok(Redirect::to("/login?done=reset").into_response())
         }
-        None => {
-            let mut res = render(&ResetTpl {
+        None => render_status(
+            StatusCode::GONE,
+            &ResetTpl {
                 p: &p,
                 token: &token,
                 valid: false,
                 error: None,
-            })?;
-            *res.status_mut() = StatusCode::GONE;
-            Ok(res)
-        }
+            },
+        ),
     }
 }
 
@@ -366,13 +373,14 @@ pub async fn change(
     Form(f): Form<ChangeForm>,
 ) -> AppResult<Response> {
     let fail = |msg: String| -> AppResult<Response> {
-        let mut res = render(&ChangeTpl {
-            p: &p,
-            error: Some(msg),
-            done: false,
-        })?;
-        *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-        Ok(res)
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ChangeTpl {
+                p: &p,
+                error: Some(msg),
+                done: false,
+            },
+        )
     };
     if !password::verify(f.current.clone(), Some(s.user.password_hash.clone())).await? {
         return fail(p.t("password-current-wrong"));

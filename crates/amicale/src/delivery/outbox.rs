@@ -175,7 +175,22 @@ pub async fn finish(
     next_attempt: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    let mut q = outbox::Entity::update_many()
+    let mut q = leased_by(vec![id], owner, state)
+        .col_expr(outbox::Column::LastAnswer, Expr::value(answer))
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
+    if let Some(next) = next_attempt {
+        q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
+    }
+    if matches!(state, State::Sent | State::Caught) {
+        q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
+    }
+    Ok(q.exec(db).await?.rows_affected == 1)
+}
+
+/// An update of the messages `ids` that `owner` still holds, moving them to
+/// `state` and ending the lease. Whoever lost the lease updates nothing.
+fn leased_by(ids: Vec<i64>, owner: &str, state: State) -> sea_orm::UpdateMany<outbox::Entity> {
+    outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(state.as_str()))
         .col_expr(
             outbox::Column::LeaseOwner,
@@ -185,21 +200,9 @@ pub async fn finish(
             outbox::Column::LeaseUntil,
             Expr::value(Option::<DateTime<Utc>>::None),
         )
-        .col_expr(outbox::Column::LastAnswer, Expr::value(answer))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
-    if let Some(next) = next_attempt {
-        q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
-    }
-    if matches!(state, State::Sent | State::Caught) {
-        q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
-    }
-    let res = q
-        .filter(outbox::Column::Id.eq(id))
+        .filter(outbox::Column::Id.is_in(ids))
         .filter(outbox::Column::LeaseOwner.eq(owner))
         .filter(outbox::Column::State.eq(State::Sending.as_str()))
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected == 1)
 }
 
 /// Hands claimed but unsent messages back (graceful shutdown), without
@@ -208,23 +211,11 @@ pub async fn release(db: &DatabaseConnection, ids: &[i64], owner: &str) -> AppRe
     if ids.is_empty() {
         return Ok(0);
     }
-    let res = outbox::Entity::update_many()
-        .col_expr(outbox::Column::State, Expr::value(State::Queued.as_str()))
-        .col_expr(
-            outbox::Column::LeaseOwner,
-            Expr::value(Option::<String>::None),
-        )
-        .col_expr(
-            outbox::Column::LeaseUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
+    let res = leased_by(ids.to_vec(), owner, State::Queued)
         .col_expr(
             outbox::Column::Attempts,
             Expr::col(outbox::Column::Attempts).sub(1),
         )
-        .filter(outbox::Column::Id.is_in(ids.iter().copied()))
-        .filter(outbox::Column::LeaseOwner.eq(owner))
-        .filter(outbox::Column::State.eq(State::Sending.as_str()))
         .exec(db)
         .await?;
     Ok(res.rows_affected)

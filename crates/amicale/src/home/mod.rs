@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::entities::{organisations, persons, programmes};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
-use crate::web::page::{Page, render};
+use crate::web::page::{Page, render, render_status};
 
 pub fn router() -> Router<AppState> {
     let mut r = Router::new().route("/", get(home));
@@ -86,11 +86,12 @@ async fn unavailable(_user: CurrentUser, p: Page) -> AppResult<Response> {
         .iter()
         .find(|m| p.active(m.path))
         .map_or("nav-home", |m| m.key);
-    let mut res = render(&UnavailableTpl {
-        title: p.t(key),
-        p: &p,
-    })?;
     // Honest status for scripts too: the module does not exist yet.
-    *res.status_mut() = StatusCode::NOT_IMPLEMENTED;
-    Ok(res)
+    render_status(
+        StatusCode::NOT_IMPLEMENTED,
+        &UnavailableTpl {
+            title: p.t(key),
+            p: &p,
+        },
+    )
 }

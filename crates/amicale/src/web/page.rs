@@ -156,6 +156,13 @@ pub fn render<T: Template>(tpl: &T) -> AppResult<Response> {
     Ok(Html(tpl.render()?).into_response())
 }
 
+/// Renders a template with another status than 200 (a refused form, a gone link).
+pub fn render_status<T: Template>(status: axum::http::StatusCode, tpl: &T) -> AppResult<Response> {
+    let mut res = render(tpl)?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
 /// Only local paths are accepted as a place to go back to, so a crafted link
 /// cannot send a user to another site after login.
 pub fn safe_next(next: Option<&str>) -> String {

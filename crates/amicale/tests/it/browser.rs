@@ -71,7 +71,10 @@ async fn login_flow_in_a_real_browser() {
         .click()
         .await
         .unwrap();
-    let h1 = c.wait().for_element(Locator::Css("main h1")).await.unwrap();
+    // The main navigation exists only for signed-in users: waiting for it
+    // waits for the page after login, not the login page still on screen.
+    c.wait().for_element(Locator::Css("ul.nav")).await.unwrap();
+    let h1 = c.find(Locator::Css("main h1")).await.unwrap();
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/events", "back where the visitor wanted to go");
     assert!(!h1.text().await.unwrap().is_empty());
@@ -81,21 +84,21 @@ async fn login_flow_in_a_real_browser() {
     );
 
     // The language selector submits itself (app.js) and the choice sticks.
-    c.find(Locator::Css("#lang-select option[value=en]"))
+    c.find(Locator::Css("#lang-select option[value=fr]"))
         .await
         .unwrap()
         .click()
         .await
         .unwrap();
     c.wait()
-        .for_element(Locator::XPath("//html[@lang='en']"))
+        .for_element(Locator::XPath("//html[@lang='fr']"))
         .await
         .unwrap();
     c.goto(&app.url("/")).await.unwrap();
     let welcome = c.wait().for_element(Locator::Css("main h1")).await.unwrap();
     assert!(
-        welcome.text().await.unwrap().starts_with("Hello"),
-        "English kept"
+        welcome.text().await.unwrap().starts_with("Bonjour"),
+        "French kept for this user"
     );
 
     let png = c.screenshot().await.unwrap();
