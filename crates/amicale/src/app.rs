@@ -41,6 +41,8 @@ pub struct Inner {
     pub outbox_wakeup: Notify,
     /// Set by `--demo`: the login page shows where the demo login is printed.
     pub demo: bool,
+    /// The merge engine every template renders through.
+    pub merge: amicale_merge::Engine,
 }
 
 impl Deref for AppState {
@@ -78,6 +80,7 @@ impl AppState {
             metrics: Metrics::default(),
             outbox_wakeup: Notify::new(),
             demo,
+            merge: amicale_merge::Engine::new(),
             config,
         })))
     }

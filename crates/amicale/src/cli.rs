@@ -42,6 +42,62 @@ pub enum Command {
     },
     /// Fill the database with the demo network and print the administrator's login.
     Demo,
+    /// Render, check and convert message templates (no database needed).
+    Template {
+        #[command(subcommand)]
+        action: TemplateCommand,
+    },
+    /// SMS tools (no database needed).
+    Sms {
+        #[command(subcommand)]
+        action: SmsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TemplateCommand {
+    /// Render a template with data from a JSON file; errors give line and column.
+    Render {
+        /// The template source.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// A JSON object: {"person": {...}, "event": {...}, ...}.
+        #[arg(long)]
+        data: std::path::PathBuf,
+        /// Language of dates and day/month names: fr or en.
+        #[arg(long, default_value = "fr")]
+        locale: String,
+        /// email (HTML, escaped) or sms (text, not escaped).
+        #[arg(long, default_value = "email")]
+        kind: String,
+    },
+    /// Convert a JUNGO2 template (FILE, or standard input) to Amicale's syntax;
+    /// unknown signets are listed on standard error and the exit code is 1.
+    ConvertJungo2 {
+        /// The JUNGO2 text; standard input when absent.
+        file: Option<std::path::PathBuf>,
+    },
+    /// Check a template's syntax and merge fields without rendering it.
+    Check {
+        /// The template source.
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// email or sms.
+        #[arg(long, default_value = "email")]
+        kind: String,
+        /// person or event: which sends the template is for.
+        #[arg(long, default_value = "person")]
+        trigger: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SmsCommand {
+    /// Print the encoding, characters and segments of a text as JSON.
+    Info {
+        /// The SMS text.
+        text: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -159,6 +215,9 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             print_demo(&db, &base).await
         }
         Command::Admin { action } => admin(action, &config).await,
+        Command::Template { .. } | Command::Sms { .. } => Err(AppError::Internal(
+            "offline commands run before the configuration is read".into(),
+        )),
     }
 }
 
@@ -216,5 +275,132 @@ async fn admin(action: AdminCommand, config: &Config) -> AppResult<()> {
             }
             Ok(())
         }
+    }
+}
+
+fn merge_kind(kind: &str) -> Result<amicale_merge::Kind, String> {
+    match kind {
+        "email" | "html" | "newsletter" => Ok(amicale_merge::Kind::Html),
+        "sms" | "text" => Ok(amicale_merge::Kind::Text),
+        other => Err(format!("unknown kind `{other}` (email or sms)")),
+    }
+}
+
+fn read(path: &std::path::Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Commands that need neither configuration nor database. Returns the exit
+/// code, or None when the command is not one of them.
+pub fn run_offline(cli: &Cli) -> Option<std::process::ExitCode> {
+    use std::process::ExitCode;
+    let fail = |msg: String| {
+        eprintln!("{msg}");
+        ExitCode::FAILURE
+    };
+    match &cli.command {
+        Command::Sms {
+            action: SmsCommand::Info { text },
+        } => {
+            let a = amicale_sms::analyse(text);
+            println!(
+                "{}",
+                serde_json::json!({"encoding": a.encoding.as_str(), "characters": a.characters, "segments": a.segments})
+            );
+            Some(ExitCode::SUCCESS)
+        }
+        Command::Template { action } => Some(match action {
+            TemplateCommand::Render {
+                file,
+                data,
+                locale,
+                kind,
+            } => {
+                let run = || -> Result<String, String> {
+                    let source = read(file)?;
+                    let ctx: serde_json::Value = serde_json::from_str(&read(data)?)
+                        .map_err(|e| format!("{}: {e}", data.display()))?;
+                    let locale = match locale.as_str() {
+                        "fr" => amicale_merge::Locale::Fr,
+                        "en" => amicale_merge::Locale::En,
+                        other => return Err(format!("unknown locale `{other}` (fr or en)")),
+                    };
+                    amicale_merge::Engine::new()
+                        .render(&source, merge_kind(kind)?, locale, &ctx)
+                        .map_err(|e| format!("{}: {e}", file.display()))
+                };
+                match run() {
+                    Ok(out) => {
+                        print!("{out}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => fail(e),
+                }
+            }
+            TemplateCommand::ConvertJungo2 { file } => {
+                let source = match file {
+                    Some(f) => read(f),
+                    None => {
+                        let mut s = String::new();
+                        std::io::stdin()
+                            .read_to_string(&mut s)
+                            .map(|_| s)
+                            .map_err(|e| e.to_string())
+                    }
+                };
+                match source {
+                    Err(e) => fail(e),
+                    Ok(source) => {
+                        let conv = amicale_merge::jungo2::convert(&source);
+                        print!("{}", conv.output);
+                        for u in &conv.unknown {
+                            eprintln!(
+                                "line {}, column {}: unknown signet {}",
+                                u.line, u.column, u.signet
+                            );
+                        }
+                        if conv.unknown.is_empty() {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::FAILURE
+                        }
+                    }
+                }
+            }
+            TemplateCommand::Check {
+                file,
+                kind,
+                trigger,
+            } => {
+                let run = || -> Result<Vec<String>, String> {
+                    let source = read(file)?;
+                    let trigger = match trigger.as_str() {
+                        "person" => amicale_merge::Trigger::Person,
+                        "event" => amicale_merge::Trigger::Event,
+                        other => {
+                            return Err(format!("unknown trigger `{other}` (person or event)"));
+                        }
+                    };
+                    Ok(
+                        match amicale_merge::validate(&source, merge_kind(kind)?, &[trigger]) {
+                            Ok(()) => Vec::new(),
+                            Err(errors) => errors
+                                .iter()
+                                .map(|e| format!("{}: {e}", file.display()))
+                                .collect(),
+                        },
+                    )
+                };
+                match run() {
+                    Ok(problems) if problems.is_empty() => {
+                        println!("{}: ok", file.display());
+                        ExitCode::SUCCESS
+                    }
+                    Ok(problems) => fail(problems.join("\n")),
+                    Err(e) => fail(e),
+                }
+            }
+        }),
+        _ => None,
     }
 }

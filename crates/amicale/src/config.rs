@@ -34,6 +34,8 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Sender of system e-mails.
     pub mail_from: String,
+    /// The network's name, shown in e-mails and layouts.
+    pub network_name: String,
     /// The network's time zone, used by the scheduler and for display.
     pub time_zone: String,
     /// Signing and encryption key; generated and stored in the database when absent.
@@ -70,6 +72,7 @@ impl Default for Config {
             data_dir: PathBuf::from("./data"),
             smtp_url: None,
             mail_from: "Amicale <no-reply@amicale.localhost>".into(),
+            network_name: "Amicale".into(),
             time_zone: "Europe/Paris".into(),
             secret_key: None,
             log_format: LogFormat::Text,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod cli;
+pub mod comms;
 pub mod config;
 pub mod crypto;
 pub mod db;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod home;
 pub mod ops;
 pub mod schedule;
+pub mod uploads;
 pub mod web;
 
 /// TLS (SMTP, PostgreSQL) uses rustls with ring; the provider must be chosen

@@ -2,12 +2,15 @@
 
 use std::process::ExitCode;
 
-use amicale::cli::{Cli, init_logs, run};
+use amicale::cli::{Cli, init_logs, run, run_offline};
 use amicale::config::Config;
 use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(code) = run_offline(&cli) {
+        return code;
+    }
     amicale::install_crypto_provider();
     let config = match Config::load() {
         Ok(c) => c,

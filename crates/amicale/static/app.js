@@ -1,6 +1,131 @@
 // Progressive enhancement only: every action works without this file.
 "use strict";
 
+// Tags the rich-text editor keeps when pasting; the server cleans again with
+// its own allow-list, this only keeps the editing surface tidy.
+const KEEP = new Set(["P", "BR", "STRONG", "B", "EM", "I", "U", "S", "STRIKE", "A", "UL", "OL", "LI", "H2", "H3", "BLOCKQUOTE"]);
+const DROP = new Set(["SCRIPT", "STYLE", "META", "LINK", "TITLE", "XML", "HEAD", "IFRAME", "OBJECT", "IMG"]);
+
+function cleanNode(node, doc) {
+  for (const child of Array.from(node.childNodes)) {
+    if (child.nodeType === Node.COMMENT_NODE) {
+      child.remove();
+    } else if (child.nodeType === Node.ELEMENT_NODE) {
+      const tag = child.tagName.toUpperCase();
+      if (DROP.has(tag) || tag.includes(":")) {
+        // Word's <o:p> and friends carry nothing worth keeping.
+        if (tag.includes(":")) { child.replaceWith(...child.childNodes); } else { child.remove(); }
+        continue;
+      }
+      cleanNode(child, doc);
+      if (!KEEP.has(tag)) {
+        child.replaceWith(...child.childNodes);
+        continue;
+      }
+      for (const attr of Array.from(child.attributes)) {
+        const keep = tag === "A" && attr.name === "href" && /^(https?:|mailto:|tel:|\{\{)/i.test(attr.value.trim());
+        if (!keep) child.removeAttribute(attr.name);
+      }
+    }
+  }
+}
+
+function cleanHtml(html) {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  cleanNode(doc.body, doc);
+  return doc.body.innerHTML;
+}
+
+function setupEditor(textarea) {
+  const labels = (textarea.dataset.editor || "").split("|");
+  const [bold, italic, underline, strike, link, unlink, ul, ol, undo, redo, plain, linkPrompt, video, videoPrompt] = labels;
+  const area = document.createElement("div");
+  area.className = "editor-area";
+  area.contentEditable = "true";
+  area.setAttribute("role", "textbox");
+  area.setAttribute("aria-multiline", "true");
+  const label = document.querySelector(`label[for="${textarea.id}"]`);
+  if (label) {
+    label.id = label.id || `${textarea.id}-label`;
+    area.setAttribute("aria-labelledby", label.id);
+    label.addEventListener("click", () => area.focus());
+  }
+  area.innerHTML = textarea.value;
+  const bar = document.createElement("div");
+  bar.className = "editor-bar";
+  bar.setAttribute("role", "toolbar");
+  let plainPaste = false;
+  const sync = () => { textarea.value = area.innerHTML; };
+  const button = (text, title, action, toggle) => {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.textContent = text;
+    b.title = title;
+    b.setAttribute("aria-label", title);
+    if (toggle) b.setAttribute("aria-pressed", "false");
+    b.addEventListener("mousedown", (e) => e.preventDefault()); // keep the selection
+    b.addEventListener("click", () => { action(b); area.focus(); sync(); });
+    bar.appendChild(b);
+  };
+  const exec = (cmd, value) => () => document.execCommand(cmd, false, value);
+  button("B", bold, exec("bold"));
+  button("I", italic, exec("italic"));
+  button("U", underline, exec("underline"));
+  button("S", strike, exec("strikeThrough"));
+  button("🔗", link, () => {
+    const url = window.prompt(linkPrompt, "https://");
+    if (url && /^(https?:|mailto:|tel:|\{\{)/i.test(url.trim())) document.execCommand("createLink", false, url.trim());
+  });
+  button("⛓", unlink, exec("unlink"));
+  button("•", ul, exec("insertUnorderedList"));
+  button("1.", ol, exec("insertOrderedList"));
+  button("↶", undo, exec("undo"));
+  button("↷", redo, exec("redo"));
+  button("T", plain, (b) => { plainPaste = !plainPaste; b.setAttribute("aria-pressed", String(plainPaste)); }, true);
+  if (textarea.dataset.video === "on") {
+    button("▶", video, () => {
+      const url = window.prompt(videoPrompt, "https://www.youtube.com/watch?v=");
+      const id = url && (url.match(/(?:v=|youtu\.be\/|embed\/)([\w-]{6,})/) || [])[1];
+      if (id) document.execCommand("insertHTML", false, `<iframe src="https://www.youtube-nocookie.com/embed/${id}" width="560" height="315" title="YouTube" allowfullscreen></iframe>`);
+    });
+  }
+  area.addEventListener("paste", (e) => {
+    const data = e.clipboardData;
+    if (!data) return;
+    e.preventDefault();
+    const html = data.getData("text/html");
+    if (plainPaste || !html) {
+      document.execCommand("insertText", false, data.getData("text/plain"));
+    } else {
+      document.execCommand("insertHTML", false, cleanHtml(html));
+    }
+    sync();
+  });
+  area.addEventListener("input", sync);
+  textarea.form && textarea.form.addEventListener("submit", sync);
+  const wrap = document.createElement("div");
+  wrap.className = "editor";
+  wrap.append(bar, area);
+  textarea.hidden = true;
+  textarea.after(wrap);
+}
+
+function setupSmsCounter(textarea) {
+  const out = document.getElementById(textarea.dataset.smsCounter);
+  if (!out) return;
+  let timer = null;
+  let seq = 0;
+  const update = () => {
+    const mine = ++seq;
+    fetch(`/admin/templates/sms-count?text=${encodeURIComponent(textarea.value)}`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((j) => { if (j && mine === seq) out.textContent = j.label; })
+      .catch(() => {});
+  };
+  textarea.addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(update, 150); });
+  update();
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // The language selector submits itself; its button stays for no-JS users.
   for (const form of document.querySelectorAll("form[data-autosubmit]")) {
@@ -9,5 +134,16 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!select || !button) continue;
     button.hidden = true;
     select.addEventListener("change", () => form.submit());
+  }
+  document.execCommand && document.execCommand("styleWithCSS", false, false);
+  for (const t of document.querySelectorAll("textarea[data-editor]")) setupEditor(t);
+  for (const t of document.querySelectorAll("textarea[data-sms-counter]")) setupSmsCounter(t);
+  for (const b of document.querySelectorAll("button.copy[data-copy]")) {
+    if (!navigator.clipboard) continue;
+    b.hidden = false;
+    b.addEventListener("click", () => navigator.clipboard.writeText(b.dataset.copy));
+  }
+  for (const f of document.querySelectorAll("form[data-confirm]")) {
+    f.addEventListener("submit", (e) => { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
   }
 });

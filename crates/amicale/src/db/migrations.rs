@@ -8,12 +8,19 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Foundation)]
+        vec![Box::new(Foundation), Box::new(Templates)]
     }
 }
 
-#[derive(DeriveMigrationName)]
+/// Names are explicit: the derive would name every migration of this file
+/// after the file, and the names are the keys of `seaql_migrations`.
 struct Foundation;
+
+impl MigrationName for Foundation {
+    fn name(&self) -> &str {
+        "m0001_foundation"
+    }
+}
 
 fn id() -> ColumnDef {
     big_integer("id").auto_increment().primary_key().take()
@@ -240,6 +247,134 @@ impl MigrationTrait for Foundation {
             "users",
             "settings",
         ] {
+            m.drop_table(Table::drop().table(t).take()).await?;
+        }
+        Ok(())
+    }
+}
+
+struct Templates;
+
+impl MigrationName for Templates {
+    fn name(&self) -> &str {
+        "m0002_templates"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Templates {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table("templates")
+                .col(id())
+                .col(string_len("kind", 16))
+                .col(string("name"))
+                .col(boolean("active"))
+                .col(string("recipient_types"))
+                .col(string("sending_modes"))
+                .col(big_integer_null("current_version_id"))
+                .col(big_integer_null("created_by"))
+                .col(ts("created_at"))
+                .col(big_integer_null("updated_by"))
+                .col(ts("updated_at"))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("templates", "created_by")
+                        .to("users", "id")
+                        .on_delete(ForeignKeyAction::SetNull),
+                )
+                .foreign_key(
+                    ForeignKey::create()
+                        .from("templates", "updated_by")
+                        .to("users", "id")
+                        .on_delete(ForeignKeyAction::SetNull),
+                )
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("template_versions")
+                .col(id())
+                .col(big_integer("template_id"))
+                .col(integer("number"))
+                .col(text("subject_fr"))
+                .col(text("body_fr"))
+                .col(text("text_fr"))
+                .col(text_null("subject_en"))
+                .col(text_null("body_en"))
+                .col(text_null("text_en"))
+                .col(boolean("text_edited"))
+                .col(boolean("frozen"))
+                .col(big_integer_null("created_by"))
+                .col(ts("created_at"))
+                .foreign_key(&mut fk("template_versions", "template_id", "templates"))
+                .take(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("template_versions_number")
+                .table("template_versions")
+                .col("template_id")
+                .col("number")
+                .unique()
+                .take(),
+        )
+        .await?;
+
+        m.create_table(
+            Table::create()
+                .table("template_attachments")
+                .col(id())
+                .col(big_integer("template_id"))
+                .col(string("filename"))
+                .col(string("content_type"))
+                .col(big_integer("size"))
+                .col(string("sha256"))
+                .col(blob("data"))
+                .col(ts("created_at"))
+                .foreign_key(&mut fk("template_attachments", "template_id", "templates"))
+                .take(),
+        )
+        .await?;
+
+        // Which template version a message was rendered from: counts per
+        // template, frozen versions, "view as received".
+        m.alter_table(
+            Table::alter()
+                .table("outbox")
+                .add_column(big_integer_null("template_version_id"))
+                .take(),
+        )
+        .await?;
+        m.create_index(index(
+            "outbox",
+            "outbox_template_version",
+            &["template_version_id"],
+        ))
+        .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(
+            Index::drop()
+                .name("outbox_template_version")
+                .table("outbox")
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("outbox")
+                .drop_column("template_version_id")
+                .take(),
+        )
+        .await?;
+        for t in ["template_attachments", "template_versions", "templates"] {
             m.drop_table(Table::drop().table(t).take()).await?;
         }
         Ok(())

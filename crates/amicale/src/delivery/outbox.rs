@@ -73,12 +73,15 @@ impl Channel {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     System,
+    /// "Send a test to me" from a template: not counted as a send.
+    Test,
 }
 
 impl Origin {
     pub fn as_str(self) -> &'static str {
         match self {
             Origin::System => "system",
+            Origin::Test => "test",
         }
     }
 }
@@ -100,6 +103,17 @@ pub async fn enqueue<C: ConnectionTrait>(
     mail: NewMail,
     mail_domain: &str,
 ) -> AppResult<i64> {
+    enqueue_version(db, mail, mail_domain, None).await
+}
+
+/// Like [`enqueue`], recording the template version the message was rendered
+/// from (its attachments go with it).
+pub async fn enqueue_version<C: ConnectionTrait>(
+    db: &C,
+    mail: NewMail,
+    mail_domain: &str,
+    template_version_id: Option<i64>,
+) -> AppResult<i64> {
     let now = Utc::now();
     let res = outbox::Entity::insert(outbox::ActiveModel {
         channel: Set(Channel::Email.as_str().into()),
@@ -115,6 +129,7 @@ pub async fn enqueue<C: ConnectionTrait>(
         message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
         created_at: Set(now),
         updated_at: Set(now),
+        template_version_id: Set(template_version_id),
         ..Default::default()
     })
     .exec(db)

@@ -5,11 +5,12 @@ use std::time::Duration as StdDuration;
 use chrono::{Duration, Utc};
 use lettre::Message;
 use lettre::message::header::ContentType;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 
 use crate::app::{AppState, Shutdown};
+use crate::comms::templates;
 use crate::crypto::random_token;
-use crate::db::entities::outbox as row;
+use crate::db::entities::{outbox as row, template_attachments};
 use crate::delivery::outbox::{self, State};
 use crate::delivery::transport::Outcome;
 use crate::error::AppResult;
@@ -52,7 +53,8 @@ pub async fn deliver_batch(state: &AppState, owner: &str, shutdown: &Shutdown) -
             outbox::release(&state.db, &rest, owner).await?;
             break;
         }
-        let outcome = match build(state, msg) {
+        let files = attachments(state, msg).await?;
+        let outcome = match build(state, msg, files) {
             Ok(m) => state.transport.send(m).await,
             Err(why) => Outcome::Failed(why),
         };
@@ -105,9 +107,27 @@ async fn record(
     Ok(())
 }
 
+/// The files of the template the message was rendered from.
+async fn attachments(
+    state: &AppState,
+    msg: &row::Model,
+) -> AppResult<Vec<template_attachments::Model>> {
+    let Some(version) = msg.template_version_id else {
+        return Ok(Vec::new());
+    };
+    match templates::store::template_of_version(&state.db, version).await? {
+        Some(t) => templates::store::attachment_files(&state.db, t).await,
+        None => Ok(Vec::new()),
+    }
+}
+
 /// Builds the MIME message. An address that cannot be parsed fails the
 /// message for good rather than retrying it for days.
-fn build(state: &AppState, msg: &row::Model) -> Result<Message, String> {
+fn build(
+    state: &AppState,
+    msg: &row::Model,
+    files: Vec<template_attachments::Model>,
+) -> Result<Message, String> {
     let to: Mailbox = msg
         .recipient
         .parse()
@@ -118,14 +138,26 @@ fn build(state: &AppState, msg: &row::Model) -> Result<Message, String> {
         .subject(msg.subject.clone())
         .message_id(Some(msg.message_id.clone()))
         .date(msg.created_at.into());
-    let built = match &msg.body_html {
-        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
-            msg.body_text.clone(),
-            html.clone(),
-        )),
-        None => builder
-            .header(ContentType::TEXT_PLAIN)
-            .body(msg.body_text.clone()),
+    let body = match &msg.body_html {
+        Some(html) => MultiPart::alternative_plain_html(msg.body_text.clone(), html.clone()),
+        None if files.is_empty() => {
+            return builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(msg.body_text.clone())
+                .map_err(|e| format!("message cannot be built: {e}"));
+        }
+        None => MultiPart::mixed().singlepart(SinglePart::plain(msg.body_text.clone())),
     };
-    built.map_err(|e| format!("message cannot be built: {e}"))
+    let mut body = if files.is_empty() {
+        body
+    } else {
+        MultiPart::mixed().multipart(body)
+    };
+    for f in files {
+        let ct = ContentType::parse(&f.content_type).unwrap_or(ContentType::TEXT_PLAIN);
+        body = body.singlepart(Attachment::new(f.filename).body(f.data, ct));
+    }
+    builder
+        .multipart(body)
+        .map_err(|e| format!("message cannot be built: {e}"))
 }

@@ -18,6 +18,8 @@ pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
 /// Largest form body read to find the token.
 const FORM_LIMIT: usize = 2 * 1024 * 1024;
+/// Largest multipart body (uploads): several attachments of 2 MB each.
+const MULTIPART_LIMIT: usize = 25 * 1024 * 1024;
 const PURPOSE: &str = "csrf";
 
 /// Paths that receive POSTs from outside a browser session and carry their own
@@ -77,6 +79,19 @@ fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
+/// The token field of a multipart form (our forms put it first, so only the
+/// parts before it are read).
+async fn multipart_token(body: axum::body::Bytes, boundary: String) -> Option<String> {
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
+    let mut mp = multer::Multipart::new(stream, boundary);
+    while let Ok(Some(field)) = mp.next_field().await {
+        if field.name() == Some(FIELD) {
+            return field.text().await.ok();
+        }
+    }
+    None
+}
+
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let existing = cookies::read(req.headers(), COOKIE).filter(|t| is_valid(&state.secret, t));
     let unsafe_method = !matches!(
@@ -100,17 +115,30 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             .get(HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
-        let is_form = req
+        let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+            .unwrap_or("")
+            .to_owned();
+        let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+        let boundary = multer::parse_boundary(&content_type).ok();
+        let limit = if boundary.is_some() {
+            MULTIPART_LIMIT
+        } else {
+            FORM_LIMIT
+        };
         let (parts, body) = req.into_parts();
-        let bytes = match to_bytes(body, FORM_LIMIT).await {
+        let bytes = match to_bytes(body, limit).await {
             Ok(b) => b,
             Err(_) => return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response(),
         };
-        let submitted = header_token.or_else(|| if is_form { form_token(&bytes) } else { None });
+        let submitted = match (header_token, boundary) {
+            (Some(t), _) => Some(t),
+            (None, Some(b)) => multipart_token(bytes.clone(), b).await,
+            (None, None) if is_form => form_token(&bytes),
+            _ => None,
+        };
         if !submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) {
             return AppError::Csrf("missing or wrong token").into_response();
         }

@@ -59,6 +59,16 @@ impl Permission for Admin {
     }
 }
 
+/// Writes and manages message templates. Administrators for now; the
+/// permission-profile issue gives it to communication managers.
+pub struct ManageTemplates;
+
+impl Permission for ManageTemplates {
+    fn allows(user: &users::Model) -> bool {
+        user.is_admin
+    }
+}
+
 /// A signed-in user holding `P`; others get 403 (or the login page when not signed in).
 pub struct Require<P: Permission>(pub SessionUser, PhantomData<P>);
 

@@ -5,6 +5,7 @@ pub mod cookies;
 pub mod csrf;
 pub mod errors;
 pub mod extract;
+pub mod form;
 pub mod headers;
 pub mod i18n;
 pub mod page;
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::home::router())
         .merge(crate::auth::router())
         .merge(crate::admin::router())
+        .merge(crate::comms::router())
         .merge(crate::ops::router())
         .route("/static/{version}/{name}", get(assets::serve))
         .fallback(errors::not_found)

@@ -64,6 +64,18 @@ impl Page {
         self.locale.t1(key, name, value)
     }
 
+    /// "N characters, M SMS (GSM7)".
+    pub fn sms_count(&self, a: &amicale_sms::Analysis) -> String {
+        self.locale.t_args(
+            "sms-count",
+            &[
+                ("characters", a.characters.to_string()),
+                ("segments", a.segments.to_string()),
+                ("encoding", a.encoding.as_str().to_uppercase()),
+            ],
+        )
+    }
+
     /// The label of an outbox state.
     pub fn state_label(&self, state: &str) -> String {
         self.t(&format!("state-{state}"))

@@ -9,3 +9,4 @@ mod cli;
 mod outbox;
 mod scheduler;
 mod shell;
+mod templates;

@@ -10,4 +10,7 @@ pub mod schedule_slots;
 pub mod schedule_tasks;
 pub mod sessions;
 pub mod settings;
+pub mod template_attachments;
+pub mod template_versions;
+pub mod templates;
 pub mod users;

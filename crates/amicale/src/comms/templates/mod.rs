@@ -1,0 +1,52 @@
+//! The template library (C3) and merge fields (C4): e-mail, newsletter and
+//! SMS templates with versions, attachments, preview and JUNGO2 import.
+
+pub mod import;
+pub mod layout;
+pub mod model;
+pub mod pages;
+pub mod plaintext;
+pub mod render;
+pub mod sanitize;
+pub mod store;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::app::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/templates", get(pages::list))
+        .route(
+            "/admin/templates/new",
+            get(pages::new_form).post(pages::create),
+        )
+        .route(
+            "/admin/templates/import",
+            get(import::form).post(import::import),
+        )
+        .route("/admin/templates/sms-count", get(pages::sms_count))
+        .route(
+            "/admin/templates/{id}",
+            get(pages::edit_form).post(pages::save),
+        )
+        .route("/admin/templates/{id}/active", post(pages::set_active))
+        .route("/admin/templates/{id}/delete", post(pages::delete))
+        .route("/admin/templates/{id}/preview", get(pages::preview))
+        .route(
+            "/admin/templates/{id}/preview/frame",
+            get(pages::preview_frame),
+        )
+        .route("/admin/templates/{id}/test", post(pages::send_test))
+        .route("/admin/templates/{id}/attachments", post(pages::upload))
+        .route(
+            "/admin/templates/{id}/attachments/{aid}",
+            get(pages::download),
+        )
+        .route(
+            "/admin/templates/{id}/attachments/{aid}/delete",
+            post(pages::remove_attachment),
+        )
+        .route("/admin/merge-fields", get(pages::merge_fields))
+}
