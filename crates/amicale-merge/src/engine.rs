@@ -190,13 +190,11 @@ fn run(
 ) -> Result<String, MergeError> {
     // Output is usually a little longer than the source (merged values
     // replace shorter tags, escaping adds a few bytes).
-    let out = CappedOutput { buf: Vec::new() };
-    if !out.buf.is_empty() {
-        return Ok(String::new());
-    }
-    return tmpl
-        .render(ctx)
-        .map_err(|err| render_error(&err, source, inputs, fuel));
+    let mut out = CappedOutput {
+        buf: Vec::with_capacity(source.len() + source.len() / 4 + 64),
+    };
+    tmpl.render_captured_to(ctx, &mut out)
+        .map_err(|err| render_error(&err, source, inputs, fuel))?;
     String::from_utf8(out.buf).map_err(|_| MergeError {
         message: "the output is not valid UTF-8".to_owned(),
         line: None,

@@ -72,18 +72,18 @@ function setupEditor(textarea) {
   button("I", italic, exec("italic"));
   button("U", underline, exec("underline"));
   button("S", strike, exec("strikeThrough"));
-  button("🔗", link, () => {
+  button(link, link, () => {
     const url = window.prompt(linkPrompt, "https://");
     if (url && /^(https?:|mailto:|tel:|\{\{)/i.test(url.trim())) document.execCommand("createLink", false, url.trim());
   });
-  button("⛓", unlink, exec("unlink"));
+  button(unlink, unlink, exec("unlink"));
   button("•", ul, exec("insertUnorderedList"));
   button("1.", ol, exec("insertOrderedList"));
   button("↶", undo, exec("undo"));
   button("↷", redo, exec("redo"));
-  button("T", plain, (b) => { plainPaste = !plainPaste; b.setAttribute("aria-pressed", String(plainPaste)); }, true);
+  button(plain, plain, (b) => { plainPaste = !plainPaste; b.setAttribute("aria-pressed", String(plainPaste)); }, true);
   if (textarea.dataset.video === "on") {
-    button("▶", video, () => {
+    button(video, video, () => {
       const url = window.prompt(videoPrompt, "https://www.youtube.com/watch?v=");
       const id = url && (url.match(/(?:v=|youtu\.be\/|embed\/)([\w-]{6,})/) || [])[1];
       if (id) document.execCommand("insertHTML", false, `<iframe src="https://www.youtube-nocookie.com/embed/${id}" width="560" height="315" title="YouTube" allowfullscreen></iframe>`);

@@ -2,6 +2,7 @@
 //! Deterministic (seeded), idempotent, and fast enough to run at every start.
 
 mod data;
+mod templates;
 
 use chrono::Utc;
 use rand::rngs::StdRng;
@@ -32,20 +33,23 @@ pub async fn load(db: &DatabaseConnection) -> AppResult<DemoLogin> {
     let password = random_token(12);
     let email = Email::parse(ADMIN_EMAIL).map_err(|e| AppError::Internal(e.into()))?;
     let pw = NewPassword::parse(&password, &password).map_err(|e| AppError::Internal(e.into()))?;
-    match store::find_by_email(db, &email).await? {
+    let admin = match store::find_by_email(db, &email).await? {
         Some(u) => {
             let hash = password::hash(password.clone()).await?;
             store::set_password(db, u.id, hash, None).await?;
+            u.id
         }
         None => {
             store::create_user(db, &email, &pw, "Claire Administratrice", true, "fr")
                 .await
-                .map_err(|e| AppError::Internal(e.to_string()))?;
+                .map_err(|e| AppError::Internal(e.to_string()))?
+                .id
         }
-    }
+    };
     if programmes::Entity::find().count(db).await? == 0 {
         fill(db).await?;
     }
+    templates::load(db, admin).await?;
     Ok(DemoLogin {
         email: ADMIN_EMAIL.into(),
         password,

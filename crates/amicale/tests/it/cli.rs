@@ -228,3 +228,139 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     app.stop().await;
 }
+
+fn offline(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_amicale"));
+    // Offline commands need no configuration: a broken one must not stop them.
+    cmd.env("AMICALE_NOT_A_KEY", "x").args(args);
+    match stdin {
+        Some(input) => run_with_stdin(cmd, input),
+        None => cmd.output().unwrap(),
+    }
+}
+
+#[test]
+fn sms_info_prints_encoding_and_segments() {
+    let out = offline(&["sms", "info", "Bonjour, RDV demain 9h"], None);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"encoding": "gsm7", "characters": 22, "segments": 1})
+    );
+    let out = offline(&["sms", "info", &"ç".repeat(71)], None);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"encoding": "ucs2", "characters": 71, "segments": 2})
+    );
+}
+
+#[test]
+fn jungo2_guide_example_converts_and_renders() {
+    let guide = "Bonjour ${tab.action_beneficiaire_personne/personne_civilite} ${tab.action_beneficiaire_personne/personne_prenom} ${tab.action_beneficiaire_personne/personne_nom},\nVotre prochain rendez-vous téléphonique est programmé le ${action_date# l j F Y à H:i}\navec ${action_animateur_intervenant/personne_prenom} ${action_animateur_intervenant/personne_nom}.";
+    let out = offline(&["template", "convert-jungo2"], Some(guide));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let converted = stdout(&out);
+    assert!(converted.contains("participant.first_name"), "{converted}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("rappel.txt");
+    std::fs::write(&tpl, &converted).unwrap();
+    let data = dir.path().join("data.json");
+    std::fs::write(
+        &data,
+        serde_json::json!({
+            "participant": {"civility": "Mme", "first_name": "Hélène", "last_name": "Dupré"},
+            "event": {"start": "2026-03-12 14:30", "facilitator_first_name": "Paul", "facilitator_last_name": "Martin"}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let (t, d) = (tpl.to_str().unwrap(), data.to_str().unwrap());
+    let out = offline(
+        &[
+            "template", "render", "--file", t, "--data", d, "--kind", "sms",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout(&out),
+        "Bonjour Mme Hélène Dupré,\nVotre prochain rendez-vous téléphonique est programmé le jeudi 12 mars 2026 à 14:30\navec Paul Martin."
+    );
+    let out = offline(
+        &[
+            "template",
+            "check",
+            "--file",
+            t,
+            "--kind",
+            "sms",
+            "--trigger",
+            "event",
+        ],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = offline(
+        &[
+            "template",
+            "check",
+            "--file",
+            t,
+            "--kind",
+            "sms",
+            "--trigger",
+            "person",
+        ],
+        None,
+    );
+    assert!(
+        !out.status.success(),
+        "event fields refused in a person-triggered template"
+    );
+}
+
+#[test]
+fn template_errors_give_line_and_column_and_fail() {
+    let out = offline(
+        &["template", "convert-jungo2"],
+        Some("Bonjour\n  ${personne/personne_pointure}"),
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("personne/personne_pointure") && err.contains("line 2"),
+        "{err}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("t.html");
+    std::fs::write(&tpl, "<p>Bonjour</p>\n<p>{{ person.frist_name }}</p>").unwrap();
+    let data = dir.path().join("d.json");
+    std::fs::write(&data, "{\"person\": {\"first_name\": \"Léa\"}}").unwrap();
+    let (t, d) = (tpl.to_str().unwrap(), data.to_str().unwrap());
+    let out = offline(&["template", "check", "--file", t], None);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 2") && err.contains("frist_name"),
+        "{err}"
+    );
+    let out = offline(&["template", "render", "--file", t, "--data", d], None);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("frist_name"));
+}
