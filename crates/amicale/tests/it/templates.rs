@@ -154,6 +154,7 @@ async fn a_template_is_saved_clean_with_its_text_part_and_versions() {
         assert_eq!(v.text_fr, "Bonjour {{ person.first_name }}\n\n- un");
         let page = app.get(&format!("/admin/templates/{id}?saved=1")).await.text().await.unwrap();
         assert!(page.contains("Template saved (version 1)"));
+        assert!(page.contains("by Test User"), "who created and modified it");
 
         // Unused version: edited in place.
         let mut f = form("Bienvenue", &["campaign"], "Bienvenue !", "<p>v1 bis</p>");
@@ -503,5 +504,90 @@ async fn merge_field_catalogue_and_access() {
         .await;
     assert_eq!(res.status(), 403);
     member.stop().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn newsletters_are_laid_out_with_mjml_and_zip_imports_work() {
+    let (app, _sink, _db) = admin_app(Backend::Sqlite).await;
+    let person = add_person(&app).await;
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=newsletter",
+            "/admin/templates/new",
+            &[
+                ("kind", "newsletter"),
+                ("name", "Lettre"),
+                ("recipient_types", "member"),
+                ("sending_modes", "campaign"),
+                ("subject_fr", "Nouvelles de {{ network.name }}"),
+                (
+                    "body_fr",
+                    "<h2>Bonjour {{ person.first_name }}</h2><p>Les nouvelles.</p>",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let id = id_from(&res);
+    let html = app
+        .get(&format!(
+            "/admin/templates/{id}/preview/frame?person={person}&lang=fr"
+        ))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Bonjour Hélène"), "{html}");
+    assert!(html.contains("Se désinscrire"), "layout footer");
+    assert!(html.contains("<table"), "MJML rendered to tables");
+    assert!(html.contains("style=\""), "CSS inlined");
+
+    // A zip of JUNGO2 files.
+    let mut buf = std::io::Cursor::new(Vec::new());
+    {
+        let mut zip = zip::ZipWriter::new(&mut buf);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        zip.start_file("convocation.txt", opts).unwrap();
+        std::io::Write::write_all(
+            &mut zip,
+            "Objet : Convocation\nBonjour ${personne/personne_prenom},\nà bientôt.".as_bytes(),
+        )
+        .unwrap();
+        zip.start_file("image.png", opts).unwrap();
+        std::io::Write::write_all(&mut zip, b"\x89PNG").unwrap();
+        zip.finish().unwrap();
+    }
+    let token = app.csrf("/admin/templates/import").await;
+    let form = Form::new().text("csrf_token", token).part(
+        "files",
+        Part::bytes(buf.into_inner()).file_name("modeles.zip"),
+    );
+    let res = app
+        .client
+        .post(app.url("/admin/templates/import"))
+        .header("origin", &app.base)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("1 template(s) imported"));
+    let t = templates::Entity::find()
+        .filter(templates::Column::Name.eq("convocation"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("imported from the zip");
+    let (_, v) = amicale::comms::templates::store::get(&app.state.db, t.id)
+        .await
+        .unwrap();
+    assert_eq!(v.subject_fr, "Convocation");
+    assert!(
+        v.body_fr.contains("{{ person.first_name }}"),
+        "{}",
+        v.body_fr
+    );
     app.stop().await;
 }

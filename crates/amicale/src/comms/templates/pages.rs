@@ -13,7 +13,7 @@ use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, V
 use crate::comms::templates::render::{self, PartError};
 use crate::comms::templates::store::{self, AttachmentInfo, Counts, TemplateInput};
 use crate::comms::templates::{plaintext, sanitize};
-use crate::db::entities::{persons, template_versions, templates};
+use crate::db::entities::{persons, template_versions, templates, users};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::uploads;
@@ -416,11 +416,22 @@ async fn edit_page<'a>(
     if kind == TemplateKind::Sms {
         tpl.sms = Some(sms_sample(state, &v.body_fr, p.locale));
     }
+    let who = |id: Option<i64>| async move {
+        match id {
+            Some(id) => users::Entity::find_by_id(id)
+                .one(&state.db)
+                .await
+                .map(|u| u.map(|u| u.display_name).unwrap_or_else(|| "—".into())),
+            None => Ok("—".into()),
+        }
+    };
     tpl.audit = p.locale.t_args(
         "template-audit",
         &[
             ("created", local(state, t.created_at)),
+            ("creator", who(t.created_by).await?),
             ("updated", local(state, t.updated_at)),
+            ("editor", who(t.updated_by).await?),
             ("version", v.number.to_string()),
         ],
     );
