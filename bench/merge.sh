@@ -14,7 +14,11 @@ RECIPIENTS="${RECIPIENTS:-100000}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-python3 -m venv "$work/venv"
+# Debian ships venv's pip bootstrap separately.
+python3 -m venv "$work/venv" 2>/dev/null || {
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+  python3 -m venv "$work/venv"
+}
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check jinja2
 
 cargo build --release --quiet -p amicale-merge --example merge_bench

@@ -21,6 +21,13 @@ use crate::{ErrorKind, MergeError, Trigger, filters};
 /// parsing cost bounded.
 pub(crate) const MAX_SOURCE_LEN: usize = 1024 * 1024;
 
+/// Most tokens one `{{ … }}` or `{% … %}` may hold. Chains such as
+/// `a.b.c…` or `1 - 1 - 1…` are parsed by a loop but build a tree as deep as
+/// they are long, which minijinja's compiler and this walker then recurse
+/// through: past about a thousand levels a 2 MiB thread stack overflows.
+/// Real tags hold a few dozen tokens.
+pub(crate) const MAX_TAG_TOKENS: usize = 500;
+
 /// What a walk checks besides safety.
 #[derive(Clone, Copy)]
 pub(crate) struct Mode<'t> {
@@ -113,6 +120,7 @@ pub(crate) fn check(source: &str, mode: Mode<'_>) -> Result<FilterInputs, Vec<Me
             kind: ErrorKind::Syntax,
         }]);
     }
+    check_tag_sizes(source)?;
     // `SyntaxConfig` is a unit struct only while no crate of the build turns
     // on minijinja's `custom_syntax`; `default()` works in both cases.
     #[allow(clippy::default_constructed_unit_structs)]
@@ -140,6 +148,50 @@ pub(crate) fn check(source: &str, mode: Mode<'_>) -> Result<FilterInputs, Vec<Me
         .into_iter()
         .map(|(offset, p)| error_at(source, offset, p.kind, p.message))
         .collect())
+}
+
+/// Refuses a tag holding more than [`MAX_TAG_TOKENS`] tokens, before the
+/// parser builds a tree deep enough to overflow the stack. Lexing is
+/// iterative, so this pass is safe on any input; a lexing error is left for
+/// the parser to report with its usual message.
+fn check_tag_sizes(source: &str) -> Result<(), Vec<MergeError>> {
+    use machinery::Token;
+    // See `check` for why `default()` is used on what may be a unit struct.
+    #[allow(clippy::default_constructed_unit_structs)]
+    let tokens = machinery::tokenize(
+        source,
+        false,
+        SyntaxConfig::default(),
+        WhitespaceConfig::default(),
+    );
+    let mut open: Option<(usize, usize)> = None;
+    for token in tokens {
+        let Ok((token, span)) = token else {
+            return Ok(());
+        };
+        match token {
+            Token::VariableStart | Token::BlockStart => {
+                open = Some((span.start_offset as usize, 0))
+            }
+            Token::VariableEnd | Token::BlockEnd => open = None,
+            _ => {
+                if let Some((start, count)) = &mut open {
+                    *count += 1;
+                    if *count > MAX_TAG_TOKENS {
+                        return Err(vec![error_at(
+                            source,
+                            *start,
+                            ErrorKind::Syntax,
+                            format!(
+                                "this tag is too long (more than {MAX_TAG_TOKENS} words and symbols): split it"
+                            ),
+                        )]);
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 struct Problem {

@@ -1,16 +1,20 @@
 //! The rendering engine: a locked-down minijinja environment per locale.
 
+use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::marker::PhantomData;
+use std::sync::{Arc, Mutex, PoisonError};
 
+use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, Template, UndefinedBehavior, Value};
 
 use crate::check::{self, FilterInputs, Mode};
 use crate::{ErrorKind, Kind, Locale, MergeError, filters};
 
 /// Fuel of [`Engine::new`]: minijinja instructions one render may execute.
-/// A 5 KB message with a loop over a few participants uses a few hundred; a
-/// collective event with 300 participants a few thousand.
+/// The 5 KB invitation of `examples/merge_bench.rs` uses about 250 with 5
+/// participants and 6,500 with 300, so this leaves room for any real
+/// message while stopping a runaway loop within milliseconds.
 pub const DEFAULT_FUEL: u64 = 100_000;
 
 /// Largest output one render may produce; an e-mail body is far smaller.
@@ -41,10 +45,18 @@ fn build_env(locale: Locale, fuel: u64) -> Environment<'static> {
         }
     });
     // An optional field left empty is null in the data: print nothing rather
-    // than minijinja's "none".
-    env.set_formatter(|out, state, value| {
+    // than minijinja's "none". Yes/no fields print as words of the
+    // recipient's language rather than minijinja's "true" or Python's "True".
+    let (yes, no) = match locale {
+        Locale::Fr => ("oui", "non"),
+        Locale::En => ("yes", "no"),
+    };
+    env.set_formatter(move |out, state, value| {
         if value.is_none() {
             Ok(())
+        } else if value.kind() == ValueKind::Bool {
+            out.write_str(if value.is_true() { yes } else { no })
+                .map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
         } else {
             minijinja::escape_formatter(out, state, value)
         }
@@ -53,6 +65,14 @@ fn build_env(locale: Locale, fuel: u64) -> Environment<'static> {
     env
 }
 
+/// Templates [`Engine::render`] keeps compiled. A network has a few dozen
+/// templates; the application renders each part of one of them for every
+/// recipient through that one-shot call.
+const CACHE_SIZE: usize = 64;
+
+/// Recently compiled templates, most recent last.
+type Cache = Mutex<Vec<(u64, Kind, Arc<Compiled<'static>>)>>;
+
 /// The merge engine. Cheap to share between threads (`Send + Sync`); build
 /// one per process.
 #[derive(Debug, Clone)]
@@ -60,6 +80,8 @@ pub struct Engine {
     fr: Environment<'static>,
     en: Environment<'static>,
     fuel: u64,
+    // Shared by clones: they compile identically.
+    cache: Arc<Cache>,
 }
 
 impl Default for Engine {
@@ -68,7 +90,9 @@ impl Default for Engine {
     }
 }
 
-/// A template compiled once, to be rendered for many recipients.
+/// A template compiled once, to be rendered for many recipients. It holds
+/// its own copy of the engine's configuration; the lifetime only keeps the
+/// API free to borrow from the engine later.
 #[derive(Debug)]
 pub struct Compiled<'e> {
     // One environment per locale because the `date` filter is bound to its
@@ -215,6 +239,7 @@ impl Engine {
             fr: build_env(Locale::Fr, fuel),
             en: build_env(Locale::En, fuel),
             fuel,
+            cache: Arc::new(Mutex::new(Vec::with_capacity(CACHE_SIZE))),
         }
     }
 
@@ -223,15 +248,10 @@ impl Engine {
         self.fuel
     }
 
-    fn env(&self, locale: Locale) -> &Environment<'static> {
-        match locale {
-            Locale::Fr => &self.fr,
-            Locale::En => &self.en,
-        }
-    }
-
-    /// Compiles and renders `source` once. Use [`Engine::compile`] to render
-    /// the same template for many recipients.
+    /// Renders `source` for one recipient. The compiled form of the last
+    /// few dozen sources is kept, so calling this per recipient does not
+    /// recompile; [`Engine::compile`] with [`Compiled::render_value`] remains
+    /// the fastest way through a mailing.
     pub fn render(
         &self,
         source: &str,
@@ -239,24 +259,47 @@ impl Engine {
         locale: Locale,
         ctx: &serde_json::Value,
     ) -> Result<String, MergeError> {
-        let inputs = check::check(source, Mode::SAFETY).map_err(first_error)?;
-        let tmpl = self
-            .env(locale)
-            .template_from_named_str(template_name(kind), source)
-            .map_err(|err| check::syntax_error(source, &err))?;
-        run(
-            &tmpl,
-            &Value::from_serialize(ctx),
-            source,
-            &inputs,
-            self.fuel,
-        )
+        self.cached(source, kind)?.render(locale, ctx)
+    }
+
+    /// The compiled form of `source`, from the cache or compiled now.
+    fn cached(&self, source: &str, kind: Kind) -> Result<Arc<Compiled<'static>>, MergeError> {
+        let mut hasher = DefaultHasher::new();
+        source.hash(&mut hasher);
+        let key = hasher.finish();
+        // A panic elsewhere cannot leave the list inconsistent: every
+        // operation on it is a single push, remove or clear.
+        let lock = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
+        {
+            let mut cache = lock();
+            if let Some(i) = cache
+                .iter()
+                .rposition(|(k, kd, c)| *k == key && *kd == kind && c.source == source)
+            {
+                let entry = cache.remove(i);
+                let compiled = Arc::clone(&entry.2);
+                cache.push(entry);
+                return Ok(compiled);
+            }
+        }
+        // Compiled outside the lock: other threads keep rendering meanwhile.
+        let compiled = Arc::new(self.compile_owned(source, kind)?);
+        let mut cache = lock();
+        if cache.len() >= CACHE_SIZE {
+            cache.remove(0);
+        }
+        cache.push((key, kind, Arc::clone(&compiled)));
+        Ok(compiled)
     }
 
     /// Compiles `source` once for rendering many times. Fails on syntax
     /// errors and on constructs merge templates refuse (see
     /// [`crate::validate`] for the full check including fields).
     pub fn compile(&self, source: &str, kind: Kind) -> Result<Compiled<'_>, MergeError> {
+        self.compile_owned(source, kind)
+    }
+
+    fn compile_owned(&self, source: &str, kind: Kind) -> Result<Compiled<'static>, MergeError> {
         let inputs = check::check(source, Mode::SAFETY).map_err(first_error)?;
         let name = template_name(kind);
         let mut fr = self.fr.clone();
@@ -274,6 +317,16 @@ impl Engine {
             fuel: self.fuel,
             _engine: PhantomData,
         })
+    }
+}
+
+impl Engine {
+    /// Compiles `source` without keeping it: the last step of validation.
+    pub(crate) fn check_compiles(&self, source: &str, kind: Kind) -> Result<(), MergeError> {
+        self.fr
+            .template_from_named_str(template_name(kind), source)
+            .map(|_| ())
+            .map_err(|err| check::syntax_error(source, &err))
     }
 }
 

@@ -805,9 +805,129 @@ fn engine_is_shareable_and_compiled_renders_many_times() {
 }
 
 #[test]
+fn undefined_fields_are_named_in_conditions_and_loops() {
+    for (src, field) in [
+        ("{% if person.nickname %}x{% endif %}", "person.nickname"),
+        (
+            "{% for x in person.hobbies %}{{ x }}{% endfor %}",
+            "person.hobbies",
+        ),
+        (
+            "{{ person.nickname | default(\"-\") | upper }}{{ event.place | upper }}",
+            "event.place",
+        ),
+    ] {
+        let ctx = json!({"person": {"first_name": "Hélène"}, "event": {}});
+        let err = render(src, Kind::Html, Locale::Fr, &ctx).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Render, "{src}: {err}");
+        assert!(err.message.contains(&format!("`{field}`")), "{src}: {err}");
+    }
+}
+
+#[test]
+fn yes_no_fields_print_as_words() {
+    let ctx = sample();
+    assert_eq!(text("{{ participant.confirmed }}", &ctx), "oui");
+    assert_eq!(
+        render(
+            "{{ participant.confirmed }} {{ not participant.confirmed }}",
+            Kind::Html,
+            Locale::En,
+            &ctx
+        )
+        .unwrap(),
+        "yes no"
+    );
+}
+
+#[test]
+fn one_shot_renders_stay_correct_past_the_compiled_cache() {
+    let engine = Engine::new();
+    let ctx = sample();
+    for round in 0..2 {
+        for i in 0..100 {
+            let src = format!("{i}:{{{{ person.first_name }}}}");
+            assert_eq!(
+                engine.render(&src, Kind::Text, Locale::Fr, &ctx).unwrap(),
+                format!("{i}:Hélène"),
+                "round {round}"
+            );
+        }
+    }
+    // Same source, other kind: escaping follows the kind, not the cache.
+    let ctx = json!({"person": {"first_name": "<b>"}});
+    let clone = engine.clone();
+    assert_eq!(
+        engine
+            .render("{{ person.first_name }}", Kind::Html, Locale::Fr, &ctx)
+            .unwrap(),
+        "&lt;b&gt;"
+    );
+    assert_eq!(
+        clone
+            .render("{{ person.first_name }}", Kind::Text, Locale::Fr, &ctx)
+            .unwrap(),
+        "<b>"
+    );
+    assert_eq!(
+        clone
+            .render("{{ person.first_name }}", Kind::Html, Locale::Fr, &ctx)
+            .unwrap(),
+        "&lt;b&gt;"
+    );
+}
+
+#[test]
 fn trailing_newline_is_kept() {
     assert_eq!(
         text("Bonjour {{ person.first_name }}\n", &sample()),
         "Bonjour Hélène\n"
     );
+}
+
+#[test]
+fn long_chains_do_not_overflow_the_stack() {
+    const N: usize = 50_000;
+    for src in [
+        format!("{{{{ person{} }}}}", ".first_name".repeat(N)),
+        format!("{{{{ 1{} }}}}", " - 1".repeat(N)),
+        format!("{{{{ person.first_name{} }}}}", " | upper".repeat(N)),
+        format!("{{{{ participants{} }}}}", "[0]".repeat(N)),
+        format!("{{{{ {}1{} }}}}", "[".repeat(N), "]".repeat(N)),
+        format!("{{{{ {}1 }}}}", "not ".repeat(N)),
+        format!("{}x{}", "{% if 1 %}".repeat(N), "{% endif %}".repeat(N)),
+        format!(
+            "{}x{}",
+            "{% for p in participants %}".repeat(N),
+            "{% endfor %}".repeat(N)
+        ),
+    ] {
+        let err = render(&src, Kind::Text, Locale::Fr, &sample()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Syntax, "{err}");
+        assert!(validate(&src, Kind::Text, &[]).is_err());
+    }
+    // As deep as the parser allows: refused or stopped, never a crash.
+    for depth in [100, 140, 149] {
+        let src = format!(
+            "{}x{}",
+            "{% for p in participants %}".repeat(depth),
+            "{% endfor %}".repeat(depth)
+        );
+        let err = render(&src, Kind::Text, Locale::Fr, &sample()).unwrap_err();
+        assert!(
+            matches!(err.kind, ErrorKind::Fuel | ErrorKind::Syntax),
+            "{err}"
+        );
+        let src = format!(
+            "{}x{}",
+            "{% if 1 %}".repeat(depth),
+            "{% endif %}".repeat(depth)
+        );
+        let _ = render(&src, Kind::Text, Locale::Fr, &sample());
+        let src = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+        let _ = render(&src, Kind::Text, Locale::Fr, &sample());
+    }
+    // A long but legitimate tag is still fine.
+    let src = format!("{{{{ person.first_name{} }}}}", " | upper".repeat(100));
+    assert_eq!(text(&src, &sample()), "HÉLÈNE");
 }
