@@ -43,6 +43,8 @@ pub struct Inner {
     pub demo: bool,
     /// The merge engine every template renders through.
     pub merge: amicale_merge::Engine,
+    /// Messages per second this node may hand to SMTP.
+    pub rate: crate::delivery::rate::RateLimiter,
 }
 
 impl Deref for AppState {
@@ -81,6 +83,7 @@ impl AppState {
             outbox_wakeup: Notify::new(),
             demo,
             merge: amicale_merge::Engine::new(),
+            rate: crate::delivery::rate::RateLimiter::new(config.smtp_rate_per_sec),
             config,
         })))
     }

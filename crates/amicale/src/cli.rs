@@ -42,6 +42,23 @@ pub enum Command {
     },
     /// Fill the database with the demo network and print the administrator's login.
     Demo,
+    /// Send a template to the recipients of a CSV file (column `email`, other
+    /// columns become person fields). Prints the send's id; follow it at
+    /// /admin/sends/ID. Nothing is queued when a row is invalid.
+    Send {
+        /// Id of the template (its current version is sent and frozen).
+        #[arg(long)]
+        template: i64,
+        /// The CSV file of recipients (comma or semicolon separated).
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// Name of the send in Administration.
+        #[arg(long)]
+        label: Option<String>,
+        /// Language variant to send: fr or en.
+        #[arg(long, default_value = "fr")]
+        locale: String,
+    },
     /// Render, check and convert message templates (no database needed).
     Template {
         #[command(subcommand)]
@@ -215,6 +232,12 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             print_demo(&db, &base).await
         }
         Command::Admin { action } => admin(action, &config).await,
+        Command::Send {
+            template,
+            to,
+            label,
+            locale,
+        } => send(&config, template, &to, label, &locale).await,
         Command::Template { .. } | Command::Sms { .. } => Err(AppError::Internal(
             "offline commands run before the configuration is read".into(),
         )),
@@ -403,4 +426,64 @@ pub fn run_offline(cli: &Cli) -> Option<std::process::ExitCode> {
         }),
         _ => None,
     }
+}
+
+async fn send(
+    config: &Config,
+    template: i64,
+    file: &std::path::Path,
+    label: Option<String>,
+    locale: &str,
+) -> AppResult<()> {
+    use crate::comms::templates::{render, store as tstore};
+    use crate::delivery::{batch, outbox::Origin, sends};
+    let locale = match locale {
+        "fr" => "fr",
+        "en" => "en",
+        _ => return Err(AppError::Config("--locale must be fr or en".into())),
+    };
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind));
+    let state = crate::app::AppState::new(config.clone(), base_url, false).await?;
+    let (t, v) = tstore::get(&state.db, template).await?;
+    let data = std::fs::read(file)?;
+    let common = serde_json::json!({
+        "network": {"name": state.config.network_name, "url": state.base_url, "contact_email": state.mail_from.email.to_string()},
+        "sender": {"name": state.config.network_name, "email": state.mail_from.email.to_string()},
+        "unsubscribe_url": state.url("/"),
+    });
+    let recipients =
+        batch::from_csv(&data, &common, locale).map_err(|p| AppError::Config(p.join("\n")))?;
+    let Some(first) = recipients.first() else {
+        return Err(AppError::Config("the file has no recipients".into()));
+    };
+    // Render once before queueing: a template that cannot be filled from this
+    // file is refused now, not discovered on the first delivery.
+    let l = crate::web::i18n::Locale::parse(locale).unwrap_or_default();
+    let kind = crate::comms::templates::model::TemplateKind::parse(&t.kind)
+        .unwrap_or(crate::comms::templates::model::TemplateKind::Email);
+    render::render(
+        &state,
+        kind,
+        &render::variant_for(&v, l),
+        &first.merge_data,
+        l,
+    )
+    .map_err(|e| AppError::Config(format!("the template cannot be filled from this file: {e}")))?;
+    let label = label.unwrap_or_else(|| t.name.clone());
+    let id = sends::create(
+        &state.db,
+        &label,
+        Origin::Batch,
+        None,
+        v.id,
+        &recipients,
+        None,
+        state.mail_from.email.domain(),
+    )
+    .await?;
+    println!("send {id}: {} recipients queued", recipients.len());
+    Ok(())
 }

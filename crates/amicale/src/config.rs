@@ -58,8 +58,10 @@ pub struct Config {
     pub outbox_poll_secs: u64,
     /// SMTP connect and command timeout.
     pub smtp_timeout_secs: u64,
-    /// Delivery worker loops started by `serve` and `worker`; 0 makes a
-    /// web-only node that leaves delivery to others.
+    /// Most messages per second this node hands to SMTP; 0 for no limit.
+    pub smtp_rate_per_sec: f64,
+    /// Delivery worker tasks started by `serve` and `worker`, each with its
+    /// own SMTP connection; 0 makes a web-only node that leaves delivery to others.
     pub workers: usize,
 }
 
@@ -84,7 +86,8 @@ impl Default for Config {
             outbox_lease_secs: 120,
             outbox_poll_secs: 5,
             smtp_timeout_secs: 30,
-            workers: 1,
+            smtp_rate_per_sec: 0.0,
+            workers: 4,
         }
     }
 }

@@ -126,7 +126,32 @@ function setupSmsCounter(textarea) {
   update();
 }
 
+// Live progress of a send through server-sent events; without scripts the
+// page refreshes itself (a <noscript> meta refresh).
+function setupProgress(box) {
+  if (!window.EventSource) return;
+  const source = new EventSource(box.dataset.events);
+  const set = (name, value) => {
+    const el = box.querySelector(`[data-field="${name}"]`);
+    if (el) el.textContent = String(value);
+  };
+  source.addEventListener("progress", (e) => {
+    const p = JSON.parse(e.data);
+    for (const k of ["total", "queued", "sending", "sent", "deferred", "failed", "suppressed", "cancelled", "per_minute"]) set(k, p[k]);
+    set("eta", p.eta_secs == null ? "—" : `${Math.floor(p.eta_secs / 60)}:${String(p.eta_secs % 60).padStart(2, "0")}`);
+    const bar = box.querySelector('[data-field="bar"]');
+    if (bar) bar.value = p.sent + p.failed + p.cancelled + p.suppressed;
+    if (p.finished) {
+      source.close();
+      window.location.reload();
+    }
+  });
+  source.addEventListener("error", () => source.close());
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const progress = document.querySelector("#send-progress[data-events]");
+  if (progress) setupProgress(progress);
   // The language selector submits itself; its button stays for no-JS users.
   for (const form of document.querySelectorAll("form[data-autosubmit]")) {
     const select = form.querySelector("select");

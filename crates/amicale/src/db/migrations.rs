@@ -8,7 +8,11 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(Foundation), Box::new(Templates)]
+        vec![
+            Box::new(Foundation),
+            Box::new(Templates),
+            Box::new(Delivery),
+        ]
     }
 }
 
@@ -377,6 +381,72 @@ impl MigrationTrait for Templates {
         for t in ["template_attachments", "template_versions", "templates"] {
             m.drop_table(Table::drop().table(t).take()).await?;
         }
+        Ok(())
+    }
+}
+
+struct Delivery;
+
+impl MigrationName for Delivery {
+    fn name(&self) -> &str {
+        "m0003_delivery"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Delivery {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // A send groups the messages of one mailing, campaign or batch so it
+        // can be paused, resumed, stopped and followed.
+        m.create_table(
+            Table::create()
+                .table("sends")
+                .col(id())
+                .col(string("label"))
+                .col(string_len("origin", 16))
+                .col(big_integer_null("origin_id"))
+                .col(string_len("state", 16))
+                .col(big_integer("total"))
+                .col(big_integer_null("created_by"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .take(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table("suppressions")
+                .col(string("address").primary_key())
+                .col(string_len("reason", 16))
+                .col(text_null("detail"))
+                .col(ts("created_at"))
+                .take(),
+        )
+        .await?;
+        for col in [
+            big_integer_null("send_id"),
+            text_null("merge_data"),
+            string_len_null("locale", 8),
+        ] {
+            let mut col = col;
+            m.alter_table(Table::alter().table("outbox").add_column(&mut col).take())
+                .await?;
+        }
+        m.create_index(index("outbox", "outbox_send", &["send_id", "state"]))
+            .await?;
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_index(Index::drop().name("outbox_send").table("outbox").to_owned())
+            .await?;
+        for c in ["locale", "merge_data", "send_id"] {
+            m.alter_table(Table::alter().table("outbox").drop_column(c).take())
+                .await?;
+        }
+        m.drop_table(Table::drop().table("suppressions").take())
+            .await?;
+        m.drop_table(Table::drop().table("sends").take()).await?;
         Ok(())
     }
 }

@@ -1,6 +1,12 @@
-//! Delivery: the outbox, the workers that empty it, and the transports.
+//! Delivery: the outbox, the workers that empty it, the transports, sends
+//! that can be paused, and the suppression list.
 
+pub mod batch;
 pub mod outbox;
+pub mod pages;
+pub mod rate;
+pub mod sends;
 pub mod smtp;
+pub mod suppressions;
 pub mod transport;
 pub mod worker;

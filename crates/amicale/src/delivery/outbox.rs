@@ -10,7 +10,7 @@ use sea_orm::{
 
 use crate::crypto::random_token;
 use crate::db::Backend;
-use crate::db::entities::outbox;
+use crate::db::entities::{outbox, sends};
 use crate::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,6 +75,13 @@ pub enum Origin {
     System,
     /// "Send a test to me" from a template: not counted as a send.
     Test,
+    /// A list of recipients given to `amicale send`.
+    Batch,
+    Mailing,
+    Campaign,
+    Rule,
+    PersonPage,
+    EventPage,
 }
 
 impl Origin {
@@ -82,6 +89,12 @@ impl Origin {
         match self {
             Origin::System => "system",
             Origin::Test => "test",
+            Origin::Batch => "batch",
+            Origin::Mailing => "mailing",
+            Origin::Campaign => "campaign",
+            Origin::Rule => "rule",
+            Origin::PersonPage => "person_page",
+            Origin::EventPage => "event_page",
         }
     }
 }
@@ -153,10 +166,20 @@ pub async fn claim(
         .or(Expr::col(outbox::Column::State)
             .eq(State::Sending.as_str())
             .and(Expr::col(outbox::Column::LeaseUntil).lt(now)));
+    // A paused send keeps its messages where they are.
+    let running = Query::select()
+        .column(sends::Column::Id)
+        .from(sends::Entity)
+        .and_where(Expr::col(sends::Column::State).eq("running"))
+        .to_owned();
+    let not_paused = Expr::col(outbox::Column::SendId)
+        .is_null()
+        .or(Expr::col(outbox::Column::SendId).in_subquery(running));
     let mut pick = Query::select();
     pick.column(outbox::Column::Id)
         .from(outbox::Entity)
         .and_where(due)
+        .and_where(not_paused)
         .order_by(outbox::Column::Id, sea_orm::Order::Asc)
         .limit(limit);
     if Backend::of(db) == Backend::Postgres {
@@ -181,8 +204,8 @@ pub async fn claim(
 
 /// Records the outcome of a claimed message. Only the lease holder may: a
 /// worker that lost its lease to another cannot overwrite the newer result.
-pub async fn finish(
-    db: &DatabaseConnection,
+pub async fn finish<C: ConnectionTrait>(
+    db: &C,
     id: i64,
     owner: &str,
     state: State,

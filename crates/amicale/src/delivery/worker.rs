@@ -1,28 +1,37 @@
-//! A delivery worker: claim a batch, send each message, record each outcome.
+//! A delivery worker: claim a batch, send each message over its own reused
+//! SMTP connection, record the outcomes of the batch in one transaction.
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use lettre::Message;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use sea_orm::{EntityTrait, TransactionTrait};
 
 use crate::app::{AppState, Shutdown};
-use crate::comms::templates;
+use crate::comms::templates::{self, model::TemplateKind, render};
 use crate::crypto::random_token;
-use crate::db::entities::{outbox as row, template_attachments};
+use crate::db::entities::{outbox as row, template_attachments, template_versions};
 use crate::delivery::outbox::{self, State};
-use crate::delivery::transport::Outcome;
+use crate::delivery::suppressions;
+use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
 use crate::error::AppResult;
+use crate::web::i18n::Locale;
 
-const BATCH: u64 = 20;
+/// Messages a worker claims at once: also the most it can send twice after a
+/// crash (they were sent but their outcome not yet recorded).
+pub const BATCH: u64 = 20;
 
 pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
     let owner = format!("{}-{n}-{}", std::process::id(), random_token(6));
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
+    let mut session = Session::default();
     tracing::info!(worker = %owner, transport = %state.transport.describe(), "delivery worker started");
     while !shutdown.is_set() {
-        let idle = match deliver_batch(&state, &owner, &shutdown).await {
+        let idle = match deliver_batch(&state, &owner, &mut session, &shutdown).await {
             Ok(0) => true,
             Ok(_) => false,
             Err(e) => {
@@ -38,87 +47,210 @@ pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
             }
         }
     }
+    session.close().await;
     tracing::info!(worker = %owner, "delivery worker stopped");
 }
 
 /// Delivers one batch; returns how many messages it took. On shutdown the
 /// message being sent is finished and the rest handed back.
-pub async fn deliver_batch(state: &AppState, owner: &str, shutdown: &Shutdown) -> AppResult<usize> {
-    let cfg = &state.config;
-    let lease = Duration::seconds(cfg.outbox_lease_secs as i64);
+pub async fn deliver_batch(
+    state: &AppState,
+    owner: &str,
+    session: &mut Session,
+    shutdown: &Shutdown,
+) -> AppResult<usize> {
+    let lease = Duration::seconds(state.config.outbox_lease_secs as i64);
     let batch = outbox::claim(&state.db, owner, Utc::now(), lease, BATCH).await?;
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let blocked =
+        suppressions::among(&state.db, batch.iter().map(|m| m.recipient.as_str())).await?;
+    let mut versions = VersionCache::default();
+    let mut results = Vec::with_capacity(batch.len());
     for (i, msg) in batch.iter().enumerate() {
         if shutdown.is_set() {
             let rest: Vec<i64> = batch[i..].iter().map(|m| m.id).collect();
             outbox::release(&state.db, &rest, owner).await?;
             break;
         }
-        let files = attachments(state, msg).await?;
-        let outcome = match build(state, msg, files) {
-            Ok(m) => state.transport.send(m).await,
-            Err(why) => Outcome::Failed(why),
+        let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
+            Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
+            None => match prepare(state, msg, &mut versions).await? {
+                Ok(m) => {
+                    state.rate.acquire().await;
+                    state
+                        .transport
+                        .send(session, m.envelope(), &m.formatted())
+                        .await
+                }
+                Err(why) => Outcome::Failed(why),
+            },
         };
-        record(state, msg, owner, outcome).await?;
+        results.push((msg, outcome));
     }
-    Ok(batch.len())
+    let n = results.len();
+    record(state, owner, results).await?;
+    Ok(n)
+}
+
+/// Template versions (and their files) used by a batch, read once.
+#[derive(Default)]
+struct VersionCache {
+    versions: HashMap<i64, Option<(TemplateKind, template_versions::Model)>>,
+    files: HashMap<i64, Vec<template_attachments::Model>>,
+}
+
+impl VersionCache {
+    async fn version(
+        &mut self,
+        state: &AppState,
+        id: i64,
+    ) -> AppResult<Option<(TemplateKind, template_versions::Model)>> {
+        if let Entry::Vacant(slot) = self.versions.entry(id) {
+            let v = template_versions::Entity::find_by_id(id)
+                .one(&state.db)
+                .await?;
+            let found = match v {
+                Some(v) => crate::db::entities::templates::Entity::find_by_id(v.template_id)
+                    .one(&state.db)
+                    .await?
+                    .map(|t| {
+                        (
+                            TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email),
+                            v,
+                        )
+                    }),
+                None => None,
+            };
+            slot.insert(found);
+        }
+        Ok(self.versions.get(&id).cloned().flatten())
+    }
+
+    async fn files(
+        &mut self,
+        state: &AppState,
+        version: i64,
+    ) -> AppResult<Vec<template_attachments::Model>> {
+        if let Entry::Vacant(slot) = self.files.entry(version) {
+            let files = match templates::store::template_of_version(&state.db, version).await? {
+                Some(t) => templates::store::attachment_files(&state.db, t).await?,
+                None => Vec::new(),
+            };
+            slot.insert(files);
+        }
+        Ok(self.files.get(&version).cloned().unwrap_or_default())
+    }
+}
+
+/// Subject, text and HTML as the recipient receives them: stored for system
+/// mails, rendered now from the frozen template version for templated sends.
+async fn content(
+    state: &AppState,
+    msg: &row::Model,
+    versions: &mut VersionCache,
+) -> AppResult<Result<(String, String, Option<String>), String>> {
+    let (Some(vid), Some(data)) = (msg.template_version_id, msg.merge_data.as_deref()) else {
+        return Ok(Ok((
+            msg.subject.clone(),
+            msg.body_text.clone(),
+            msg.body_html.clone(),
+        )));
+    };
+    let Some((kind, version)) = versions.version(state, vid).await? else {
+        return Ok(Err(format!("template version {vid} no longer exists")));
+    };
+    let ctx: serde_json::Value = match serde_json::from_str(data) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(format!("merge data unreadable: {e}"))),
+    };
+    let l = msg
+        .locale
+        .as_deref()
+        .and_then(Locale::parse)
+        .unwrap_or_default();
+    Ok(
+        match render::render(state, kind, &render::variant_for(&version, l), &ctx, l) {
+            Ok(r) => Ok((r.subject, r.text, r.html)),
+            Err(e) => Err(format!("render: {e}")),
+        },
+    )
+}
+
+async fn prepare(
+    state: &AppState,
+    msg: &row::Model,
+    versions: &mut VersionCache,
+) -> AppResult<Result<Message, String>> {
+    let (subject, text, html) = match content(state, msg, versions).await? {
+        Ok(c) => c,
+        Err(why) => return Ok(Err(why)),
+    };
+    let files = match msg.template_version_id {
+        Some(v) => versions.files(state, v).await?,
+        None => Vec::new(),
+    };
+    Ok(build(state, msg, subject, text, html, files))
 }
 
 async fn record(
     state: &AppState,
-    msg: &row::Model,
     owner: &str,
-    outcome: Outcome,
+    results: Vec<(&row::Model, Outcome)>,
 ) -> AppResult<()> {
     let cfg = &state.config;
     let now = Utc::now();
-    let (st, answer, next) = match outcome {
-        Outcome::Sent(a) => (State::Sent, Some(a), None),
-        Outcome::Caught => (State::Caught, Some("mail catcher".into()), None),
-        Outcome::Failed(a) => (State::Failed, Some(a), None),
-        Outcome::Deferred(a) => {
-            let age = now - msg.created_at;
-            if age >= Duration::seconds(cfg.outbox_give_up_secs as i64) {
-                (
-                    State::Failed,
-                    Some(format!("gave up after {} attempts: {a}", msg.attempts)),
-                    None,
-                )
-            } else {
-                let wait = outbox::backoff(
-                    msg.attempts,
-                    Duration::seconds(cfg.outbox_retry_base_secs as i64),
-                    Duration::seconds(cfg.outbox_retry_max_secs as i64),
-                );
-                (State::Deferred, Some(a), Some(now + wait))
+    let txn = state.db.begin().await?;
+    for (msg, outcome) in results {
+        let (st, answer, next) = match outcome {
+            Outcome::Sent(a) => (State::Sent, Some(a), None),
+            Outcome::Caught => (State::Caught, Some("mail catcher".into()), None),
+            Outcome::Suppressed(a) => (State::Suppressed, Some(a), None),
+            Outcome::Failed(a) => {
+                if is_hard_bounce(&a) {
+                    suppressions::add(
+                        &txn,
+                        &msg.recipient,
+                        suppressions::HARD_BOUNCE,
+                        Some(a.clone()),
+                    )
+                    .await?;
+                }
+                (State::Failed, Some(a), None)
+            }
+            Outcome::Deferred(a) => {
+                let age = now - msg.created_at;
+                if age >= Duration::seconds(cfg.outbox_give_up_secs as i64) {
+                    (
+                        State::Failed,
+                        Some(format!("gave up after {} attempts: {a}", msg.attempts)),
+                        None,
+                    )
+                } else {
+                    let wait = outbox::backoff(
+                        msg.attempts,
+                        Duration::seconds(cfg.outbox_retry_base_secs as i64),
+                        Duration::seconds(cfg.outbox_retry_max_secs as i64),
+                    );
+                    (State::Deferred, Some(a), Some(now + wait))
+                }
+            }
+        };
+        match st {
+            State::Sent | State::Caught => {
+                tracing::debug!(id = msg.id, state = st.as_str(), "message delivered")
+            }
+            _ => {
+                tracing::warn!(id = msg.id, state = st.as_str(), answer = ?answer, "message not delivered")
             }
         }
-    };
-    match st {
-        State::Sent | State::Caught => {
-            tracing::info!(id = msg.id, state = st.as_str(), "message delivered")
-        }
-        _ => {
-            tracing::warn!(id = msg.id, state = st.as_str(), answer = ?answer, "message not delivered")
+        if !outbox::finish(&txn, msg.id, owner, st, answer, next, now).await? {
+            tracing::warn!(id = msg.id, "lease lost before the outcome was recorded");
         }
     }
-    if !outbox::finish(&state.db, msg.id, owner, st, answer, next, now).await? {
-        tracing::warn!(id = msg.id, "lease lost before the outcome was recorded");
-    }
+    txn.commit().await?;
     Ok(())
-}
-
-/// The files of the template the message was rendered from.
-async fn attachments(
-    state: &AppState,
-    msg: &row::Model,
-) -> AppResult<Vec<template_attachments::Model>> {
-    let Some(version) = msg.template_version_id else {
-        return Ok(Vec::new());
-    };
-    match templates::store::template_of_version(&state.db, version).await? {
-        Some(t) => templates::store::attachment_files(&state.db, t).await,
-        None => Ok(Vec::new()),
-    }
 }
 
 /// Builds the MIME message. An address that cannot be parsed fails the
@@ -126,6 +258,9 @@ async fn attachments(
 fn build(
     state: &AppState,
     msg: &row::Model,
+    subject: String,
+    text: String,
+    html: Option<String>,
     files: Vec<template_attachments::Model>,
 ) -> Result<Message, String> {
     let to: Mailbox = msg
@@ -135,18 +270,18 @@ fn build(
     let builder = Message::builder()
         .from(state.mail_from.clone())
         .to(to)
-        .subject(msg.subject.clone())
+        .subject(subject)
         .message_id(Some(msg.message_id.clone()))
         .date(msg.created_at.into());
-    let body = match &msg.body_html {
-        Some(html) => MultiPart::alternative_plain_html(msg.body_text.clone(), html.clone()),
+    let body = match html {
+        Some(html) => MultiPart::alternative_plain_html(text, html),
         None if files.is_empty() => {
             return builder
                 .header(ContentType::TEXT_PLAIN)
-                .body(msg.body_text.clone())
+                .body(text)
                 .map_err(|e| format!("message cannot be built: {e}"));
         }
-        None => MultiPart::mixed().singlepart(SinglePart::plain(msg.body_text.clone())),
+        None => MultiPart::mixed().singlepart(SinglePart::plain(text)),
     };
     let mut body = if files.is_empty() {
         body

@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::router())
         .merge(crate::admin::router())
         .merge(crate::comms::router())
+        .merge(crate::delivery::pages::router())
         .merge(crate::ops::router())
         .route("/static/{version}/{name}", get(assets::serve))
         .fallback(errors::not_found)

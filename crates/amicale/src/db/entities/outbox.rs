@@ -23,6 +23,10 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
     pub template_version_id: Option<i64>,
+    pub send_id: Option<i64>,
+    /// Merge data (JSON) for bodies rendered at delivery from the template version.
+    pub merge_data: Option<String>,
+    pub locale: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

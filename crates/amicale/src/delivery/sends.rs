@@ -1,0 +1,236 @@
+//! A send: the messages of one mailing, campaign or batch, which can be
+//! paused, resumed and stopped together, and followed while it runs.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+};
+
+use crate::crypto::random_token;
+use crate::db::entities::{outbox, sends};
+use crate::delivery::outbox::{Channel, Origin, State};
+use crate::error::{AppError, AppResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendState {
+    Running,
+    Paused,
+    Stopped,
+}
+
+impl SendState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SendState::Running => "running",
+            SendState::Paused => "paused",
+            SendState::Stopped => "stopped",
+        }
+    }
+}
+
+/// One recipient of a templated send: rendered at delivery from the frozen
+/// template version and this data.
+#[derive(Debug, Clone)]
+pub struct Recipient {
+    pub address: String,
+    pub merge_data: serde_json::Value,
+    pub locale: &'static str,
+}
+
+const CHUNK: usize = 500;
+
+/// Queues a templated send in one transaction: either every recipient is
+/// queued or none is. The version is frozen: what was sent stays viewable.
+#[allow(clippy::too_many_arguments)]
+pub async fn create(
+    db: &DatabaseConnection,
+    label: &str,
+    origin: Origin,
+    origin_id: Option<i64>,
+    template_version_id: i64,
+    recipients: &[Recipient],
+    created_by: Option<i64>,
+    mail_domain: &str,
+) -> AppResult<i64> {
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let send = sends::ActiveModel {
+        label: Set(label.to_owned()),
+        origin: Set(origin.as_str().into()),
+        origin_id: Set(origin_id),
+        state: Set(SendState::Running.as_str().into()),
+        total: Set(recipients.len() as i64),
+        created_by: Set(created_by),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    for chunk in recipients.chunks(CHUNK) {
+        let rows = chunk.iter().map(|r| outbox::ActiveModel {
+            channel: Set(Channel::Email.as_str().into()),
+            recipient: Set(r.address.clone()),
+            subject: Set(String::new()),
+            body_text: Set(String::new()),
+            body_html: Set(None),
+            origin: Set(origin.as_str().into()),
+            origin_id: Set(origin_id),
+            state: Set(State::Queued.as_str().into()),
+            attempts: Set(0),
+            next_attempt_at: Set(now),
+            message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
+            created_at: Set(now),
+            updated_at: Set(now),
+            template_version_id: Set(Some(template_version_id)),
+            send_id: Set(Some(send.id)),
+            merge_data: Set(Some(r.merge_data.to_string())),
+            locale: Set(Some(r.locale.to_owned())),
+            ..Default::default()
+        });
+        outbox::Entity::insert_many(rows)
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    crate::comms::templates::store::freeze(&txn, template_version_id).await?;
+    txn.commit().await?;
+    Ok(send.id)
+}
+
+async fn set_state<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    from: &[SendState],
+    to: SendState,
+) -> AppResult<bool> {
+    let res = sends::Entity::update_many()
+        .col_expr(sends::Column::State, Expr::value(to.as_str()))
+        .col_expr(sends::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(sends::Column::Id.eq(id))
+        .filter(sends::Column::State.is_in(from.iter().map(|s| s.as_str())))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Workers stop taking this send's messages; those being sent finish.
+pub async fn pause(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
+    set_state(db, id, &[SendState::Running], SendState::Paused).await
+}
+
+/// Workers take the remaining messages again, exactly where they stopped.
+pub async fn resume(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
+    set_state(db, id, &[SendState::Paused], SendState::Running).await
+}
+
+/// Cancels what is still waiting; returns how many messages were cancelled.
+pub async fn stop(db: &DatabaseConnection, id: i64) -> AppResult<u64> {
+    let txn = db.begin().await?;
+    if !set_state(
+        &txn,
+        id,
+        &[SendState::Running, SendState::Paused],
+        SendState::Stopped,
+    )
+    .await?
+    {
+        txn.rollback().await?;
+        return Ok(0);
+    }
+    let res = outbox::Entity::update_many()
+        .col_expr(
+            outbox::Column::State,
+            Expr::value(State::Cancelled.as_str()),
+        )
+        .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(outbox::Column::SendId.eq(id))
+        .filter(outbox::Column::State.is_in([State::Queued.as_str(), State::Deferred.as_str()]))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(res.rows_affected)
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Progress {
+    pub id: i64,
+    pub label: String,
+    pub state: String,
+    pub total: i64,
+    pub queued: i64,
+    pub sending: i64,
+    pub sent: i64,
+    pub deferred: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub suppressed: i64,
+    /// Messages delivered in the last minute.
+    pub per_minute: i64,
+    /// Seconds left at the current rate, when it can be told.
+    pub eta_secs: Option<i64>,
+    pub finished: bool,
+}
+
+#[derive(Debug, sea_orm::FromQueryResult)]
+struct StateCount {
+    state: String,
+    n: i64,
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<sends::Model> {
+    sends::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn list(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<sends::Model>> {
+    Ok(sends::Entity::find()
+        .order_by_desc(sends::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+pub async fn progress(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> AppResult<Progress> {
+    let s = get(db, id).await?;
+    let rows = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::State)
+        .column_as(outbox::Column::Id.count(), "n")
+        .filter(outbox::Column::SendId.eq(id))
+        .group_by(outbox::Column::State)
+        .into_model::<StateCount>()
+        .all(db)
+        .await?;
+    let n = |st: State| {
+        rows.iter()
+            .find(|r| r.state == st.as_str())
+            .map_or(0, |r| r.n)
+    };
+    let per_minute = outbox::Entity::find()
+        .filter(outbox::Column::SendId.eq(id))
+        .filter(outbox::Column::SentAt.gt(now - Duration::minutes(1)))
+        .count(db)
+        .await? as i64;
+    let waiting = n(State::Queued) + n(State::Sending) + n(State::Deferred);
+    let eta_secs = (per_minute > 0 && waiting > 0).then(|| waiting * 60 / per_minute);
+    Ok(Progress {
+        id,
+        finished: waiting == 0 || s.state == SendState::Stopped.as_str() && n(State::Sending) == 0,
+        label: s.label,
+        state: s.state,
+        total: s.total,
+        queued: n(State::Queued),
+        sending: n(State::Sending),
+        sent: n(State::Sent) + n(State::Caught),
+        deferred: n(State::Deferred),
+        failed: n(State::Failed),
+        cancelled: n(State::Cancelled),
+        suppressed: n(State::Suppressed),
+        per_minute,
+        eta_secs,
+    })
+}
