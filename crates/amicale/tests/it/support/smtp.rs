@@ -31,6 +31,10 @@ impl Received {
     }
 }
 
+/// How the sink answers RCPT TO for addresses containing a given text, e.g.
+/// `("gone@", "550 5.1.1 user unknown")`. A 421 answer also closes the connection.
+pub type Rules = Arc<Vec<(String, String)>>;
+
 #[derive(Clone)]
 pub struct SmtpSink {
     pub port: u16,
@@ -45,6 +49,17 @@ impl SmtpSink {
 
     /// Listens on a given port (to bring a "down" server back up).
     pub async fn start_on(port: u16) -> SmtpSink {
+        Self::start_with(port, Vec::new()).await
+    }
+
+    /// A sink that refuses some recipients with the given answers.
+    pub async fn start_with(port: u16, rules: Vec<(&str, &str)>) -> SmtpSink {
+        let rules: Rules = Arc::new(
+            rules
+                .into_iter()
+                .map(|(a, b)| (a.to_owned(), b.to_owned()))
+                .collect(),
+        );
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind SMTP sink");
@@ -55,9 +70,9 @@ impl SmtpSink {
         // The accept loop lives as long as the test's runtime.
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
-                let (r, n) = (r.clone(), n.clone());
+                let (r, n, rules) = (r.clone(), n.clone(), rules.clone());
                 tokio::spawn(async move {
-                    let _ = session(sock, r, n).await;
+                    let _ = session(sock, r, n, rules).await;
                 });
             }
         });
@@ -99,6 +114,7 @@ async fn session(
     sock: tokio::net::TcpStream,
     received: Arc<Mutex<Vec<Received>>>,
     notify: Arc<Notify>,
+    rules: Rules,
 ) -> std::io::Result<()> {
     let (rd, mut wr) = sock.into_split();
     let mut rd = BufReader::new(rd);
@@ -125,7 +141,18 @@ async fn session(
             from = cmd[10..].trim().to_owned();
             wr.write_all(b"250 OK\r\n").await?;
         } else if upper.starts_with("RCPT TO:") {
-            to.push(cmd[8..].trim().trim_matches(['<', '>']).to_owned());
+            let address = cmd[8..].trim().trim_matches(['<', '>']).to_owned();
+            if let Some((_, answer)) = rules
+                .iter()
+                .find(|(needle, _)| address.contains(needle.as_str()))
+            {
+                wr.write_all(format!("{answer}\r\n").as_bytes()).await?;
+                if answer.starts_with("421") {
+                    return Ok(());
+                }
+                continue;
+            }
+            to.push(address);
             wr.write_all(b"250 OK\r\n").await?;
         } else if upper == "DATA" {
             wr.write_all(b"354 go ahead\r\n").await?;

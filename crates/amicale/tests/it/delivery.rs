@@ -1,0 +1,412 @@
+//! The delivery engine: SMTP answers, suppression, pause and resume, several
+//! nodes on one outbox, `amicale send`, live progress.
+
+use std::collections::HashMap;
+
+use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
+use amicale::comms::templates::store::{self as tstore, TemplateInput};
+use amicale::db::entities::{outbox, suppressions};
+use amicale::delivery::outbox::{NewMail, Origin, enqueue};
+use amicale::delivery::sends::{self, Recipient};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::support::{
+    Backend, SmtpSink, TestApp, TestDb, free_port, on_each_backend, test_config, wait_for_state,
+};
+
+async fn system_mail(app: &TestApp, to: &str) -> i64 {
+    let id = enqueue(
+        &app.state.db,
+        NewMail {
+            recipient: to.into(),
+            subject: "Hello".into(),
+            text: "Hello".into(),
+            html: None,
+            origin: Origin::System,
+            origin_id: None,
+        },
+        "amicale.test",
+    )
+    .await
+    .unwrap();
+    app.state.outbox_wakeup.notify_one();
+    id
+}
+
+#[tokio::test]
+async fn smtp_answers_decide_each_messages_fate() {
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let port = free_port();
+        let sink = SmtpSink::start_with(
+            port,
+            vec![
+                ("temp@", "450 4.2.1 mailbox busy, try later"),
+                ("gone@", "550 5.1.1 <gone@example.org>: user unknown"),
+                ("policy@", "554 5.7.1 rejected by policy"),
+                ("close@", "421 4.3.2 service shutting down"),
+            ],
+        )
+        .await;
+        let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+        let ok = system_mail(&app, "ok@example.org").await;
+        let temp = system_mail(&app, "temp@example.org").await;
+        let gone = system_mail(&app, "gone@example.org").await;
+        let policy = system_mail(&app, "policy@example.org").await;
+        let close = system_mail(&app, "close@example.org").await;
+        let after = system_mail(&app, "after@example.org").await;
+
+        wait_for_state(&app.state.db, ok, "sent", 30).await;
+        wait_for_state(&app.state.db, after, "sent", 30).await;
+        let t = wait_for_state(&app.state.db, temp, "deferred", 30).await;
+        assert!(t.last_answer.unwrap().contains("450"));
+        let c = wait_for_state(&app.state.db, close, "deferred", 30).await;
+        assert!(c.last_answer.unwrap().contains("421"));
+        let g = wait_for_state(&app.state.db, gone, "failed", 30).await;
+        assert!(g.last_answer.unwrap().contains("5.1.1"));
+        let p = wait_for_state(&app.state.db, policy, "failed", 30).await;
+        assert!(p.last_answer.unwrap().contains("5.7.1"));
+
+        // Only the 5.1.1 address is suppressed; later mail to it is not attempted.
+        let list = suppressions::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            list.iter().map(|s| s.address.as_str()).collect::<Vec<_>>(),
+            vec!["gone@example.org"]
+        );
+        let again = system_mail(&app, "Gone@Example.org").await;
+        let s = wait_for_state(&app.state.db, again, "suppressed", 30).await;
+        assert!(s.last_answer.unwrap().contains("hard_bounce"));
+        let received: Vec<String> = sink.received().iter().flat_map(|r| r.to.clone()).collect();
+        assert_eq!(received.iter().filter(|r| r.contains("ok@")).count(), 1);
+        assert!(!received.iter().any(|r| r.contains("gone@")));
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn template(app: &TestApp) -> i64 {
+    let body = "<p>Bonjour {{ person.first_name }}</p>";
+    let input = TemplateInput {
+        name: "Envoi".into(),
+        active: true,
+        recipient_types: vec![RecipientType::Member],
+        modes: vec![SendingMode::Campaign],
+        fr: Variant {
+            subject: "Pour {{ person.first_name }}".into(),
+            body: body.into(),
+            text: "Bonjour {{ person.first_name }}".into(),
+        },
+        en: None,
+        text_edited: true,
+    };
+    let id = tstore::create(&app.state.db, TemplateKind::Email, &input, None)
+        .await
+        .unwrap();
+    tstore::get(&app.state.db, id).await.unwrap().1.id
+}
+
+fn recipients(n: usize) -> Vec<Recipient> {
+    (0..n)
+        .map(|i| Recipient {
+            address: format!("r{i}@example.org"),
+            merge_data: serde_json::json!({"person": {"first_name": format!("N{i}")}}),
+            locale: "fr",
+        })
+        .collect()
+}
+
+/// Waits until every message of the send has its outcome recorded (the sink
+/// sees a message before the worker records it).
+async fn finished(app: &TestApp, send: i64, secs: u64) -> sends::Progress {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let p = sends::progress(&app.state.db, send, Utc::now())
+            .await
+            .unwrap();
+        if p.finished {
+            return p;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "send {send} never finished: {p:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn assert_each_once(sink: &SmtpSink, n: usize) {
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in sink.received() {
+        for to in r.to {
+            *seen.entry(to).or_default() += 1;
+        }
+    }
+    let dup: Vec<_> = seen.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(
+        dup.is_empty(),
+        "{} duplicates, e.g. {:?}",
+        dup.len(),
+        dup.first()
+    );
+    assert_eq!(seen.len(), n, "every recipient received it");
+}
+
+#[tokio::test]
+async fn a_paused_send_resumes_where_it_stopped() {
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let sink = SmtpSink::start().await;
+        let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+        let version = template(&app).await;
+        let n = 300;
+        let send = sends::create(
+            &app.state.db,
+            "Pause",
+            Origin::Batch,
+            None,
+            version,
+            &recipients(n),
+            None,
+            "x.test",
+        )
+        .await
+        .unwrap();
+        assert!(sends::pause(&app.state.db, send).await.unwrap());
+        // What was taken before the pause finishes; then nothing moves.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while sends::progress(&app.state.db, send, Utc::now())
+            .await
+            .unwrap()
+            .sending
+            > 0
+        {
+            assert!(std::time::Instant::now() < deadline);
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let probe = amicale::delivery::outbox::claim(
+            &app.state.db,
+            "probe",
+            Utc::now(),
+            chrono::Duration::seconds(60),
+            10_000,
+        )
+        .await
+        .unwrap();
+        assert!(
+            probe.is_empty(),
+            "a paused send's messages cannot be claimed"
+        );
+        let before = sends::progress(&app.state.db, send, Utc::now())
+            .await
+            .unwrap();
+        assert!(
+            before.queued > 0,
+            "the pause came before the end: {before:?}"
+        );
+
+        assert!(sends::resume(&app.state.db, send).await.unwrap());
+        app.state.outbox_wakeup.notify_one();
+        sink.wait_for(n, 120).await;
+        let done = finished(&app, send, 60).await;
+        assert_eq!(done.sent, n as i64);
+        assert_each_once(&sink, n);
+        let first = sink
+            .received()
+            .into_iter()
+            .find(|r| r.to == vec!["r7@example.org".to_owned()])
+            .unwrap();
+        assert_eq!(
+            first.subject(),
+            "Pour N7",
+            "rendered at delivery from the merge data"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn stop_cancels_what_waits() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = TestApp::start(crate::support::web_only_config(&db.url)).await;
+    let version = template(&app).await;
+    let send = sends::create(
+        &app.state.db,
+        "Stop",
+        Origin::Batch,
+        None,
+        version,
+        &recipients(50),
+        None,
+        "x.test",
+    )
+    .await
+    .unwrap();
+    assert_eq!(sends::stop(&app.state.db, send).await.unwrap(), 50);
+    let p = sends::progress(&app.state.db, send, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        (p.cancelled, p.queued, p.state.as_str()),
+        (50, 0, "stopped")
+    );
+    assert!(
+        !sends::resume(&app.state.db, send).await.unwrap(),
+        "a stopped send stays stopped"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_one_outbox_without_duplicates() {
+    on_each_backend(|b| async move {
+        // PostgreSQL is the multi-node backend: the full 20,000 there.
+        let n = if b == Backend::Postgres {
+            20_000
+        } else {
+            2_000
+        };
+        let db = TestDb::new(b).await;
+        let sink = SmtpSink::start().await;
+        let a = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+        let b_node = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+        let version = template(&a).await;
+        let send = sends::create(
+            &a.state.db,
+            "Deux nœuds",
+            Origin::Batch,
+            None,
+            version,
+            &recipients(n),
+            None,
+            "x.test",
+        )
+        .await
+        .unwrap();
+        a.state.outbox_wakeup.notify_one();
+        b_node.state.outbox_wakeup.notify_one();
+        sink.wait_for(n, 600).await;
+        finished(&a, send, 60).await;
+        assert_each_once(&sink, n);
+        let sent = outbox::Entity::find()
+            .filter(outbox::Column::SendId.eq(send))
+            .filter(outbox::Column::State.eq("sent"))
+            .count(&a.state.db)
+            .await
+            .unwrap();
+        assert_eq!(sent as usize, n);
+        b_node.stop().await;
+        a.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn send_command_queues_a_csv_and_progress_streams() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let sink = SmtpSink::start().await;
+    let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+    app.create_user("admin@example.org", "admin passphrase", true)
+        .await;
+    let version = template(&app).await;
+    let template_id = amicale::db::entities::template_versions::Entity::find_by_id(version)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .template_id;
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("list.csv");
+    let run = |file: &std::path::Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
+            .current_dir(dir.path())
+            .env("AMICALE_DATABASE_URL", &db.url)
+            .env("AMICALE_LOG_LEVEL", "warn")
+            .env("AMICALE_WORKERS", "0")
+            .args([
+                "send",
+                "--template",
+                &template_id.to_string(),
+                "--to",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap()
+    };
+    std::fs::write(
+        &csv,
+        "email;first_name\nnot-an-address;X\nb@example.org;Bea\n",
+    )
+    .unwrap();
+    let refused = run(&csv);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("line 2"));
+    assert_eq!(
+        outbox::Entity::find().count(&app.state.db).await.unwrap(),
+        0,
+        "nothing queued"
+    );
+
+    std::fs::write(&csv, "email;first_name;city\na@example.org;Ana;Lyon\nb@example.org;Bea;Lille\nc@example.org;Cyr;Nice\n").unwrap();
+    let out = run(&csv);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(text.contains("3 recipients queued"), "{text}");
+    app.state.outbox_wakeup.notify_one();
+    sink.wait_for(3, 30).await;
+    assert_each_once(&sink, 3);
+    let send_id: i64 = text
+        .trim_start_matches("send ")
+        .split(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    finished(&app, send_id, 30).await;
+    app.login("admin@example.org", "admin passphrase").await;
+    let page = app
+        .get(&format!("/admin/sends/{send_id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Envoi"));
+    let events = app.get(&format!("/admin/sends/{send_id}/events")).await;
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let body = events.text().await.unwrap();
+    assert!(body.contains("event: progress"), "{body}");
+    assert!(
+        body.contains("\"finished\":true"),
+        "the stream ends when the send is done"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_smtp_server_that_never_answers_defers() {
+    // A listener that accepts and says nothing: the timeout, not a hang.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let _keep = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let db = TestDb::new(Backend::Sqlite).await;
+    let mut config = test_config(&db.url, Some(format!("smtp://127.0.0.1:{port}")));
+    config.smtp_timeout_secs = 1;
+    let app = TestApp::start(config).await;
+    let id = system_mail(&app, "x@example.org").await;
+    let m = wait_for_state(&app.state.db, id, "deferred", 30).await;
+    assert!(m.last_answer.is_some());
+    app.stop().await;
+}
