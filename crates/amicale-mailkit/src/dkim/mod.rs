@@ -456,7 +456,13 @@ b=";
         ));
         let unfolded = header.replace("\r\n ", " ");
         assert!(unfolded.contains(" d=football.example.com; s=brisbane; t=1528637909; "));
-        assert!(unfolded.contains("h=from:to:subject:date:message-id;"));
+        // Folding may fall after any colon of h=.
+        assert!(
+            unfolded
+                .replace(": ", ":")
+                .contains("h=from:to:subject:date:message-id;"),
+            "{header}"
+        );
         assert!(unfolded.contains("bh=2jUSOH9NhtVGCQWNr9BrIAPreKQjO6Sn7XIkfJVOzv8=;"));
         assert!(header.ends_with("\r\n"));
         assert!(!header[..header.len() - 2].ends_with('\n'));

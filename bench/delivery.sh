@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Delivery throughput against Postfix's smtp-sink on loopback.
+#  1. ceiling: smtp-source -s 20 -d -l 5120 -m $N (20 sessions reusing their
+#     connections, 5 KB messages), median of 3;
+#  2. the product's real path (templated send → outbox → workers → SMTP) for
+#     $N personalised 5 KB HTML+text e-mails, on SQLite and on PostgreSQL.
+# Prints messages/s, the ratio to the ceiling (line "ratio:"), p50/p99
+# enqueue→accepted and peak RSS.
+#
+#   bench/delivery.sh                 # 100,000 recipients, 8 workers
+#   RECIPIENTS=20000 WORKERS=16 bench/delivery.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N="${RECIPIENTS:-100000}"
+WORKERS="${WORKERS:-8}"
+PG="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+
+work=$(mktemp -d)
+cleanup() { pkill -f "smtp-sink -u nobody -c 127.0.0.1:$port" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# smtp-sink and smtp-source come in Debian's postfix package; unpacked only,
+# no daemon is installed or started.
+(cd "$work" && apt-get download -qq postfix >/dev/null 2>&1 && dpkg-deb -x postfix_*.deb pf)
+export LD_LIBRARY_PATH="$work/pf/usr/lib/postfix"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+"$work/pf/usr/sbin/smtp-sink" -u nobody -c "127.0.0.1:$port" 1000 >/dev/null 2>&1 &
+for _ in $(seq 1 100); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.05; done
+
+ceiling_runs=()
+for _ in 1 2 3; do
+  start=$(date +%s.%N)
+  "$work/pf/usr/sbin/smtp-source" -s 20 -d -l 5120 -m "$N" "127.0.0.1:$port"
+  end=$(date +%s.%N)
+  ceiling_runs+=("$(python3 -c "print(int($N/($end-$start)))")")
+done
+ceiling=$(printf '%s\n' "${ceiling_runs[@]}" | sort -n | sed -n 2p)
+
+LD_LIBRARY_PATH= cargo build --release --quiet -p amicale --example delivery_bench
+bench=./target/release/examples/delivery_bench
+echo "cores: $(nproc); smtp-source ceiling (median of ${ceiling_runs[*]}): $ceiling messages/s"
+
+run() {
+  local label=$1 url=$2
+  out=$(LD_LIBRARY_PATH= "$bench" "$url" "smtp://127.0.0.1:$port" "$N" "$WORKERS")
+  echo "--- $label"
+  echo "$out"
+  rate=$(echo "$out" | awk '/^messages\/s:/ {print $2}')
+  python3 -c "print(f'ratio: {$rate/$ceiling:.2f} ($label, no DKIM, no tracking)')"
+}
+run sqlite "sqlite://$work/bench.db"
+if pg_isready -q -h 127.0.0.1 -p 5432; then
+  db="amicale_bench_$$"
+  psql -q "$PG" -c "CREATE DATABASE $db" >/dev/null
+  run postgres "${PG%/*}/$db"
+  psql -q "$PG" -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
+else
+  echo "--- postgres: not reachable, skipped"
+fi

@@ -1,0 +1,145 @@
+//! Delivery benchmark harness (run by `bench/delivery.sh`): queues one
+//! templated send of N personalised ~5 KB HTML+text e-mails through the
+//! product's real path (send → outbox → workers → SMTP) and measures it.
+//!
+//! cargo run --release -p amicale --example delivery_bench -- \
+//!     <database-url> <smtp-url> <recipients> <workers>
+
+use std::time::{Duration, Instant};
+
+use amicale::app::{AppState, shutdown_pair, spawn_background};
+use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
+use amicale::comms::templates::store::{self, TemplateInput};
+use amicale::config::Config;
+use amicale::db::entities::outbox;
+use amicale::delivery::outbox::Origin;
+use amicale::delivery::sends::{self, Recipient};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+fn body() -> String {
+    let mut html = String::from(
+        "<h2>Bonjour {{ person.civility }} {{ person.first_name }} {{ person.last_name }},</h2>\
+         <p>Promo {{ person.promo_year }}, {{ person.programme }} — {{ person.company }}, {{ person.city }}.</p>\
+         <p>Rendez-vous le {{ event.start | date(\"l j F Y à H:i\") }} à {{ event.place }}, {{ event.city }}.</p>",
+    );
+    // Realistic newsletter filler to reach ~5 KB.
+    while html.len() < 4800 {
+        html.push_str(
+            "<p>Le réseau des diplômés vous propose ce mois-ci des ateliers, des offres d'emploi et des \
+             rencontres avec les entreprises partenaires. Inscrivez-vous depuis votre espace membre.</p>",
+        );
+    }
+    html.push_str("<p>{{ sender.name }} — <a href=\"{{ unsubscribe_url }}\">désinscription</a></p>");
+    html
+}
+
+fn recipient(i: usize) -> Recipient {
+    Recipient {
+        address: format!("member{i}@bench.example"),
+        merge_data: serde_json::json!({
+            "person": {
+                "civility": if i % 2 == 0 { "Mme" } else { "M." },
+                "first_name": format!("Prénom{i}"), "last_name": format!("Nom{i}"),
+                "promo_year": 1995 + (i % 30), "programme": "Master Management international",
+                "company": "Airbus", "city": "Toulouse",
+            },
+            "event": {"start": "2026-03-12 14:30", "place": "Maison des associations", "city": "Lyon"},
+            "sender": {"name": "Service Alumni"},
+            "unsubscribe_url": format!("https://amicale.example/u/{i}"),
+        }),
+        locale: "fr",
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+#[tokio::main]
+async fn main() {
+    amicale::install_crypto_provider();
+    let args: Vec<String> = std::env::args().collect();
+    let [_, db_url, smtp_url, n, workers] = args.as_slice() else {
+        eprintln!("usage: delivery_bench <database-url> <smtp-url> <recipients> <workers>");
+        std::process::exit(2);
+    };
+    let n: usize = n.parse().expect("recipients");
+    let config = Config {
+        database_url: db_url.clone(),
+        smtp_url: Some(smtp_url.clone()),
+        workers: workers.parse().expect("workers"),
+        outbox_poll_secs: 1,
+        secret_key: Some("benchmark-secret-key-0123456789abcdef".into()),
+        ..Config::default()
+    };
+    let state = AppState::new(config, "https://amicale.example".into(), false).await.expect("state");
+    let input = TemplateInput {
+        name: "Bench".into(),
+        active: true,
+        recipient_types: vec![RecipientType::Member],
+        modes: vec![SendingMode::EventPage],
+        fr: Variant {
+            subject: "{{ person.first_name }}, rendez-vous le {{ event.start | date(\"j F\") }}".into(),
+            text: amicale::comms::templates::plaintext::from_html(&body()),
+            body: body(),
+        },
+        en: None,
+        text_edited: false,
+    };
+    let tid = store::create(&state.db, TemplateKind::Email, &input, None).await.expect("template");
+    let version = store::get(&state.db, tid).await.expect("template").1.id;
+    let recipients: Vec<Recipient> = (0..n).map(recipient).collect();
+
+    let start = Instant::now();
+    let send = sends::create(&state.db, "bench", Origin::Batch, None, version, &recipients, None, "bench.example")
+        .await
+        .expect("send");
+    let enqueued = start.elapsed();
+    drop(recipients);
+    let (trigger, shutdown) = shutdown_pair();
+    let mut background = spawn_background(&state, &shutdown);
+    loop {
+        let p = sends::progress(&state.db, send, Utc::now()).await.expect("progress");
+        if p.finished {
+            if p.sent as usize != n {
+                eprintln!("only {} of {n} sent: {p:?}", p.sent);
+                std::process::exit(1);
+            }
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let total = start.elapsed();
+    trigger.fire();
+    while background.join_next().await.is_some() {}
+
+    let rows: Vec<(chrono::DateTime<Utc>, Option<chrono::DateTime<Utc>>)> = outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::CreatedAt)
+        .column(outbox::Column::SentAt)
+        .filter(outbox::Column::SendId.eq(send))
+        .into_tuple()
+        .all(&state.db)
+        .await
+        .expect("latencies");
+    let mut lat: Vec<f64> = rows
+        .iter()
+        .filter_map(|(c, s)| s.map(|s| (s - *c).num_milliseconds() as f64 / 1000.0))
+        .collect();
+    lat.sort_by(|a, b| a.total_cmp(b));
+    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
+    println!("recipients: {n}, workers: {workers}, database: {}", state.backend.name());
+    println!("enqueue: {:.2} s ({:.0} messages/s)", enqueued.as_secs_f64(), n as f64 / enqueued.as_secs_f64());
+    println!("messages/s: {:.0}", n as f64 / total.as_secs_f64());
+    println!("enqueue→accepted p50: {:.2} s, p99: {:.2} s", pct(0.50), pct(0.99));
+    println!("peak RSS: {:.0} MiB", peak_rss_mib());
+}
