@@ -47,7 +47,9 @@ fn rsa_generation() -> Result<(), DkimError> {
     let key = SigningKey::generate(Algorithm::RsaSha256)?;
     assert_eq!(key.algorithm(), Algorithm::RsaSha256);
     let record = key.dns_txt_record();
-    let p = record.strip_prefix("v=DKIM1; k=rsa; p=").unwrap_or_default();
+    let p = record
+        .strip_prefix("v=DKIM1; k=rsa; p=")
+        .unwrap_or_default();
     // SubjectPublicKeyInfo of a 2048-bit key with e=65537: 294 bytes.
     assert_eq!(B64.decode(p).map(|d| d.len()).ok(), Some(294));
     let again = SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem())?;
@@ -112,7 +114,10 @@ fn verify_with_ring(signed_header: &str, message: &[u8], public: &[u8], alg: Alg
 #[test]
 fn signatures_verify_with_ring() -> Result<(), DkimError> {
     let message = common::newsletter(5 * 1024);
-    for key in [SigningKey::generate(Algorithm::Ed25519Sha256)?, common::rsa_key()] {
+    for key in [
+        SigningKey::generate(Algorithm::Ed25519Sha256)?,
+        common::rsa_key(),
+    ] {
         let alg = key.algorithm();
         let record = key.dns_txt_record();
         let p = B64

@@ -113,12 +113,18 @@ fn dkimpy_verify(tag: &str, signed: &[u8], txt: &str, dns_name: &str) -> (bool, 
     };
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "verify.py crashed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "verify.py crashed:\n{stdout}\n{stderr}"
+    );
     assert!(
         stdout.contains(&format!("asked={dns_name}")),
         "dkimpy asked for another name:\n{stdout}"
     );
-    (stdout.contains("result=pass"), format!("{stdout}\n{stderr}"))
+    (
+        stdout.contains("result=pass"),
+        format!("{stdout}\n{stderr}"),
+    )
 }
 
 fn check(alg: Algorithm) -> Result<(), DkimError> {
@@ -155,17 +161,26 @@ Subject:  deux   To \t \r\nDate: Tue, 14 May 2024 08:02:08 +0000\r\n\r\n\
         let header = signer.sign_at(&message, 1_715_673_728)?;
         let signed = [header.as_bytes(), &message].concat();
         let (ok, log) = dkimpy_verify(&format!("{tag}-{name}"), &signed, &txt, &dns_name);
-        assert!(ok, "dkimpy rejects {alg} signature of {name}:\n{header}\n{log}");
+        assert!(
+            ok,
+            "dkimpy rejects {alg} signature of {name}:\n{header}\n{log}"
+        );
         println!("dkimpy verified {alg} signature of {name}");
 
         // Negative control: dkimpy does check something.
-        let tampered = String::from_utf8_lossy(&signed).replacen("To: a@example.org", "To: z@example.org", 1);
+        let tampered =
+            String::from_utf8_lossy(&signed).replacen("To: a@example.org", "To: z@example.org", 1);
         let tampered = if tampered.as_bytes() == signed.as_slice() {
             String::from_utf8_lossy(&signed).replacen("From:", "From: x", 1)
         } else {
             tampered
         };
-        let (ok, _) = dkimpy_verify(&format!("{tag}-{name}-tampered"), tampered.as_bytes(), &txt, &dns_name);
+        let (ok, _) = dkimpy_verify(
+            &format!("{tag}-{name}-tampered"),
+            tampered.as_bytes(),
+            &txt,
+            &dns_name,
+        );
         assert!(!ok, "dkimpy accepts a tampered {name}");
     }
     Ok(())

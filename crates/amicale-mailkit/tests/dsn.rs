@@ -173,10 +173,25 @@ fn several_recipients_without_blank_lines() {
         [
             ("a.one@example.org", Action::Failed, "5.1.1", Severity::Hard),
             // Bare address, no type.
-            ("b.two@example.org", Action::Delayed, "4.2.2", Severity::Soft),
+            (
+                "b.two@example.org",
+                Action::Delayed,
+                "4.2.2",
+                Severity::Soft
+            ),
             // A spam block of *our* server must not suppress the address.
-            ("c.three@example.org", Action::Failed, "5.7.1", Severity::Soft),
-            ("d.four@example.org", Action::Delivered, "2.0.0", Severity::Soft),
+            (
+                "c.three@example.org",
+                Action::Failed,
+                "5.7.1",
+                Severity::Soft
+            ),
+            (
+                "d.four@example.org",
+                Action::Delivered,
+                "2.0.0",
+                Severity::Soft
+            ),
         ]
     );
 }
@@ -196,7 +211,10 @@ fn exim_plain_text_bounce() {
     assert_eq!(r.address, "luc.bernard@ancien-reseau.example");
     assert_eq!((r.action, r.status.as_str()), (Action::Failed, "5.1.1"));
     let diagnostic = r.diagnostic.as_deref().unwrap_or("");
-    assert!(diagnostic.contains("User unknown in local recipient table"), "{diagnostic}");
+    assert!(
+        diagnostic.contains("User unknown in local recipient table"),
+        "{diagnostic}"
+    );
     assert_eq!(r.severity, Severity::Hard);
 }
 
@@ -313,19 +331,63 @@ fn classification_rules() {
         ("5.1.1", "", Severity::Hard),
         ("5.1.2", "Host or domain name not found", Severity::Hard),
         ("5.1.10", "RecipientNotFound", Severity::Hard),
-        ("5.2.1", "550 5.2.1 The email account that you tried to reach is disabled", Severity::Hard),
-        ("5.4.1", "550 5.4.1 Recipient address rejected: Access denied", Severity::Hard),
-        ("5.1.8", "550 5.1.8 Access denied, bad outbound sender", Severity::Soft),
+        (
+            "5.2.1",
+            "550 5.2.1 The email account that you tried to reach is disabled",
+            Severity::Hard,
+        ),
+        (
+            "5.4.1",
+            "550 5.4.1 Recipient address rejected: Access denied",
+            Severity::Hard,
+        ),
+        (
+            "5.1.8",
+            "550 5.1.8 Access denied, bad outbound sender",
+            Severity::Soft,
+        ),
         ("5.2.2", "552 5.2.2 Mailbox full", Severity::Soft),
-        ("5.3.4", "552 5.3.4 Message size exceeds fixed limit", Severity::Soft),
-        ("5.7.1", "550 5.7.1 Message rejected due to content restrictions", Severity::Soft),
-        ("5.7.1", "550 5.7.1 Email rejected per DMARC policy", Severity::Soft),
-        ("5.7.1", "550 5.7.1 <x@y>: Recipient address rejected: user does not exist", Severity::Hard),
-        ("5.7.1", "550 5.7.1 Unknown user, and blocked by policy", Severity::Soft),
-        ("5.0.0", "550 Requested action not taken: mailbox unavailable", Severity::Soft),
+        (
+            "5.3.4",
+            "552 5.3.4 Message size exceeds fixed limit",
+            Severity::Soft,
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Message rejected due to content restrictions",
+            Severity::Soft,
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Email rejected per DMARC policy",
+            Severity::Soft,
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 <x@y>: Recipient address rejected: user does not exist",
+            Severity::Hard,
+        ),
+        (
+            "5.7.1",
+            "550 5.7.1 Unknown user, and blocked by policy",
+            Severity::Soft,
+        ),
+        (
+            "5.0.0",
+            "550 Requested action not taken: mailbox unavailable",
+            Severity::Soft,
+        ),
         ("5.0.0", "550 No such user here", Severity::Hard),
-        ("4.2.2", "452 4.2.2 The email account that you tried to reach is over quota", Severity::Soft),
-        ("4.1.1", "450 4.1.1 <x@y>: Recipient address rejected: unverified address", Severity::Soft),
+        (
+            "4.2.2",
+            "452 4.2.2 The email account that you tried to reach is over quota",
+            Severity::Soft,
+        ),
+        (
+            "4.1.1",
+            "450 4.1.1 <x@y>: Recipient address rejected: unverified address",
+            Severity::Soft,
+        ),
         ("", "550 5.1.1 user unknown", Severity::Hard),
         ("", "550 user unknown", Severity::Hard),
         ("", "user unknown (temporary failure)", Severity::Soft),

@@ -213,7 +213,9 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
             m.extend_from_slice(b"\r\n");
         }
     }
-    m.extend_from_slice(b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n");
+    m.extend_from_slice(
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n",
+    );
     for _ in 0..rng.below(5) {
         m.extend_from_slice(b"--b\r\n");
         for _ in 0..rng.below(4) {
@@ -242,15 +244,18 @@ fn check(input: &[u8]) {
             assert!(
                 parts.len() == 3
                     && matches!(parts[0], "2" | "4" | "5")
-                    && parts[1..]
-                        .iter()
-                        .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|c| c.is_ascii_digit())),
+                    && parts[1..].iter().all(|p| !p.is_empty()
+                        && p.len() <= 3
+                        && p.bytes().all(|c| c.is_ascii_digit())),
                 "malformed status {:?}",
                 r.status
             );
         }
         if let Some(id) = &b.original_message_id {
-            assert!(id.starts_with('<') && id.ends_with('>') && id.len() > 2, "{id:?}");
+            assert!(
+                id.starts_with('<') && id.ends_with('>') && id.len() > 2,
+                "{id:?}"
+            );
         }
     }
 }

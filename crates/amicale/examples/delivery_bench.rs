@@ -30,7 +30,9 @@ fn body() -> String {
              rencontres avec les entreprises partenaires. Inscrivez-vous depuis votre espace membre.</p>",
         );
     }
-    html.push_str("<p>{{ sender.name }} — <a href=\"{{ unsubscribe_url }}\">désinscription</a></p>");
+    html.push_str(
+        "<p>{{ sender.name }} — <a href=\"{{ unsubscribe_url }}\">désinscription</a></p>",
+    );
     html
 }
 
@@ -81,34 +83,50 @@ async fn main() {
         secret_key: Some("benchmark-secret-key-0123456789abcdef".into()),
         ..Config::default()
     };
-    let state = AppState::new(config, "https://amicale.example".into(), false).await.expect("state");
+    let state = AppState::new(config, "https://amicale.example".into(), false)
+        .await
+        .expect("state");
     let input = TemplateInput {
         name: "Bench".into(),
         active: true,
         recipient_types: vec![RecipientType::Member],
         modes: vec![SendingMode::EventPage],
         fr: Variant {
-            subject: "{{ person.first_name }}, rendez-vous le {{ event.start | date(\"j F\") }}".into(),
+            subject: "{{ person.first_name }}, rendez-vous le {{ event.start | date(\"j F\") }}"
+                .into(),
             text: amicale::comms::templates::plaintext::from_html(&body()),
             body: body(),
         },
         en: None,
         text_edited: false,
     };
-    let tid = store::create(&state.db, TemplateKind::Email, &input, None).await.expect("template");
+    let tid = store::create(&state.db, TemplateKind::Email, &input, None)
+        .await
+        .expect("template");
     let version = store::get(&state.db, tid).await.expect("template").1.id;
     let recipients: Vec<Recipient> = (0..n).map(recipient).collect();
 
     let start = Instant::now();
-    let send = sends::create(&state.db, "bench", Origin::Batch, None, version, &recipients, None, "bench.example")
-        .await
-        .expect("send");
+    let send = sends::create(
+        &state.db,
+        "bench",
+        Origin::Batch,
+        None,
+        version,
+        &recipients,
+        None,
+        "bench.example",
+    )
+    .await
+    .expect("send");
     let enqueued = start.elapsed();
     drop(recipients);
     let (trigger, shutdown) = shutdown_pair();
     let mut background = spawn_background(&state, &shutdown);
     loop {
-        let p = sends::progress(&state.db, send, Utc::now()).await.expect("progress");
+        let p = sends::progress(&state.db, send, Utc::now())
+            .await
+            .expect("progress");
         if p.finished {
             if p.sent as usize != n {
                 eprintln!("only {} of {n} sent: {p:?}", p.sent);
@@ -136,10 +154,25 @@ async fn main() {
         .filter_map(|(c, s)| s.map(|s| (s - *c).num_milliseconds() as f64 / 1000.0))
         .collect();
     lat.sort_by(|a, b| a.total_cmp(b));
-    let pct = |p: f64| lat.get(((lat.len() as f64 - 1.0) * p) as usize).copied().unwrap_or(0.0);
-    println!("recipients: {n}, workers: {workers}, database: {}", state.backend.name());
-    println!("enqueue: {:.2} s ({:.0} messages/s)", enqueued.as_secs_f64(), n as f64 / enqueued.as_secs_f64());
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * p) as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
+    println!(
+        "recipients: {n}, workers: {workers}, database: {}",
+        state.backend.name()
+    );
+    println!(
+        "enqueue: {:.2} s ({:.0} messages/s)",
+        enqueued.as_secs_f64(),
+        n as f64 / enqueued.as_secs_f64()
+    );
     println!("messages/s: {:.0}", n as f64 / total.as_secs_f64());
-    println!("enqueue→accepted p50: {:.2} s, p99: {:.2} s", pct(0.50), pct(0.99));
+    println!(
+        "enqueue→accepted p50: {:.2} s, p99: {:.2} s",
+        pct(0.50),
+        pct(0.99)
+    );
     println!("peak RSS: {:.0} MiB", peak_rss_mib());
 }

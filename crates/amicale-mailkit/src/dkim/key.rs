@@ -184,7 +184,9 @@ impl SigningKey {
 /// Finds the first PEM block and returns its label and decoded content.
 fn decode_pem(pem: &str) -> Result<(String, Vec<u8>), DkimError> {
     let bad = |why: &str| DkimError::InvalidKey(format!("not a PEM key: {why}"));
-    let begin = pem.find("-----BEGIN ").ok_or_else(|| bad("no BEGIN line"))?;
+    let begin = pem
+        .find("-----BEGIN ")
+        .ok_or_else(|| bad("no BEGIN line"))?;
     let after_begin = &pem[begin + "-----BEGIN ".len()..];
     let label_end = after_begin
         .find("-----")
@@ -317,7 +319,10 @@ mod tests {
             key.dns_txt_record(),
             "v=DKIM1; k=ed25519; p=Gb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE="
         );
-        assert_eq!(SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem())?.algorithm(), key.algorithm());
+        assert_eq!(
+            SigningKey::from_pkcs8_pem(&key.to_pkcs8_pem())?.algorithm(),
+            key.algorithm()
+        );
         Ok(())
     }
 

@@ -301,7 +301,11 @@ fn push_token(header: &mut String, col: &mut usize, token: &str, space: bool) {
 /// names from the bottom of the header up (§5.4.2), then the DKIM-Signature
 /// field itself with an empty b= and no trailing CRLF, all canonicalized.
 /// Names with no (more) instance contribute nothing, as verifiers do.
-fn signing_input(fields: &[canon::HeaderField<'_>], h_names: &[&str], dkim_header: &[u8]) -> Vec<u8> {
+fn signing_input(
+    fields: &[canon::HeaderField<'_>],
+    h_names: &[&str],
+    dkim_header: &[u8],
+) -> Vec<u8> {
     let mut data = Vec::with_capacity(1024);
     let mut used: Vec<(&str, usize)> = Vec::new();
     for name in h_names {
@@ -341,7 +345,9 @@ fn validate_domain(domain: &str) -> Result<(), DkimError> {
         && domain.split('.').all(|label| {
             !label.is_empty()
                 && label.len() <= 63
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if ok {
         Ok(())
@@ -451,9 +457,7 @@ b=";
         for line in header.split("\r\n") {
             assert!(line.len() <= MAX_LINE, "line too long: {line:?}");
         }
-        assert!(header.starts_with(
-            "DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;"
-        ));
+        assert!(header.starts_with("DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed/relaxed;"));
         let unfolded = header.replace("\r\n ", " ");
         assert!(unfolded.contains(" d=football.example.com; s=brisbane; t=1528637909; "));
         // Folding may fall after any colon of h=.

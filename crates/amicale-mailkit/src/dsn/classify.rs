@@ -259,9 +259,7 @@ pub(crate) fn effective_code(status: &str, diagnostic: &str) -> Option<Code> {
         (Some(s), Some(d)) if s.is_unspecific() && d.class == s.class => Some(d),
         (Some(s), _) => Some(s),
         (None, Some(d)) => Some(d),
-        (None, None) => {
-            find_reply_code(diagnostic).map(|c| Code::new((c / 100) as u8, 0, 0))
-        }
+        (None, None) => find_reply_code(diagnostic).map(|c| Code::new((c / 100) as u8, 0, 0)),
     }
 }
 
@@ -356,7 +354,10 @@ mod tests {
             effective_code("5.2.2", "550 5.1.1 whatever"),
             Some(Code::new(5, 2, 2))
         );
-        assert_eq!(effective_code("", "550 No such user"), Some(Code::new(5, 0, 0)));
+        assert_eq!(
+            effective_code("", "550 No such user"),
+            Some(Code::new(5, 0, 0))
+        );
         assert_eq!(effective_code("", "nothing"), None);
     }
 }

@@ -177,7 +177,10 @@ mod tests {
                     Diagnostic-Code: smtp; 550 5.1.1\r\n\tUser unknown\r\n\r\n\r\n";
         let groups = field_groups(text);
         assert_eq!(groups.len(), 2);
-        assert_eq!(get(&groups[0], "reporting-mta"), Some("dns; mx.example.org"));
+        assert_eq!(
+            get(&groups[0], "reporting-mta"),
+            Some("dns; mx.example.org")
+        );
         assert_eq!(
             get(&groups[1], "diagnostic-code"),
             Some("smtp; 550 5.1.1 User unknown")
@@ -186,10 +189,22 @@ mod tests {
 
     #[test]
     fn addresses() {
-        assert_eq!(recipient_address("rfc822;<user@x.org>").as_deref(), Some("user@x.org"));
-        assert_eq!(recipient_address("rfc822; user@x.org").as_deref(), Some("user@x.org"));
-        assert_eq!(recipient_address("user@x.org").as_deref(), Some("user@x.org"));
-        assert_eq!(recipient_address("<user@x.org>").as_deref(), Some("user@x.org"));
+        assert_eq!(
+            recipient_address("rfc822;<user@x.org>").as_deref(),
+            Some("user@x.org")
+        );
+        assert_eq!(
+            recipient_address("rfc822; user@x.org").as_deref(),
+            Some("user@x.org")
+        );
+        assert_eq!(
+            recipient_address("user@x.org").as_deref(),
+            Some("user@x.org")
+        );
+        assert_eq!(
+            recipient_address("<user@x.org>").as_deref(),
+            Some("user@x.org")
+        );
         assert_eq!(
             recipient_address("RFC822; user@x.org (Jane)").as_deref(),
             Some("user@x.org")

@@ -11,8 +11,7 @@ use std::collections::HashSet;
 use mail_parser::{Message, PartType};
 
 use super::classify::{
-    self, Code, find_enhanced_code, find_reply_code, mentions, says_full, says_gone,
-    says_temporary,
+    self, Code, find_enhanced_code, find_reply_code, mentions, says_full, says_gone, says_temporary,
 };
 use super::fields::{Field, get, header_block, message_id, recipient_address};
 use super::{Action, Bounce, RecipientStatus, Severity};
@@ -300,8 +299,10 @@ fn html_to_text(html: &str) -> String {
                     .next()
                     .unwrap_or("")
                     .to_ascii_lowercase();
-                if matches!(name.as_str(), "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3")
-                {
+                if matches!(
+                    name.as_str(),
+                    "br" | "p" | "div" | "tr" | "li" | "table" | "h1" | "h2" | "h3"
+                ) {
                     out.push('\n');
                 } else if matches!(name.as_str(), "td" | "th") {
                     out.push(' ');
@@ -339,7 +340,12 @@ fn split_at_copy(text: &str) -> (&str, &str) {
 /// The header block of an inline copy: after the marker line, if the copy
 /// starts with one.
 fn copy_headers(copy: &str) -> &str {
-    let first = copy.lines().next().unwrap_or("").trim().to_ascii_lowercase();
+    let first = copy
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if first.starts_with("return-path:") || first.starts_with("received:") {
         copy
     } else {
@@ -555,7 +561,10 @@ mod tests {
 
     #[test]
     fn leading_addresses() {
-        assert_eq!(leading_address("<bob@example.net>:").as_deref(), Some("bob@example.net"));
+        assert_eq!(
+            leading_address("<bob@example.net>:").as_deref(),
+            Some("bob@example.net")
+        );
         assert_eq!(
             leading_address("jane.doe@example.org").as_deref(),
             Some("jane.doe@example.org")
@@ -572,7 +581,10 @@ mod tests {
             leading_address("Original-Recipient: rfc822;a@example.org").as_deref(),
             Some("a@example.org")
         );
-        assert_eq!(leading_address("Please contact the administrator of a@b.c"), None);
+        assert_eq!(
+            leading_address("Please contact the administrator of a@b.c"),
+            None
+        );
         assert_eq!(leading_address("host 192.0.2.1 said:"), None);
         assert_eq!(leading_address("user@localhost"), None);
         assert_eq!(leading_address("é@é"), None);

@@ -486,8 +486,14 @@ mod tests {
             tidy_diagnostic("550  5.1.1 <a@b>:\tUser unknown"),
             "550 5.1.1 <a@b>: User unknown"
         );
-        assert_eq!(tidy_diagnostic("connect to x:  timed out"), "connect to x: timed out");
-        assert_eq!(tidy_diagnostic("550 Mailbox unavailable"), "550 Mailbox unavailable");
+        assert_eq!(
+            tidy_diagnostic("connect to x:  timed out"),
+            "connect to x: timed out"
+        );
+        assert_eq!(
+            tidy_diagnostic("550 Mailbox unavailable"),
+            "550 Mailbox unavailable"
+        );
         assert_eq!(tidy_diagnostic(""), "");
     }
 

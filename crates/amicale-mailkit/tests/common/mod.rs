@@ -25,7 +25,9 @@ pub fn rsa_key() -> SigningKey {
 /// to about `size` bytes.
 pub fn newsletter(size: usize) -> Vec<u8> {
     let mut m = String::with_capacity(size + 2048);
-    m.push_str("From: =?utf-8?q?Amicale_des_anciens_du_lyc=C3=A9e_Hugo?= <noreply@amicale.example>\r\n");
+    m.push_str(
+        "From: =?utf-8?q?Amicale_des_anciens_du_lyc=C3=A9e_Hugo?= <noreply@amicale.example>\r\n",
+    );
     m.push_str("Reply-To: bureau@amicale.example\r\n");
     m.push_str("To: Jean Dupont <jean.dupont@example.org>\r\n");
     m.push_str("Cc: tresorier@amicale.example,\r\n  secretaire@amicale.example\r\n");
@@ -39,7 +41,9 @@ pub fn newsletter(size: usize) -> Vec<u8> {
     m.push_str("Content-Type: multipart/alternative;\r\n boundary=\"=_amicale_0123456789\"\r\n");
     m.push_str("\r\n");
     m.push_str("--=_amicale_0123456789\r\n");
-    m.push_str("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n");
+    m.push_str(
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n",
+    );
     m.push_str("Bonjour Jean,   \r\n\r\nLa   réunion\tannuelle aura lieu le 15 juin.\t \r\n\r\n");
     let mut n = 0;
     while m.len() < size.saturating_sub(200) {

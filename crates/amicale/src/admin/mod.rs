@@ -14,6 +14,7 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::db::entities::{outbox as row, schedule_slots};
 use crate::delivery::outbox::{self, State as MsgState};
+use crate::delivery::worker::{VersionCache, content};
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::page::{Page, render};
@@ -123,7 +124,12 @@ async fn outbox_message(
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let m = outbox::get(&state.db, id).await?;
+    let mut m = outbox::get(&state.db, id).await?;
+    if let Ok((subject, text, html)) = content(&state, &m, &mut VersionCache::default()).await? {
+        m.subject = subject;
+        m.body_text = text;
+        m.body_html = html;
+    }
     render(&MessageTpl {
         p: &p,
         state: state_key(&m.state),
@@ -142,7 +148,10 @@ async fn outbox_body(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let m = outbox::get(&state.db, id).await?;
-    let html = m.body_html.unwrap_or_default();
+    let html = match content(&state, &m, &mut VersionCache::default()).await? {
+        Ok((_, _, html)) => html.unwrap_or_default(),
+        Err(_) => String::new(),
+    };
     let mut res = html.into_response();
     let h = res.headers_mut();
     h.insert(

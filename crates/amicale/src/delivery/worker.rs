@@ -96,7 +96,7 @@ pub async fn deliver_batch(
 
 /// Template versions (and their files) used by a batch, read once.
 #[derive(Default)]
-struct VersionCache {
+pub struct VersionCache {
     versions: HashMap<i64, Option<(TemplateKind, template_versions::Model)>>,
     files: HashMap<i64, Vec<template_attachments::Model>>,
 }
@@ -146,7 +146,7 @@ impl VersionCache {
 
 /// Subject, text and HTML as the recipient receives them: stored for system
 /// mails, rendered now from the frozen template version for templated sends.
-async fn content(
+pub async fn content(
     state: &AppState,
     msg: &row::Model,
     versions: &mut VersionCache,
