@@ -308,16 +308,29 @@ fn encoded_report_and_unspecific_status() {
     let report = "Reporting-MTA: dns; mx.example.net\r\n\r\n\
 Final-Recipient: rfc822; gone@example.net\r\nAction: failed\r\nStatus: 5.0.0\r\n\
 Diagnostic-Code: smtp; 550 5.1.1 <gone@example.net>: User unknown\r\n";
-    let encoded = base64::engine::general_purpose::STANDARD.encode(report);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let encoded = b64.encode(report);
+    // The returned message is base64-encoded too (against RFC 2046, seen
+    // in the wild): mail-parser decodes it before we read its headers.
+    let original = b64.encode(
+        "From: Amicale <noreply@amicale.example>\r\nMessage-ID: <enc0ded@amicale.example>\r\n\
+X-Amicale-Id: 01HXZZZZZZZZZZZZZZZZZZZZZZ\r\nSubject: x\r\n\r\nbody\r\n",
+    );
     let raw = format!(
         "From: MAILER-DAEMON@mx.example.net\r\nSubject: Undelivered\r\nMIME-Version: 1.0\r\n\
 Content-Type: multipart/report; report-type=delivery-status; boundary=\"XX\"\r\n\r\n\
 --XX\r\nContent-Type: text/plain\r\n\r\nFailed.\r\n\
 --XX\r\nContent-Type: message/delivery-status\r\nContent-Transfer-Encoding: base64\r\n\r\n\
-{encoded}\r\n--XX--\r\n"
+{encoded}\r\n--XX\r\nContent-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n\
+{original}\r\n--XX--\r\n"
     );
     let b = dsn::parse(raw.as_bytes()).unwrap_or_else(|| panic!("not a bounce"));
     assert!(!b.heuristic);
+    assert_eq!(
+        b.original_message_id.as_deref(),
+        Some("<enc0ded@amicale.example>")
+    );
+    assert_eq!(b.amicale_id.as_deref(), Some("01HXZZZZZZZZZZZZZZZZZZZZZZ"));
     let r = only_recipient(&b);
     assert_eq!(r.address, "gone@example.net");
     assert_eq!(r.status, "5.0.0");
@@ -401,4 +414,13 @@ fn classification_rules() {
             "classify({status:?}, {diagnostic:?})"
         );
     }
+}
+
+#[test]
+fn types_can_cross_threads() {
+    fn send_sync<T: Send + Sync + 'static>() {}
+    send_sync::<Bounce>();
+    send_sync::<amicale_mailkit::dkim::Signer>();
+    send_sync::<amicale_mailkit::dkim::SigningKey>();
+    send_sync::<amicale_mailkit::dkim::DkimError>();
 }

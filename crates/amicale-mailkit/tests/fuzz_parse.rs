@@ -100,6 +100,10 @@ const TOKENS: &[&[u8]] = &[
     b" ",
 ];
 
+fn token(rng: &mut Rng) -> &'static [u8] {
+    TOKENS[rng.below(TOKENS.len())]
+}
+
 fn samples() -> Vec<Vec<u8>> {
     let dir = format!("{}/tests/samples", env!("CARGO_MANIFEST_DIR"));
     let mut names: Vec<_> = match std::fs::read_dir(&dir) {
@@ -208,7 +212,7 @@ fn mutate(rng: &mut Rng, input: &mut Vec<u8>, corpus: &[Vec<u8>]) {
 fn generate(rng: &mut Rng) -> Vec<u8> {
     let mut m = Vec::new();
     for _ in 0..rng.below(6) {
-        m.extend_from_slice(*rng.pick(TOKENS));
+        m.extend_from_slice(token(rng));
         if rng.below(2) == 0 {
             m.extend_from_slice(b"\r\n");
         }
@@ -219,11 +223,11 @@ fn generate(rng: &mut Rng) -> Vec<u8> {
     for _ in 0..rng.below(5) {
         m.extend_from_slice(b"--b\r\n");
         for _ in 0..rng.below(4) {
-            m.extend_from_slice(*rng.pick(TOKENS));
+            m.extend_from_slice(token(rng));
         }
         m.extend_from_slice(b"\r\n");
         for _ in 0..rng.below(20) {
-            m.extend_from_slice(*rng.pick(TOKENS));
+            m.extend_from_slice(token(rng));
             if rng.below(3) == 0 {
                 m.extend_from_slice(b"\r\n");
             }
