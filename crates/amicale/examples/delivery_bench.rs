@@ -3,7 +3,7 @@
 //! product's real path (send → outbox → workers → SMTP) and measures it.
 //!
 //! cargo run --release -p amicale --example delivery_bench -- \
-//!     <database-url> <smtp-url> <recipients> <workers>
+//!     <database-url> <smtp-url> <recipients> <workers> [ed25519|rsa]
 
 use std::time::{Duration, Instant};
 
@@ -54,6 +54,12 @@ fn recipient(i: usize) -> Recipient {
     }
 }
 
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("amicale-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -70,10 +76,33 @@ fn peak_rss_mib() -> f64 {
 async fn main() {
     amicale::install_crypto_provider();
     let args: Vec<String> = std::env::args().collect();
-    let [_, db_url, smtp_url, n, workers] = args.as_slice() else {
-        eprintln!("usage: delivery_bench <database-url> <smtp-url> <recipients> <workers>");
-        std::process::exit(2);
+    let (db_url, smtp_url, n, workers, dkim) = match args.as_slice() {
+        [_, d, s, n, w] => (d, s, n, w, None),
+        [_, d, s, n, w, k] => (d, s, n, w, Some(k.as_str())),
+        _ => {
+            eprintln!(
+                "usage: delivery_bench <database-url> <smtp-url> <recipients> <workers> [ed25519|rsa]"
+            );
+            std::process::exit(2);
+        }
     };
+    // A fresh signing key for the run, as `amicale dkim generate` makes one.
+    let key_dir = tempfile_dir();
+    let dkim_key = dkim.map(|alg| {
+        use amicale_mailkit::dkim::{Algorithm, SigningKey};
+        let alg = if alg == "rsa" {
+            Algorithm::RsaSha256
+        } else {
+            Algorithm::Ed25519Sha256
+        };
+        let path = key_dir.join("dkim.pem");
+        std::fs::write(
+            &path,
+            SigningKey::generate(alg).expect("key").to_pkcs8_pem(),
+        )
+        .expect("key file");
+        path
+    });
     let n: usize = n.parse().expect("recipients");
     let config = Config {
         database_url: db_url.clone(),
@@ -81,6 +110,9 @@ async fn main() {
         workers: workers.parse().expect("workers"),
         outbox_poll_secs: 1,
         secret_key: Some("benchmark-secret-key-0123456789abcdef".into()),
+        dkim_domain: dkim_key.as_ref().map(|_| "bench.example".to_owned()),
+        dkim_selector: dkim_key.as_ref().map(|_| "bench".to_owned()),
+        dkim_key_file: dkim_key,
         ..Config::default()
     };
     let state = AppState::new(config, "https://amicale.example".into(), false)

@@ -45,6 +45,8 @@ pub struct Inner {
     pub merge: amicale_merge::Engine,
     /// Messages per second this node may hand to SMTP.
     pub rate: crate::delivery::rate::RateLimiter,
+    /// Signs outgoing mail when DKIM is configured.
+    pub dkim: Option<Arc<amicale_mailkit::dkim::Signer>>,
 }
 
 impl Deref for AppState {
@@ -65,6 +67,7 @@ impl AppState {
             None => SecretKey::load_or_create(&db).await?,
         };
         let transport = Transport::from_config(&config)?;
+        let dkim = config.dkim()?.map(Arc::new);
         let mail_from = config
             .mail_from
             .parse()
@@ -84,6 +87,7 @@ impl AppState {
             demo,
             merge: amicale_merge::Engine::new(),
             rate: crate::delivery::rate::RateLimiter::new(config.smtp_rate_per_sec),
+            dkim,
             config,
         })))
     }

@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: TemplateCommand,
     },
+    /// DKIM keys (no database needed).
+    Dkim {
+        #[command(subcommand)]
+        action: DkimCommand,
+    },
     /// SMS tools (no database needed).
     Sms {
         #[command(subcommand)]
@@ -105,6 +110,26 @@ pub enum TemplateCommand {
         /// person or event: which sends the template is for.
         #[arg(long, default_value = "person")]
         trigger: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DkimCommand {
+    /// Generate a signing key, write it (PKCS#8 PEM, mode 600) and print the
+    /// DNS TXT record to publish at <selector>._domainkey.<domain>.
+    Generate {
+        /// ed25519 (small, fast) or rsa (RSA-2048, what every receiver checks).
+        #[arg(long, default_value = "rsa")]
+        algorithm: String,
+        /// The signing domain, usually the From address's domain.
+        #[arg(long)]
+        domain: String,
+        /// The selector, e.g. amicale2026.
+        #[arg(long)]
+        selector: String,
+        /// Where to write the private key.
+        #[arg(long)]
+        out: std::path::PathBuf,
     },
 }
 
@@ -238,9 +263,9 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             label,
             locale,
         } => send(&config, template, &to, label, &locale).await,
-        Command::Template { .. } | Command::Sms { .. } => Err(AppError::Internal(
-            "offline commands run before the configuration is read".into(),
-        )),
+        Command::Template { .. } | Command::Sms { .. } | Command::Dkim { .. } => Err(
+            AppError::Internal("offline commands run before the configuration is read".into()),
+        ),
     }
 }
 
@@ -322,6 +347,44 @@ pub fn run_offline(cli: &Cli) -> Option<std::process::ExitCode> {
         ExitCode::FAILURE
     };
     match &cli.command {
+        Command::Dkim {
+            action:
+                DkimCommand::Generate {
+                    algorithm,
+                    domain,
+                    selector,
+                    out,
+                },
+        } => {
+            use amicale_mailkit::dkim::{Algorithm, Signer, SigningKey};
+            let alg = match algorithm.as_str() {
+                "ed25519" => Algorithm::Ed25519Sha256,
+                "rsa" => Algorithm::RsaSha256,
+                other => {
+                    return Some(fail(format!(
+                        "unknown algorithm `{other}` (ed25519 or rsa)"
+                    )));
+                }
+            };
+            let key = match SigningKey::generate(alg) {
+                Ok(k) => k,
+                Err(e) => return Some(fail(e.to_string())),
+            };
+            let record = key.dns_txt_record();
+            let signer = Signer::new(domain.clone(), selector.clone(), key);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let written = options.open(out).and_then(|mut f| {
+                std::io::Write::write_all(&mut f, signer.key.to_pkcs8_pem().as_bytes())
+            });
+            if let Err(e) = written {
+                return Some(fail(format!("{}: {e}", out.display())));
+            }
+            println!("{} IN TXT \"{record}\"", signer.dns_name());
+            Some(ExitCode::SUCCESS)
+        }
         Command::Sms {
             action: SmsCommand::Info { text },
         } => {

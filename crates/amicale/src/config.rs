@@ -60,6 +60,14 @@ pub struct Config {
     pub smtp_timeout_secs: u64,
     /// Most messages per second this node hands to SMTP; 0 for no limit.
     pub smtp_rate_per_sec: f64,
+    /// DKIM: signing domain (d=), selector (s=) and PKCS#8 PEM key file;
+    /// all three or none (`amicale dkim generate` makes a key).
+    pub dkim_domain: Option<String>,
+    pub dkim_selector: Option<String>,
+    pub dkim_key_file: Option<PathBuf>,
+    /// Shared secret of `POST /hooks/bounces` (provider webhooks, bounce
+    /// mailbox pollers); the endpoint is off when unset.
+    pub bounce_webhook_token: Option<String>,
     /// Delivery worker tasks started by `serve` and `worker`, each with its
     /// own SMTP connection; 0 makes a web-only node that leaves delivery to others.
     pub workers: usize,
@@ -87,6 +95,10 @@ impl Default for Config {
             outbox_poll_secs: 5,
             smtp_timeout_secs: 30,
             smtp_rate_per_sec: 0.0,
+            dkim_domain: None,
+            dkim_selector: None,
+            dkim_key_file: None,
+            bounce_webhook_token: None,
             workers: 4,
         }
     }
@@ -151,6 +163,29 @@ impl Config {
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| AppError::Config(format!("mail_from is not an address: {e}")))?;
         Ok(())
+    }
+
+    /// The DKIM signer, when configured.
+    pub fn dkim(&self) -> Result<Option<amicale_mailkit::dkim::Signer>, AppError> {
+        match (&self.dkim_domain, &self.dkim_selector, &self.dkim_key_file) {
+            (None, None, None) => Ok(None),
+            (Some(domain), Some(selector), Some(file)) => {
+                let pem = std::fs::read_to_string(file).map_err(|e| {
+                    AppError::Config(format!("dkim_key_file {}: {e}", file.display()))
+                })?;
+                let key = amicale_mailkit::dkim::SigningKey::from_pkcs8_pem(&pem).map_err(|e| {
+                    AppError::Config(format!("dkim_key_file {}: {e}", file.display()))
+                })?;
+                Ok(Some(amicale_mailkit::dkim::Signer::new(
+                    domain.clone(),
+                    selector.clone(),
+                    key,
+                )))
+            }
+            _ => Err(AppError::Config(
+                "dkim_domain, dkim_selector and dkim_key_file go together".into(),
+            )),
+        }
     }
 
     pub fn tz(&self) -> Result<Tz, AppError> {

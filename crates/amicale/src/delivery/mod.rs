@@ -2,6 +2,7 @@
 //! that can be paused, and the suppression list.
 
 pub mod batch;
+pub mod bounces;
 pub mod outbox;
 pub mod pages;
 pub mod rate;

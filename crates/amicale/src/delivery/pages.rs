@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sends/{id}/pause", post(pause))
         .route("/admin/sends/{id}/resume", post(resume))
         .route("/admin/sends/{id}/stop", post(stop))
+        .route("/hooks/bounces", post(crate::delivery::bounces::intake))
 }
 
 #[derive(Template)]

@@ -77,13 +77,13 @@ pub async fn deliver_batch(
         let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
             Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
             None => match prepare(state, msg, &mut versions).await? {
-                Ok(m) => {
-                    state.rate.acquire().await;
-                    state
-                        .transport
-                        .send(session, m.envelope(), &m.formatted())
-                        .await
-                }
+                Ok(m) => match sign(state, m.formatted()).await {
+                    Ok(raw) => {
+                        state.rate.acquire().await;
+                        state.transport.send(session, m.envelope(), &raw).await
+                    }
+                    Err(why) => Outcome::Deferred(why),
+                },
                 Err(why) => Outcome::Failed(why),
             },
         };
@@ -92,6 +92,23 @@ pub async fn deliver_batch(
     let n = results.len();
     record(state, owner, results).await?;
     Ok(n)
+}
+
+/// Prepends the DKIM signature. Signing is CPU work: it runs on the blocking
+/// pool so it never stalls the connections of other workers.
+async fn sign(state: &AppState, raw: Vec<u8>) -> Result<Vec<u8>, String> {
+    let Some(signer) = state.dkim.clone() else {
+        return Ok(raw);
+    };
+    tokio::task::spawn_blocking(move || {
+        let header = signer.sign(&raw).map_err(|e| format!("DKIM: {e}"))?;
+        let mut out = Vec::with_capacity(header.len() + raw.len());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(&raw);
+        Ok(out)
+    })
+    .await
+    .map_err(|e| format!("DKIM: {e}"))?
 }
 
 /// Template versions (and their files) used by a batch, read once.

@@ -410,3 +410,124 @@ async fn an_smtp_server_that_never_answers_defers() {
     assert!(m.last_answer.is_some());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn outgoing_mail_is_dkim_signed_with_a_generated_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("dkim.pem");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
+        .args([
+            "dkim",
+            "generate",
+            "--algorithm",
+            "ed25519",
+            "--domain",
+            "example.org",
+            "--selector",
+            "sel1",
+            "--out",
+        ])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let record = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        record.starts_with("sel1._domainkey.example.org IN TXT \"v=DKIM1; k=ed25519; p="),
+        "{record}"
+    );
+
+    let db = TestDb::new(Backend::Sqlite).await;
+    let sink = SmtpSink::start().await;
+    let mut config = test_config(&db.url, Some(sink.url()));
+    config.dkim_domain = Some("example.org".into());
+    config.dkim_selector = Some("sel1".into());
+    config.dkim_key_file = Some(key);
+    let app = TestApp::start(config).await;
+    system_mail(&app, "signed@example.org").await;
+    let got = sink.wait_for(1, 30).await;
+    let data = &got[0].data;
+    assert!(
+        data.starts_with("DKIM-Signature: v=1; a=ed25519-sha256;"),
+        "{}",
+        &data[..200.min(data.len())]
+    );
+    assert!(data.contains("d=example.org") && data.contains("s=sel1"));
+    app.stop().await;
+}
+
+fn dsn_for(message_id: &str, address: &str) -> String {
+    format!(
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: bounces@amicale.test\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+--B\r\nContent-Type: text/plain\r\n\r\nI'm sorry to have to inform you that your message could not be delivered.\r\n\r\n\
+--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n\
+Final-Recipient: rfc822; {address}\r\nOriginal-Recipient: rfc822; {address}\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown\r\n\r\n\
+--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {message_id}\r\nSubject: Hello\r\n\r\n--B--\r\n"
+    )
+}
+
+#[tokio::test]
+async fn bounces_from_a_webhook_suppress_and_mark_the_message() {
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let sink = SmtpSink::start().await;
+        let mut config = test_config(&db.url, Some(sink.url()));
+        config.bounce_webhook_token = Some("hook-token-123".into());
+        let app = TestApp::start(config).await;
+        let id = system_mail(&app, "later-gone@example.org").await;
+        let sent = wait_for_state(&app.state.db, id, "sent", 30).await;
+        let dsn = dsn_for(&sent.message_id, "later-gone@example.org");
+
+        let post = |token: &'static str, body: String| {
+            crate::support::new_client()
+                .post(app.url("/hooks/bounces"))
+                .header("authorization", format!("Bearer {token}"))
+                .body(body)
+                .send()
+        };
+        assert_eq!(post("wrong", dsn.clone()).await.unwrap().status(), 401);
+        assert_eq!(
+            post("hook-token-123", "hello".into())
+                .await
+                .unwrap()
+                .status(),
+            422
+        );
+        let res = post("hook-token-123", dsn).await.unwrap();
+        assert_eq!(res.status(), 200);
+        let v: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(
+            (v["suppressed"].as_u64(), v["matched"].as_u64()),
+            (Some(1), Some(1)),
+            "{v}"
+        );
+        let m = outbox::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.state, "failed");
+        assert!(m.last_answer.unwrap().contains("5.1.1"));
+        let again = system_mail(&app, "later-gone@example.org").await;
+        wait_for_state(&app.state.db, again, "suppressed", 30).await;
+        app.stop().await;
+    })
+    .await;
+    // Without a configured token the endpoint does not exist.
+    let db = TestDb::new(Backend::Sqlite).await;
+    let app = TestApp::start(crate::support::web_only_config(&db.url)).await;
+    let res = crate::support::new_client()
+        .post(app.url("/hooks/bounces"))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 404);
+    app.stop().await;
+}

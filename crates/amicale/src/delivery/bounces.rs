@@ -1,0 +1,100 @@
+//! Bounce intake: `POST /hooks/bounces` takes a raw bounce e-mail (RFC 3464
+//! delivery status notification, or a plain-text bounce), from a provider's
+//! webhook or a bounce-mailbox poller. Hard bounces suppress the address and
+//! the returned message is marked failed with the reason.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+
+use amicale_mailkit::dsn::{self, Action, Severity};
+
+use crate::app::AppState;
+use crate::db::entities::outbox;
+use crate::delivery::outbox::State as MsgState;
+use crate::delivery::suppressions;
+use crate::error::{AppError, AppResult};
+
+fn authorised(state: &AppState, headers: &HeaderMap) -> Option<bool> {
+    let expected = state.config.bounce_webhook_token.as_deref()?;
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    // Compare MACs so the comparison takes the same time whatever matches.
+    let mac = |s: &str| state.secret.sign("bounce-token", s.as_bytes());
+    Some(mac(given) == mac(expected))
+}
+
+pub async fn intake(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<Response> {
+    match authorised(&state, &headers) {
+        None => return Err(AppError::NotFound),
+        Some(false) => return Ok(StatusCode::UNAUTHORIZED.into_response()),
+        Some(true) => {}
+    }
+    let Some(bounce) = dsn::parse(&body) else {
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, "not a bounce").into_response());
+    };
+    let txn = state.db.begin().await?;
+    let (mut suppressed, mut matched) = (0, 0);
+    for r in bounce
+        .recipients
+        .iter()
+        .filter(|r| r.action == Action::Failed)
+    {
+        let reason = format!(
+            "bounce {}: {}",
+            r.status,
+            r.diagnostic.as_deref().unwrap_or("")
+        );
+        if r.severity == Severity::Hard {
+            suppressions::add(
+                &txn,
+                &r.address,
+                suppressions::HARD_BOUNCE,
+                Some(reason.clone()),
+            )
+            .await?;
+            suppressed += 1;
+        }
+        if let Some(mid) = &bounce.original_message_id {
+            matched += outbox::Entity::update_many()
+                .col_expr(
+                    outbox::Column::State,
+                    Expr::value(MsgState::Failed.as_str()),
+                )
+                .col_expr(
+                    outbox::Column::LastAnswer,
+                    Expr::value(reason.trim_end_matches([' ', ':']).to_owned()),
+                )
+                .col_expr(outbox::Column::UpdatedAt, Expr::value(Utc::now()))
+                .filter(outbox::Column::MessageId.eq(mid.as_str()))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+        }
+    }
+    txn.commit().await?;
+    tracing::info!(
+        recipients = bounce.recipients.len(),
+        suppressed,
+        matched,
+        "bounce received"
+    );
+    Ok(Json(serde_json::json!({
+        "recipients": bounce.recipients.len(),
+        "suppressed": suppressed,
+        "matched": matched,
+    }))
+    .into_response())
+}
