@@ -41,7 +41,7 @@ fn recipient(i: usize) -> Recipient {
         address: format!("member{i}@bench.example"),
         merge_data: serde_json::json!({
             "person": {
-                "civility": if i % 2 == 0 { "Mme" } else { "M." },
+                "civility": if i.is_multiple_of(2) { "Mme" } else { "M." },
                 "first_name": format!("Prénom{i}"), "last_name": format!("Nom{i}"),
                 "promo_year": 1995 + (i % 30), "programme": "Master Management international",
                 "company": "Airbus", "city": "Toulouse",
