@@ -136,7 +136,6 @@ async fn main() {
         .await
         .expect("template");
     let version = store::get(&state.db, tid).await.expect("template").1.id;
-    let recipients: Vec<Recipient> = (0..n).map(recipient).collect();
 
     let start = Instant::now();
     let send = sends::create(
@@ -145,14 +144,13 @@ async fn main() {
         Origin::Batch,
         None,
         version,
-        &recipients,
+        (0..n).map(recipient),
         None,
         "bench.example",
     )
     .await
     .expect("send");
     let enqueued = start.elapsed();
-    drop(recipients);
     let (trigger, shutdown) = shutdown_pair();
     let mut background = spawn_background(&state, &shutdown);
     loop {
@@ -166,7 +164,7 @@ async fn main() {
             }
             break;
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
     let total = start.elapsed();
     trigger.fire();

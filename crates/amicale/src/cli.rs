@@ -536,17 +536,18 @@ async fn send(
     )
     .map_err(|e| AppError::Config(format!("the template cannot be filled from this file: {e}")))?;
     let label = label.unwrap_or_else(|| t.name.clone());
+    let count = recipients.len();
     let id = sends::create(
         &state.db,
         &label,
         Origin::Batch,
         None,
         v.id,
-        &recipients,
+        recipients,
         None,
         state.mail_from.email.domain(),
     )
     .await?;
-    println!("send {id}: {} recipients queued", recipients.len());
+    println!("send {id}: {count} recipients queued");
     Ok(())
 }

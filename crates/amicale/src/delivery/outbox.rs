@@ -153,6 +153,9 @@ pub async fn enqueue_version<C: ConnectionTrait>(
 /// Takes up to `limit` due messages for `owner` until `now + lease`. Messages
 /// whose lease ran out (their worker died) are due again. On PostgreSQL,
 /// concurrent workers skip each other's rows instead of waiting.
+///
+/// Each kind of due message is looked for by its own indexed query (state,
+/// then time): one query with an OR would scan the whole outbox per batch.
 pub async fn claim(
     db: &DatabaseConnection,
     owner: &str,
@@ -160,12 +163,31 @@ pub async fn claim(
     lease: Duration,
     limit: u64,
 ) -> AppResult<Vec<outbox::Model>> {
-    let due = Expr::col(outbox::Column::State)
-        .is_in([State::Queued.as_str(), State::Deferred.as_str()])
-        .and(Expr::col(outbox::Column::NextAttemptAt).lte(now))
-        .or(Expr::col(outbox::Column::State)
-            .eq(State::Sending.as_str())
-            .and(Expr::col(outbox::Column::LeaseUntil).lt(now)));
+    let mut claimed = Vec::new();
+    for (state, time_col) in [
+        (State::Queued, outbox::Column::NextAttemptAt),
+        (State::Deferred, outbox::Column::NextAttemptAt),
+        (State::Sending, outbox::Column::LeaseUntil),
+    ] {
+        let want = limit - claimed.len() as u64;
+        if want == 0 {
+            break;
+        }
+        claimed.extend(claim_state(db, owner, now, lease, want, state, time_col).await?);
+    }
+    claimed.sort_by_key(|m| m.id);
+    Ok(claimed)
+}
+
+async fn claim_state(
+    db: &DatabaseConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+    state: State,
+    time_col: outbox::Column,
+) -> AppResult<Vec<outbox::Model>> {
     // A paused send keeps its messages where they are.
     let running = Query::select()
         .column(sends::Column::Id)
@@ -175,17 +197,25 @@ pub async fn claim(
     let not_paused = Expr::col(outbox::Column::SendId)
         .is_null()
         .or(Expr::col(outbox::Column::SendId).in_subquery(running));
+    // Queued and deferred rows are due once their time has come; a leased
+    // row only once its lease has run out.
+    let due = if state == State::Sending {
+        Expr::col(time_col).lt(now)
+    } else {
+        Expr::col(time_col).lte(now)
+    };
     let mut pick = Query::select();
     pick.column(outbox::Column::Id)
         .from(outbox::Entity)
+        .and_where(Expr::col(outbox::Column::State).eq(state.as_str()))
         .and_where(due)
         .and_where(not_paused)
-        .order_by(outbox::Column::Id, sea_orm::Order::Asc)
+        .order_by(time_col, sea_orm::Order::Asc)
         .limit(limit);
     if Backend::of(db) == Backend::Postgres {
         pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
     }
-    let claimed = outbox::Entity::update_many()
+    Ok(outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(State::Sending.as_str()))
         .col_expr(outbox::Column::LeaseOwner, Expr::value(owner))
         .col_expr(outbox::Column::LeaseUntil, Expr::value(now + lease))
@@ -195,11 +225,10 @@ pub async fn claim(
         )
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
         .filter(outbox::Column::Id.in_subquery(pick))
+        // Re-checked in the update: on SQLite no row lock protects the pick.
+        .filter(outbox::Column::State.eq(state.as_str()))
         .exec_with_returning(db)
-        .await?;
-    let mut claimed = claimed;
-    claimed.sort_by_key(|m| m.id);
-    Ok(claimed)
+        .await?)
 }
 
 /// Records the outcome of a claimed message. Only the lease holder may: a

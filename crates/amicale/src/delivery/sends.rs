@@ -50,7 +50,7 @@ pub async fn create(
     origin: Origin,
     origin_id: Option<i64>,
     template_version_id: i64,
-    recipients: &[Recipient],
+    recipients: impl IntoIterator<Item = Recipient>,
     created_by: Option<i64>,
     mail_domain: &str,
 ) -> AppResult<i64> {
@@ -61,7 +61,7 @@ pub async fn create(
         origin: Set(origin.as_str().into()),
         origin_id: Set(origin_id),
         state: Set(SendState::Running.as_str().into()),
-        total: Set(recipients.len() as i64),
+        total: Set(0),
         created_by: Set(created_by),
         created_at: Set(now),
         updated_at: Set(now),
@@ -69,10 +69,16 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
-    for chunk in recipients.chunks(CHUNK) {
-        let rows = chunk.iter().map(|r| outbox::ActiveModel {
+    // Recipients are consumed a chunk at a time: a 100,000-recipient send is
+    // never held in memory as rows.
+    let mut total = 0i64;
+    let mut iter = recipients.into_iter().peekable();
+    while iter.peek().is_some() {
+        let chunk: Vec<Recipient> = iter.by_ref().take(CHUNK).collect();
+        total += chunk.len() as i64;
+        let rows = chunk.into_iter().map(|r| outbox::ActiveModel {
             channel: Set(Channel::Email.as_str().into()),
-            recipient: Set(r.address.clone()),
+            recipient: Set(r.address),
             subject: Set(String::new()),
             body_text: Set(String::new()),
             body_html: Set(None),
@@ -94,6 +100,11 @@ pub async fn create(
             .exec_without_returning(&txn)
             .await?;
     }
+    sends::Entity::update_many()
+        .col_expr(sends::Column::Total, Expr::value(total))
+        .filter(sends::Column::Id.eq(send.id))
+        .exec(&txn)
+        .await?;
     crate::comms::templates::store::freeze(&txn, template_version_id).await?;
     txn.commit().await?;
     Ok(send.id)

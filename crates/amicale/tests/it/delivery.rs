@@ -169,7 +169,7 @@ async fn a_paused_send_resumes_where_it_stopped() {
             Origin::Batch,
             None,
             version,
-            &recipients(n),
+            recipients(n),
             None,
             "x.test",
         )
@@ -240,7 +240,7 @@ async fn stop_cancels_what_waits() {
         Origin::Batch,
         None,
         version,
-        &recipients(50),
+        recipients(50),
         None,
         "x.test",
     )
@@ -281,7 +281,7 @@ async fn two_nodes_share_one_outbox_without_duplicates() {
             Origin::Batch,
             None,
             version,
-            &recipients(n),
+            recipients(n),
             None,
             "x.test",
         )
