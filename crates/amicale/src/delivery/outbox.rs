@@ -2,7 +2,7 @@
 //! its own transaction; workers claim them with a lease and acknowledge them.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
@@ -169,7 +169,7 @@ pub async fn claim(
         (State::Deferred, outbox::Column::NextAttemptAt),
         (State::Sending, outbox::Column::LeaseUntil),
     ] {
-        let want = limit - claimed.len() as u64;
+        let want = limit.saturating_sub(claimed.len() as u64);
         if want == 0 {
             break;
         }
@@ -197,6 +197,9 @@ async fn claim_state(
     let not_paused = Expr::col(outbox::Column::SendId)
         .is_null()
         .or(Expr::col(outbox::Column::SendId).in_subquery(running));
+    if Backend::of(db) == Backend::Postgres {
+        return claim_state_pg(db, owner, now, lease, limit, state, time_col).await;
+    }
     // Queued and deferred rows are due once their time has come; a leased
     // row only once its lease has run out.
     let due = if state == State::Sending {
@@ -212,9 +215,6 @@ async fn claim_state(
         .and_where(not_paused)
         .order_by(time_col, sea_orm::Order::Asc)
         .limit(limit);
-    if Backend::of(db) == Backend::Postgres {
-        pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-    }
     Ok(outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(State::Sending.as_str()))
         .col_expr(outbox::Column::LeaseOwner, Expr::value(owner))
@@ -229,6 +229,49 @@ async fn claim_state(
         .filter(outbox::Column::State.eq(state.as_str()))
         .exec_with_returning(db)
         .await?)
+}
+
+/// PostgreSQL: the pick runs once, in a CTE. As `id IN (SELECT … LIMIT n
+/// FOR UPDATE SKIP LOCKED)` the planner may run the subquery again and take
+/// more than `n` rows.
+async fn claim_state_pg(
+    db: &DatabaseConnection,
+    owner: &str,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: u64,
+    state: State,
+    time_col: outbox::Column,
+) -> AppResult<Vec<outbox::Model>> {
+    let (col, cmp) = match time_col {
+        outbox::Column::LeaseUntil => ("lease_until", "<"),
+        _ => ("next_attempt_at", "<="),
+    };
+    let sql = format!(
+        "WITH picked AS (
+            SELECT id FROM outbox
+            WHERE state = $1 AND {col} {cmp} $2
+              AND (send_id IS NULL OR send_id IN (SELECT id FROM sends WHERE state = 'running'))
+            ORDER BY {col} LIMIT $3
+            FOR UPDATE SKIP LOCKED)
+         UPDATE outbox AS o
+            SET state = 'sending', lease_owner = $4, lease_until = $5,
+                attempts = o.attempts + 1, updated_at = $2
+           FROM picked WHERE o.id = picked.id
+         RETURNING o.*"
+    );
+    let stmt = sea_orm::Statement::from_sql_and_values(
+        sea_orm::DbBackend::Postgres,
+        sql,
+        [
+            state.as_str().into(),
+            now.into(),
+            (limit as i64).into(),
+            owner.into(),
+            (now + lease).into(),
+        ],
+    );
+    Ok(outbox::Model::find_by_statement(stmt).all(db).await?)
 }
 
 /// Records the outcome of a claimed message. Only the lease holder may: a

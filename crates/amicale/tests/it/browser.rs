@@ -129,26 +129,24 @@ async fn login_flow_in_a_real_browser() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn template_editor_and_sms_counter_in_a_real_browser() {
-    let Some(browser) = Browser::start().await else {
-        return;
-    };
-    let (app, _sink, _db) = spawn_app(Backend::Sqlite).await;
-    app.create_user("dan@example.org", "dan's passphrase", true)
-        .await;
-    let c = &browser.client;
+/// Logs in through the form, as a person would, and waits for the signed-in page.
+async fn log_in(
+    c: &fantoccini::Client,
+    app: &crate::support::TestApp,
+    email: &str,
+    password: &str,
+) {
     c.goto(&app.url("/login")).await.unwrap();
     c.find(Locator::Id("email"))
         .await
         .unwrap()
-        .send_keys("dan@example.org")
+        .send_keys(email)
         .await
         .unwrap();
     c.find(Locator::Id("password"))
         .await
         .unwrap()
-        .send_keys("dan's passphrase")
+        .send_keys(password)
         .await
         .unwrap();
     c.find(Locator::Css("button.primary"))
@@ -158,6 +156,18 @@ async fn template_editor_and_sms_counter_in_a_real_browser() {
         .await
         .unwrap();
     c.wait().for_element(Locator::Css("ul.nav")).await.unwrap();
+}
+
+#[tokio::test]
+async fn template_editor_and_sms_counter_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, _sink, _db) = spawn_app(Backend::Sqlite).await;
+    app.create_user("dan@example.org", "dan's passphrase", true)
+        .await;
+    let c = &browser.client;
+    log_in(c, &app, "dan@example.org", "dan's passphrase").await;
 
     c.goto(&app.url("/admin/templates/new?kind=email"))
         .await
