@@ -56,6 +56,9 @@ pub struct Config {
     pub outbox_lease_secs: u64,
     /// How often an idle worker looks for due messages.
     pub outbox_poll_secs: u64,
+    /// Messages a worker claims at once. Larger batches cost fewer database
+    /// round trips; after a `kill -9`, at most this many per worker may go twice.
+    pub outbox_batch: u64,
     /// SMTP connect and command timeout.
     pub smtp_timeout_secs: u64,
     /// Most messages per second this node hands to SMTP; 0 for no limit.
@@ -93,6 +96,7 @@ impl Default for Config {
             outbox_give_up_secs: 5 * 24 * 3600,
             outbox_lease_secs: 120,
             outbox_poll_secs: 5,
+            outbox_batch: 100,
             smtp_timeout_secs: 30,
             smtp_rate_per_sec: 0.0,
             dkim_domain: None,
@@ -152,6 +156,11 @@ impl Config {
         self.tz()?;
         if let Some(url) = &self.smtp_url {
             url.parse::<SmtpUrl>()?;
+        }
+        if !(1..=10_000).contains(&self.outbox_batch) {
+            return Err(AppError::Config(
+                "outbox_batch must be between 1 and 10000".into(),
+            ));
         }
         if !matches!(self.default_locale.as_str(), "fr" | "en") {
             return Err(AppError::Config(format!(

@@ -21,10 +21,6 @@ use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
 use crate::error::AppResult;
 use crate::web::i18n::Locale;
 
-/// Messages a worker claims at once: also the most it can send twice after a
-/// crash (they were sent but their outcome not yet recorded).
-pub const BATCH: u64 = 20;
-
 pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
     let owner = format!("{}-{n}-{}", std::process::id(), random_token(6));
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
@@ -60,7 +56,16 @@ pub async fn deliver_batch(
     shutdown: &Shutdown,
 ) -> AppResult<usize> {
     let lease = Duration::seconds(state.config.outbox_lease_secs as i64);
-    let batch = outbox::claim(&state.db, owner, Utc::now(), lease, BATCH).await?;
+    // The batch is also the most this worker can send twice after a crash:
+    // sent, but the outcomes not yet recorded.
+    let batch = outbox::claim(
+        &state.db,
+        owner,
+        Utc::now(),
+        lease,
+        state.config.outbox_batch,
+    )
+    .await?;
     if batch.is_empty() {
         return Ok(0);
     }
