@@ -137,12 +137,7 @@ impl VersionCache {
                 Some(v) => crate::db::entities::templates::Entity::find_by_id(v.template_id)
                     .one(&state.db)
                     .await?
-                    .map(|t| {
-                        (
-                            TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email),
-                            v,
-                        )
-                    }),
+                    .map(|t| (TemplateKind::of(&t), v)),
                 None => None,
             };
             slot.insert(found);

@@ -28,6 +28,12 @@ impl TemplateKind {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// The kind stored on a template row (e-mail if the column holds
+    /// something unknown, which the schema never writes).
+    pub fn of(t: &crate::db::entities::templates::Model) -> Self {
+        Self::parse(&t.kind).unwrap_or(TemplateKind::Email)
+    }
+
     pub fn is_html(self) -> bool {
         !matches!(self, TemplateKind::Sms)
     }

@@ -390,7 +390,7 @@ async fn edit_page<'a>(
     t: templates::Model,
     v: template_versions::Model,
 ) -> AppResult<FormTpl<'a>> {
-    let kind = TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email);
+    let kind = TemplateKind::of(&t);
     let input = TemplateInput {
         name: t.name.clone(),
         active: t.active,
@@ -475,7 +475,7 @@ pub async fn save(
     f: FormPairs,
 ) -> AppResult<Response> {
     let (t, v) = store::get(&state.db, id).await?;
-    let kind = TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email);
+    let kind = TemplateKind::of(&t);
     let typed = read_form(&f, kind, p.locale);
     let raw = typed.input.clone();
     let done = finish(typed, kind, p.locale);
@@ -598,6 +598,33 @@ fn preview_locale(lang: Option<&str>, p: &Page) -> Locale {
     lang.and_then(Locale::parse).unwrap_or(p.locale)
 }
 
+/// A template's current version rendered for `person` (samples when None)
+/// in language `l`, with the person's name — what the preview page, its
+/// frames and "send a test to me" all show.
+async fn render_for(
+    state: &AppState,
+    id: i64,
+    person: Option<i64>,
+    user: &crate::db::entities::users::Model,
+    l: Locale,
+) -> AppResult<(
+    templates::Model,
+    i64,
+    Result<render::Rendered, amicale_merge::MergeError>,
+    Option<String>,
+)> {
+    let (t, v) = store::get(&state.db, id).await?;
+    let (ctx, name) = render::context(state, person, user, l).await?;
+    let rendered = render::render(
+        state,
+        TemplateKind::of(&t),
+        &render::variant_for(&v, l),
+        &ctx,
+        l,
+    );
+    Ok((t, v.id, rendered, name))
+}
+
 pub async fn preview(
     State(state): State<AppState>,
     user: Require<ManageTemplates>,
@@ -605,16 +632,14 @@ pub async fn preview(
     Path(id): Path<i64>,
     Query(q): Query<PreviewQuery>,
 ) -> AppResult<Response> {
-    let (t, v) = store::get(&state.db, id).await?;
-    let kind = TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email);
     let l = preview_locale(q.lang.as_deref(), &p);
     let person = match q.person {
         Some(id) => Some(id),
         None => default_person(&state).await?,
     };
-    let (ctx, person_name) = render::context(&state, person, user.user(), l).await?;
-    let variant = render::variant_for(&v, l);
-    let (rendered, error) = match render::render(&state, kind, &variant, &ctx, l) {
+    let (t, _, result, person_name) = render_for(&state, id, person, user.user(), l).await?;
+    let kind = TemplateKind::of(&t);
+    let (rendered, error) = match result {
         Ok(r) => (Some(r), None),
         Err(e) => (None, Some(e.to_string())),
     };
@@ -652,14 +677,9 @@ pub async fn preview_frame(
     Path(id): Path<i64>,
     Query(q): Query<PreviewQuery>,
 ) -> AppResult<Response> {
-    let (t, v) = store::get(&state.db, id).await?;
-    let kind = TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email);
     let l = preview_locale(q.lang.as_deref(), &p);
-    let (ctx, _) = render::context(&state, q.person, user.user(), l).await?;
-    let html = render::render(&state, kind, &render::variant_for(&v, l), &ctx, l)
-        .ok()
-        .and_then(|r| r.html)
-        .unwrap_or_default();
+    let (_, _, result, _) = render_for(&state, id, q.person, user.user(), l).await?;
+    let html = result.ok().and_then(|r| r.html).unwrap_or_default();
     Ok(sandboxed_html(html))
 }
 
@@ -695,12 +715,11 @@ pub async fn send_test(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let (t, v) = store::get(&state.db, id).await?;
-    let kind = TemplateKind::parse(&t.kind).unwrap_or(TemplateKind::Email);
     let l = preview_locale(Some(f.get("lang")), &p);
     let person = f.get("person").parse::<i64>().ok();
-    let (ctx, _) = render::context(&state, person, user.user(), l).await?;
-    let r = render::render_checked(&state, kind, &render::variant_for(&v, l), &ctx, l)?;
+    let (t, version_id, result, _) = render_for(&state, id, person, user.user(), l).await?;
+    let kind = TemplateKind::of(&t);
+    let r = result.map_err(|e| AppError::Internal(format!("template: {e}")))?;
     let (subject, text, html) = match kind {
         TemplateKind::Sms => (format!("[TEST SMS] {}", t.name), r.text, None),
         _ => (format!("[TEST] {}", r.subject), r.text, r.html),
@@ -714,7 +733,13 @@ pub async fn send_test(
         origin_id: Some(t.id),
     };
     mail.subject.truncate(900);
-    outbox::enqueue_version(&state.db, mail, state.mail_from.email.domain(), Some(v.id)).await?;
+    outbox::enqueue_version(
+        &state.db,
+        mail,
+        state.mail_from.email.domain(),
+        Some(version_id),
+    )
+    .await?;
     state.outbox_wakeup.notify_one();
     let back = format!(
         "/admin/templates/{id}/preview?lang={}{}&sent=1",

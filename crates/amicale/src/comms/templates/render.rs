@@ -110,10 +110,6 @@ pub struct Rendered {
     pub text: String,
 }
 
-fn render_err(part: &str, e: amicale_merge::MergeError) -> AppError {
-    AppError::Internal(format!("{part}: {e}"))
-}
-
 /// Renders a variant for one context. Errors carry the merge engine's message
 /// (a field missing from this recipient's data, fuel exhausted…).
 pub fn render(
@@ -151,18 +147,6 @@ pub fn render(
             })
         }
     }
-}
-
-/// Renders and turns a merge failure into an internal error (for callers
-/// that already validated the template).
-pub fn render_checked(
-    state: &AppState,
-    kind: TemplateKind,
-    v: &Variant,
-    ctx: &Value,
-    l: Locale,
-) -> AppResult<Rendered> {
-    render(state, kind, v, ctx, l).map_err(|e| render_err("template", e))
 }
 
 fn put(obj: &mut Map<String, Value>, key: &str, value: Value) {
