@@ -39,6 +39,8 @@ pub struct Inner {
     /// Woken after a transaction that queued messages commits, so delivery
     /// starts at once instead of at the next poll.
     pub outbox_wakeup: Notify,
+    /// Wakes the bulk-job runner when a job is queued.
+    pub jobs_wakeup: Notify,
     /// Set by `--demo`: the login page shows where the demo login is printed.
     pub demo: bool,
     /// The merge engine every template renders through.
@@ -84,6 +86,7 @@ impl AppState {
             transport,
             metrics: Metrics::default(),
             outbox_wakeup: Notify::new(),
+            jobs_wakeup: Notify::new(),
             demo,
             merge: amicale_merge::Engine::new(),
             rate: crate::delivery::rate::RateLimiter::new(config.smtp_rate_per_sec),
@@ -186,6 +189,7 @@ pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
         schedule::tasks::all(state.clone()),
     );
     set.spawn(scheduler.run(shutdown.clone()));
+    set.spawn(crate::people::bulk::runner(state.clone(), shutdown.clone()));
     set
 }
 

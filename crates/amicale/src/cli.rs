@@ -41,7 +41,12 @@ pub enum Command {
         action: AdminCommand,
     },
     /// Fill the database with the demo network and print the administrator's login.
-    Demo,
+    Demo {
+        /// Number of persons (grows an existing demo network up to it; up
+        /// to 1,000,000 for benchmarks).
+        #[arg(long, default_value_t = crate::demo::DEFAULT_PEOPLE)]
+        people: usize,
+    },
     /// Send a template to the recipients of a CSV file (column `email`, other
     /// columns become person fields). Prints the send's id; follow it at
     /// /admin/sends/ID. Nothing is queued when a row is invalid.
@@ -179,8 +184,15 @@ pub fn init_logs(config: &Config) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
     match config.log_format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        // try_init: tests may start several servers in one process.
+        LogFormat::Json => {
+            let _ = builder.json().try_init();
+        }
+        LogFormat::Text => {
+            let _ = builder
+                .with_ansi(std::io::stderr().is_terminal())
+                .try_init();
+        }
     }
 }
 
@@ -231,7 +243,12 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
         Command::Serve { demo } => {
             let app = Application::build(config, demo).await?;
             if demo {
-                print_demo(&app.state().db, &app.state().base_url).await?;
+                print_demo(
+                    &app.state().db,
+                    &app.state().base_url,
+                    crate::demo::DEFAULT_PEOPLE,
+                )
+                .await?;
             }
             let (trigger, shutdown) = shutdown_pair();
             tokio::spawn(wait_for_signal(trigger));
@@ -248,13 +265,13 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             println!("migrations applied");
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { people } => {
             let db = connect_migrated(&config).await?;
             let base = config
                 .base_url
                 .clone()
                 .unwrap_or_else(|| format!("http://{}", config.bind));
-            print_demo(&db, &base).await
+            print_demo(&db, &base, people).await
         }
         Command::Admin { action } => admin(action, &config).await,
         Command::Send {
@@ -275,8 +292,12 @@ async fn connect_migrated(config: &Config) -> AppResult<sea_orm::DatabaseConnect
     Ok(db)
 }
 
-async fn print_demo(db: &sea_orm::DatabaseConnection, base_url: &str) -> AppResult<()> {
-    let login = crate::demo::load(db).await?;
+async fn print_demo(
+    db: &sea_orm::DatabaseConnection,
+    base_url: &str,
+    people: usize,
+) -> AppResult<()> {
+    let login = crate::demo::load(db, people).await?;
     println!("Demo network ready at {base_url}");
     println!("  administrator e-mail:    {}", login.email);
     println!("  administrator password:  {}", login.password);

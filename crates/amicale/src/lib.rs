@@ -13,6 +13,7 @@ pub mod demo;
 pub mod error;
 pub mod home;
 pub mod ops;
+pub mod people;
 pub mod schedule;
 pub mod uploads;
 pub mod web;

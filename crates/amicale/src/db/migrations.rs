@@ -3,6 +3,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+mod people;
+
 pub struct Migrator;
 
 #[async_trait::async_trait]
@@ -12,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(Foundation),
             Box::new(Templates),
             Box::new(Delivery),
+            Box::new(people::People),
         ]
     }
 }

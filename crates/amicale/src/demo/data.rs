@@ -222,3 +222,100 @@ pub const JOBS: &[&str] = &[
     "Product manager",
     "Entrepreneur",
 ];
+
+pub const SKILLS: &[&str] = &[
+    "Gestion de projet",
+    "Analyse de données",
+    "Négociation",
+    "Marketing digital",
+    "Comptabilité",
+    "Management",
+    "Python",
+    "SQL",
+    "Prise de parole",
+    "Commerce international",
+    "Droit des affaires",
+    "Supply chain",
+    "Recrutement",
+    "Design thinking",
+    "Finance de marché",
+];
+
+pub const INTERESTS: &[&str] = &[
+    "Photographie",
+    "Cuisine",
+    "Voyages",
+    "Lecture",
+    "Musique",
+    "Cinéma",
+    "Jardinage",
+    "Bénévolat",
+    "Théâtre",
+    "Jeux de société",
+];
+
+pub const SPORTS: &[&str] = &[
+    "Course à pied",
+    "Natation",
+    "Tennis",
+    "Équitation",
+    "Football",
+    "Rugby",
+    "Escalade",
+    "Voile",
+    "Cyclisme",
+    "Yoga",
+];
+
+pub const LANGUAGES: &[&str] = &[
+    "Anglais",
+    "Espagnol",
+    "Allemand",
+    "Italien",
+    "Arabe",
+    "Chinois",
+    "Portugais",
+];
+
+pub const NATIONALITIES: &[&str] = &[
+    "Française",
+    "Française",
+    "Française",
+    "Française",
+    "Belge",
+    "Sénégalaise",
+    "Marocaine",
+    "Canadienne",
+    "Allemande",
+    "Italienne",
+];
+
+pub const SITES: &[&str] = &["Paris", "Lyon", "Lille", "Marseille", "Bordeaux"];
+
+pub const ESTABLISHMENTS: &[&str] = &[
+    "École supérieure de commerce de Paris",
+    "Université Lumière Lyon 2",
+    "IAE Lille",
+    "Université de Bordeaux",
+];
+
+pub const DISCIPLINES: &[&str] = &[
+    "Gestion",
+    "Économie",
+    "Informatique",
+    "Marketing",
+    "Finance",
+    "Ressources humaines",
+    "Logistique",
+    "Droit",
+];
+
+pub const STREETS: &[&str] = &[
+    "rue de la République",
+    "avenue Jean-Jaurès",
+    "boulevard Victor-Hugo",
+    "rue Pasteur",
+    "place de la Mairie",
+    "rue des Lilas",
+    "chemin des Vignes",
+];

@@ -16,43 +16,51 @@ use crate::web::page::{Page, render, render_status};
 
 pub fn router() -> Router<AppState> {
     let mut r = Router::new().route("/", get(home));
-    for m in MODULES {
+    for m in MODULES.iter().filter(|m| !m.built) {
         r = r.route(m.path, get(unavailable));
     }
     r
 }
 
-/// A navigation entry whose module is not built yet. It says so plainly
+/// A navigation entry. One whose module is not built yet says so plainly
 /// instead of showing invented content.
 pub struct Module {
     pub path: &'static str,
     pub key: &'static str,
+    /// Served by its own feature's router.
+    pub built: bool,
 }
 
 pub const MODULES: &[Module] = &[
     Module {
         path: "/news",
         key: "nav-news",
+        built: false,
     },
     Module {
         path: "/events",
         key: "nav-events",
+        built: false,
     },
     Module {
         path: "/directory",
         key: "nav-directory",
+        built: true,
     },
     Module {
         path: "/mentoring",
         key: "nav-mentoring",
+        built: false,
     },
     Module {
         path: "/jobs",
         key: "nav-jobs",
+        built: false,
     },
     Module {
         path: "/messages",
         key: "nav-messages",
+        built: false,
     },
 ];
 

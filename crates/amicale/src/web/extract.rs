@@ -47,15 +47,35 @@ impl FromRequestParts<AppState> for CurrentUser {
 /// A right that a user may hold. The permission-profile issue adds profiles
 /// and scopes; every check already goes through this trait.
 pub trait Permission: Send + Sync + 'static {
-    fn allows(user: &users::Model) -> bool;
+    fn allows(s: &SessionUser) -> bool;
 }
 
 /// The network administrator.
 pub struct Admin;
 
 impl Permission for Admin {
-    fn allows(user: &users::Model) -> bool {
-        user.is_admin
+    fn allows(s: &SessionUser) -> bool {
+        s.user.is_admin
+    }
+}
+
+/// Uses the directory and profiles: members and administrators; never
+/// recruiters, partners or visitors (D2).
+pub struct Member;
+
+impl Permission for Member {
+    fn allows(s: &SessionUser) -> bool {
+        s.user.is_admin || s.member
+    }
+}
+
+/// Reads and edits the person records of the CRM (D3). Administrators for
+/// now; the permission-profile work gives it to staff with a profile.
+pub struct ManagePeople;
+
+impl Permission for ManagePeople {
+    fn allows(s: &SessionUser) -> bool {
+        s.user.is_admin
     }
 }
 
@@ -64,8 +84,8 @@ impl Permission for Admin {
 pub struct ManageTemplates;
 
 impl Permission for ManageTemplates {
-    fn allows(user: &users::Model) -> bool {
-        user.is_admin
+    fn allows(s: &SessionUser) -> bool {
+        s.user.is_admin
     }
 }
 
@@ -86,7 +106,7 @@ impl<P: Permission> FromRequestParts<AppState> for Require<P> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let CurrentUser(s) = CurrentUser::from_request_parts(parts, state).await?;
-        if P::allows(&s.user) {
+        if P::allows(&s) {
             Ok(Require(s, PhantomData))
         } else {
             Err(AppError::Forbidden.into_response())

@@ -53,6 +53,8 @@ pub struct Page {
     pub csrf: String,
     pub path: String,
     pub demo: bool,
+    /// May use the directory (see [`crate::web::extract::Member`]).
+    pub member: bool,
 }
 
 impl Page {
@@ -113,7 +115,12 @@ impl Page {
     /// The main navigation; Administration only for those who may enter it.
     pub fn nav(&self) -> Vec<NavItem> {
         let mut items = vec![("/", "nav-home")];
-        items.extend(crate::home::MODULES.iter().map(|m| (m.path, m.key)));
+        items.extend(
+            crate::home::MODULES
+                .iter()
+                .filter(|m| m.path != "/directory" || self.member)
+                .map(|m| (m.path, m.key)),
+        );
         if self.is_admin() {
             items.push(("/admin", "nav-admin"));
         }
@@ -159,6 +166,10 @@ impl FromRequestParts<AppState> for Page {
                 .unwrap_or_default(),
             path: parts.uri.path().to_owned(),
             demo: state.demo,
+            member: parts
+                .extensions
+                .get::<SessionUser>()
+                .is_some_and(|s| s.member || s.user.is_admin),
         })
     }
 }

@@ -24,6 +24,9 @@ pub const SHORT: Duration = Duration::hours(12);
 pub struct SessionUser {
     pub user: users::Model,
     pub token_hash: String,
+    /// Holds a member role (student, alumni, teacher, staff) on their own
+    /// person record: may use the directory. Recruiters and partners don't.
+    pub member: bool,
 }
 
 pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -46,10 +49,31 @@ async fn find(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<Op
         .find_also_related(users::Entity)
         .one(&state.db)
         .await?;
-    Ok(found.and_then(|(_, user)| user).map(|user| SessionUser {
+    let Some(user) = found.and_then(|(_, user)| user) else {
+        return Ok(None);
+    };
+    let member = is_member(&state.db, user.id).await?;
+    Ok(Some(SessionUser {
         user,
         token_hash: hash,
+        member,
     }))
+}
+
+async fn is_member<C: ConnectionTrait>(db: &C, user_id: i64) -> AppResult<bool> {
+    use sea_orm::{QuerySelect, sea_query::Expr};
+    let n = crate::db::entities::persons::Entity::find()
+        .select_only()
+        .column(crate::db::entities::persons::Column::Id)
+        .filter(crate::db::entities::persons::Column::UserId.eq(user_id))
+        .filter(Expr::cust(
+            "EXISTS (SELECT 1 FROM person_roles r WHERE r.person_id = \"persons\".\"id\" \
+             AND r.role IN ('student', 'alumni', 'teacher', 'staff'))",
+        ))
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    Ok(n.is_some())
 }
 
 /// Opens a session and returns the cookie to set.

@@ -207,7 +207,7 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
         .unwrap();
     assert_eq!(
         persons as usize,
-        amicale::demo::MEMBERS,
+        amicale::demo::DEFAULT_PEOPLE,
         "filled once, not twice"
     );
     let orgs = amicale::db::entities::organisations::Entity::find()
@@ -223,7 +223,7 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     let home = app.get("/").await.text().await.unwrap();
     assert!(
-        home.contains(&amicale::demo::MEMBERS.to_string()),
+        home.contains(&amicale::demo::DEFAULT_PEOPLE.to_string()),
         "home shows the real count"
     );
     app.stop().await;

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod delivery;
 mod outbox;
+mod people;
 mod scheduler;
 mod shell;
 mod templates;

@@ -98,7 +98,6 @@ async fn modules_not_built_say_so() {
     for path in [
         "/news",
         "/events",
-        "/directory",
         "/mentoring",
         "/jobs",
         "/messages",

@@ -67,7 +67,6 @@ async fn add_person(app: &TestApp) -> i64 {
         city: Set("Lyon".into()),
         country: Set("France".into()),
         promo_year: Set(Some(2012)),
-        community_role: Set("alumni".into()),
         created_at: Set(Utc::now()),
         ..Default::default()
     })

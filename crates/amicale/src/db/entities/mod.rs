@@ -1,11 +1,24 @@
 //! SeaORM entities, one module per table.
 
+pub mod audit_log;
+pub mod group_members;
+pub mod groups;
+pub mod jobs;
 pub mod login_throttle;
 pub mod organisations;
 pub mod outbox;
 pub mod password_resets;
+pub mod person_addresses;
+pub mod person_education;
+pub mod person_emails;
+pub mod person_experiences;
+pub mod person_phones;
+pub mod person_roles;
+pub mod person_tags;
 pub mod persons;
 pub mod programmes;
+pub mod saved_list_members;
+pub mod saved_lists;
 pub mod schedule_slots;
 pub mod schedule_tasks;
 pub mod sends;
@@ -15,4 +28,5 @@ pub mod suppressions;
 pub mod template_attachments;
 pub mod template_versions;
 pub mod templates;
+pub mod user_prefs;
 pub mod users;

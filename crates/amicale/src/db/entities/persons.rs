@@ -15,8 +15,22 @@ pub struct Model {
     pub programme_id: Option<i64>,
     pub organisation_id: Option<i64>,
     pub job_title: Option<String>,
-    pub community_role: String,
     pub created_at: DateTimeUtc,
+    pub status: String,
+    pub birth_date: Option<Date>,
+    pub nationality: Option<String>,
+    pub site: Option<String>,
+    pub external_ref: Option<String>,
+    pub preferred_channel: Option<String>,
+    pub gdpr_consent: bool,
+    pub sms_consent: bool,
+    pub notes: Option<String>,
+    pub referent_user_id: Option<i64>,
+    pub user_id: Option<i64>,
+    pub search_text: String,
+    pub name_key: String,
+    pub sort_key: String,
+    pub updated_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -118,6 +118,10 @@ pub struct TestApp {
 impl TestApp {
     pub async fn start(config: Config) -> TestApp {
         amicale::install_crypto_provider();
+        // AMICALE_TEST_LOG=1 shows the server's logs when a test fails.
+        if std::env::var("AMICALE_TEST_LOG").is_ok() {
+            amicale::cli::init_logs(&config);
+        }
         let app = Application::build(config, false)
             .await
             .expect("application builds");

@@ -1,0 +1,367 @@
+//! People, directory and CRM: accent-insensitive search on both backends,
+//! advanced criteria, who may see the directory, the CRM list with its
+//! filters, columns and bulk actions, exports.
+
+use amicale::db::entities::{audit_log, group_members, person_roles, persons};
+use amicale::people::model::{Status, TagKind};
+use amicale::people::store::{self, EmailEntry, Experience, Names, PersonInput};
+use amicale_people::{CommunityRole, Email, PromoYear};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::support::{Backend, TestApp, on_each_backend, spawn_app};
+
+const ADMIN: &str = "admin@example.org";
+const PASSWORD: &str = "admin passphrase";
+
+fn person(first: &str, last: &str, email: &str) -> PersonInput {
+    let mut p = PersonInput::new(first, last);
+    p.emails.push(EmailEntry {
+        email: Email::parse(email).unwrap(),
+        accepts: true,
+    });
+    p
+}
+
+async fn add(app: &TestApp, p: PersonInput) -> i64 {
+    let names = Names::load(&app.state.db).await.unwrap();
+    store::create(&app.state.db, &p, &names).await.unwrap()
+}
+
+/// Four persons: two Hélène Dupré-like, one deactivated, one recruiter.
+async fn fixture(app: &TestApp) -> (i64, i64, i64, i64) {
+    let mut helene = person("Hélène", "Dupré", "helene.dupre@example.org");
+    helene.city = "Lyon".into();
+    helene.country = "France".into();
+    helene.promo_year = Some(PromoYear::new(2010).unwrap());
+    helene.roles.push((CommunityRole::Alumni, None));
+    helene.tags.push((TagKind::Skill, "Négociation".into()));
+    helene.tags.push((TagKind::Sport, "Équitation".into()));
+    helene.experiences.push(Experience {
+        company: "Société Générale".into(),
+        title: "Analyste".into(),
+        sector: "Banque".into(),
+        ..Default::default()
+    });
+    let helene = add(app, helene).await;
+
+    let mut marc = person("Marc", "Dupont", "marc.dupont@example.org");
+    marc.city = "Paris".into();
+    marc.promo_year = Some(PromoYear::new(2025).unwrap());
+    marc.roles.push((CommunityRole::Student, None));
+    let marc = add(app, marc).await;
+
+    let mut hidden = person("Hélène", "Martin", "helene.martin@example.org");
+    hidden.status = Status::Deactivated;
+    hidden.roles.push((CommunityRole::Alumni, None));
+    let hidden = add(app, hidden).await;
+
+    let mut rec = person("Rita", "Recruteuse", "rita@example.org");
+    rec.roles.push((CommunityRole::Recruiter, None));
+    let rec = add(app, rec).await;
+    (helene, marc, hidden, rec)
+}
+
+async fn admin_app(b: Backend) -> (TestApp, crate::support::SmtpSink, crate::support::TestDb) {
+    let (app, sink, db) = spawn_app(b).await;
+    app.create_user(ADMIN, PASSWORD, true).await;
+    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+    (app, sink, db)
+}
+
+async fn body(app: &TestApp, path: &str) -> String {
+    let res = app.get(path).await;
+    assert_eq!(res.status(), 200, "{path}");
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn directory_search_ignores_accents_case_and_order() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, marc, hidden, _) = fixture(&app).await;
+        let page = body(&app, "/directory?q=helene+dupre").await;
+        assert!(page.contains("1 result"), "count first: {page}");
+        assert!(page.contains(&format!("/directory/{helene}")));
+        assert!(!page.contains(&format!("/directory/{marc}")));
+        // Order, case and accents do not matter; prefixes match.
+        let page = body(&app, "/directory?q=DUPR%C3%89+H%C3%A9l").await;
+        assert!(page.contains(&format!("/directory/{helene}")));
+        // A deactivated member is hidden from the directory (A6).
+        let page = body(&app, "/directory?q=helene").await;
+        assert!(page.contains(&format!("/directory/{helene}")));
+        assert!(!page.contains(&format!("/directory/{hidden}")));
+        // Company, city and skill are part of the quick search.
+        for q in ["societe+generale", "lyon", "negociation"] {
+            let page = body(&app, &format!("/directory?q={q}")).await;
+            assert!(page.contains(&format!("/directory/{helene}")), "{q}");
+        }
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn advanced_criteria_match_their_own_field_only() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, marc, _, _) = fixture(&app).await;
+        // "Lyon" as a company finds nobody; as a city finds Hélène.
+        let page = body(&app, "/directory?company=lyon").await;
+        assert!(page.contains("0 results"), "{page}");
+        let page = body(&app, "/directory?city=LYON").await;
+        assert!(page.contains(&format!("/directory/{helene}")));
+        let page = body(&app, "/directory?promo=2025").await;
+        assert!(page.contains(&format!("/directory/{marc}")));
+        assert!(!page.contains(&format!("/directory/{helene}")));
+        let page = body(&app, "/directory?sport=equitation&sector=banque").await;
+        assert!(page.contains(&format!("/directory/{helene}")));
+        // A promo that is not a number is reported, and the input kept.
+        let page = body(&app, "/directory?promo=vingt").await;
+        assert!(page.contains("expects a number"));
+        assert!(page.contains("value=\"vingt\""));
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn recruiters_and_visitors_never_reach_the_directory() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = spawn_app(b).await;
+        let (helene, _, _, rec) = fixture(&app).await;
+        // A visitor is sent to the login page.
+        let res = app.get("/directory?q=helene").await;
+        assert_eq!(res.status(), 303);
+        // A recruiter's account linked to their record: 403 everywhere.
+        app.create_user("rita@example.org", "recruiter passphrase", false)
+            .await;
+        let uid = amicale::db::entities::users::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        link(&app, rec, uid).await;
+        assert_eq!(
+            app.login("rita@example.org", "recruiter passphrase")
+                .await
+                .status(),
+            303
+        );
+        for path in [
+            "/directory?q=helene".to_owned(),
+            format!("/directory/{helene}"),
+            "/admin/people".to_owned(),
+        ] {
+            assert_eq!(app.get(&path).await.status(), 403, "{path}");
+        }
+        let home = body(&app, "/").await;
+        assert!(!home.contains("href=\"/directory\""), "no menu entry");
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn link(app: &TestApp, person: i64, user: i64) {
+    persons::Entity::update_many()
+        .col_expr(
+            persons::Column::UserId,
+            sea_orm::sea_query::Expr::value(user),
+        )
+        .filter(persons::Column::Id.eq(person))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_member_uses_the_directory_but_not_the_crm() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = spawn_app(b).await;
+        let (helene, marc, hidden, _) = fixture(&app).await;
+        app.create_user("marc.dupont@example.org", "student passphrase", false)
+            .await;
+        let uid = amicale::db::entities::users::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        link(&app, marc, uid).await;
+        assert_eq!(
+            app.login("marc.dupont@example.org", "student passphrase")
+                .await
+                .status(),
+            303
+        );
+        let profile = body(&app, &format!("/directory/{helene}")).await;
+        assert!(profile.contains("Hélène Dupré"));
+        assert!(profile.contains("Négociation"));
+        assert_eq!(app.get(&format!("/directory/{hidden}")).await.status(), 404);
+        assert_eq!(app.get("/admin/people").await.status(), 403);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn crm_filters_columns_and_bulk_actions() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, marc, hidden, rec) = fixture(&app).await;
+        let page = body(&app, "/admin/people").await;
+        assert!(page.contains("4 results"), "all persons, active or not");
+        let page = body(&app, "/admin/people?inactive=1").await;
+        assert!(page.contains("1 result") && page.contains(&format!("/admin/people/{hidden}")));
+        let page = body(&app, "/admin/people?role=student").await;
+        assert!(page.contains("1 result") && page.contains(&format!("/admin/people/{marc}")));
+
+        // Visible columns are remembered for this user.
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/columns",
+                &[
+                    ("col", "external_ref"),
+                    ("col", "site"),
+                    ("back", "/admin/people"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let page = body(&app, "/admin/people").await;
+        assert!(page.contains("External reference") && !page.contains(">Roles<"));
+
+        // Students of promo 2025 become alumni, selected "all matching".
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[
+                    ("scope", "all"),
+                    ("f_role", "student"),
+                    ("f_promo", "2025"),
+                    ("action", "students_to_alumni"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let roles: Vec<String> = person_roles::Entity::find()
+            .filter(person_roles::Column::PersonId.eq(marc))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.role)
+            .collect();
+        assert_eq!(roles, vec!["alumni".to_owned()]);
+
+        // Add two ticked persons to a new group.
+        let (h, r) = (helene.to_string(), rec.to_string());
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[
+                    ("scope", "selected"),
+                    ("id", &h),
+                    ("id", &r),
+                    ("action", "add_to_group"),
+                    ("group_name", "Chapitre Lyon"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            group_members::Entity::find()
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            2
+        );
+
+        // Delete refuses without the confirmation, and changes nothing.
+        let hid = hidden.to_string();
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[("id", &hid), ("action", "delete")],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=confirm")
+        );
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            4
+        );
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[("id", &hid), ("action", "delete"), ("confirm", "1")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            3
+        );
+        // Every bulk action is in the audit log.
+        let actions: Vec<String> = audit_log::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.action)
+            .collect();
+        assert_eq!(
+            actions,
+            vec!["students_to_alumni", "add_to_group", "delete"]
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn export_streams_csv_and_xlsx_of_the_filtered_list() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (_, _, _, _) = fixture(&app).await;
+        let res = app.get("/admin/people/export?format=csv&city=lyon").await;
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-disposition"]
+                .to_str()
+                .unwrap()
+                .contains(".csv")
+        );
+        let text = res.text().await.unwrap();
+        let mut lines = text.lines();
+        let header = lines.next().unwrap();
+        assert!(header.contains("First name") && header.contains("External reference"));
+        let rows: Vec<&str> = lines.collect();
+        assert_eq!(rows.len(), 1, "{text}");
+        assert!(rows[0].contains("Hélène") && rows[0].contains("helene.dupre@example.org"));
+
+        let res = app.get("/admin/people/export?format=xlsx").await;
+        assert_eq!(res.status(), 200);
+        let bytes = res.bytes().await.unwrap();
+        let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec())).unwrap();
+        let mut sheet = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/sheet1.xml").unwrap(),
+            &mut sheet,
+        )
+        .unwrap();
+        assert_eq!(sheet.matches("<row ").count(), 5, "header and four persons");
+        assert!(sheet.contains("Dupré"));
+        app.stop().await;
+    })
+    .await;
+}
