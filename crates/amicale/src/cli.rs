@@ -64,6 +64,16 @@ pub enum Command {
         #[arg(long, default_value = "fr")]
         locale: String,
     },
+    /// Import persons from a CSV or XLSX file; prints a JSON report.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
+    /// Export persons as CSV or XLSX to standard output.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Render, check and convert message templates (no database needed).
     Template {
         #[command(subcommand)]
@@ -78,6 +88,36 @@ pub enum Command {
     Sms {
         #[command(subcommand)]
         action: SmsCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Persons: columns first name, last name, e-mail, promo, cursus, campus,
+    /// role and any other field, named in French or English. Matches
+    /// existing persons by e-mail or external reference. Exits non-zero when
+    /// rows were rejected in all-or-nothing mode (nothing is then written).
+    People {
+        file: std::path::PathBuf,
+        /// Check and report only; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// all: nothing is written if a row is rejected; valid: the valid rows are.
+        #[arg(long, default_value = "all")]
+        mode: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Persons, one row each, with the import's column names.
+    People {
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// A filter `name=value` as in the CRM list (city=Lyon, promo=2010,
+        /// role=alumni, status=active, q=…); repeat to combine.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
     },
 }
 
@@ -280,10 +320,112 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             label,
             locale,
         } => send(&config, template, &to, label, &locale).await,
+        Command::Import {
+            what:
+                ImportCommand::People {
+                    file,
+                    dry_run,
+                    mode,
+                },
+        } => import_people(&config, &file, dry_run, &mode).await,
+        Command::Export {
+            what: ExportCommand::People { format, filters },
+        } => export_people(&config, &format, &filters).await,
         Command::Template { .. } | Command::Sms { .. } | Command::Dkim { .. } => Err(
             AppError::Internal("offline commands run before the configuration is read".into()),
         ),
     }
+}
+
+async fn import_people(
+    config: &Config,
+    file: &std::path::Path,
+    dry_run: bool,
+    mode: &str,
+) -> AppResult<()> {
+    use crate::people::import;
+    let mode = import::Mode::parse(mode)
+        .ok_or_else(|| AppError::Config("--mode must be all or valid".into()))?;
+    let bytes = std::fs::read(file)?;
+    let table = import::read(&bytes)
+        .map_err(|e| AppError::Rejected(format!("{}: {}", file.display(), e.code())))?;
+    let db = connect_migrated(config).await?;
+    let report = import::run(&db, &table, mode, dry_run).await?;
+    println!(
+        "{}",
+        serde_json::to_string(&report).map_err(|e| AppError::Internal(e.to_string()))?
+    );
+    if mode == import::Mode::All && !report.rejected.is_empty() {
+        return Err(AppError::Rejected(format!(
+            "{} rows rejected: nothing was imported",
+            report.rejected.len()
+        )));
+    }
+    Ok(())
+}
+
+async fn export_people(config: &Config, format: &str, filters: &[String]) -> AppResult<()> {
+    use crate::people::export::{self, CsvSink, Format};
+    use crate::people::search::{Criteria, Scope};
+    let format = Format::parse(format)
+        .ok_or_else(|| AppError::Config("--format must be csv or xlsx".into()))?;
+    let mut map = serde_json::Map::new();
+    for f in filters {
+        let (k, v) = f
+            .split_once('=')
+            .ok_or_else(|| AppError::Config(format!("--filter {f}: expected name=value")))?;
+        map.insert(k.to_owned(), serde_json::Value::String(v.to_owned()));
+    }
+    let criteria: Criteria = serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| AppError::Config(format!("--filter: {e}")))?;
+    let db = connect_migrated(config).await?;
+    let (cond, invalid) = criteria.condition(crate::db::Backend::of(&db), Scope::Crm);
+    if let Some(i) = invalid.first() {
+        return Err(AppError::Config(format!(
+            "--filter {}: not a number",
+            i.field
+        )));
+    }
+    let stdout = std::io::stdout();
+    match format {
+        Format::Csv => {
+            let mut sink = CsvSink(csv::Writer::from_writer(std::io::BufWriter::new(stdout)));
+            export::write(&db, cond, None, &export::key_header, &mut sink).await?;
+            sink.0.flush()?;
+        }
+        Format::Xlsx => {
+            // A zip needs to seek back: written to a temporary file first,
+            // then copied out.
+            let mut tmp = tempfile_in_temp_dir()?;
+            {
+                let mut sink = crate::people::xlsx::XlsxWriter::new(
+                    std::io::BufWriter::new(&mut tmp.1),
+                    "People",
+                )?;
+                export::write(&db, cond, None, &export::key_header, &mut sink).await?;
+                let mut w = sink.finish()?;
+                std::io::Write::flush(&mut w)?;
+            }
+            use std::io::Seek;
+            tmp.1.seek(std::io::SeekFrom::Start(0))?;
+            std::io::copy(&mut tmp.1, &mut std::io::stdout())?;
+            let _ = std::fs::remove_file(&tmp.0);
+        }
+    }
+    Ok(())
+}
+
+fn tempfile_in_temp_dir() -> AppResult<(std::path::PathBuf, std::fs::File)> {
+    let path = std::env::temp_dir().join(format!(
+        "amicale-export-{}",
+        crate::crypto::random_token(12)
+    ));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    Ok((path, file))
 }
 
 async fn connect_migrated(config: &Config) -> AppResult<sea_orm::DatabaseConnection> {

@@ -24,6 +24,10 @@ pub enum AppError {
     Io(#[from] std::io::Error),
     #[error("mail: {0}")]
     Mail(String),
+    /// Input refused as a whole (an import in all-or-nothing mode); the
+    /// details were already reported to the user.
+    #[error("{0}")]
+    Rejected(String),
     #[error("{0}")]
     Internal(String),
 }

@@ -6,6 +6,7 @@ pub mod crm;
 pub mod directory;
 pub mod document;
 pub mod export;
+pub mod import;
 pub mod model;
 pub mod search;
 pub mod store;

@@ -365,3 +365,183 @@ async fn export_streams_csv_and_xlsx_of_the_filtered_list() {
     })
     .await;
 }
+
+fn cli(db_url: &str) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_amicale"));
+    cmd.env("AMICALE_DATABASE_URL", db_url)
+        .env("AMICALE_LOG_LEVEL", "warn");
+    cmd
+}
+
+fn report(out: &std::process::Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "JSON report: {} / {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+const GOOD: &str = "Prénom;Nom;E-mail;Promo;Cursus;Campus;Rôle;Compétences\n\
+Hélène;Dupré;helene@example.org;2010;Master Finance;Lyon;diplômé;Négociation, Excel\n\
+Marc;Dupont;marc@example.org;2025;;Paris;étudiant;\n";
+
+#[tokio::test]
+async fn import_reports_every_row_and_upserts_by_email() {
+    on_each_backend(|b| async move {
+        let db = crate::support::TestDb::new(b).await;
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.csv");
+        std::fs::write(&good, GOOD).unwrap();
+        let bad = dir.path().join("bad.csv");
+        std::fs::write(
+            &bad,
+            format!(
+                "{GOOD}Zoé;Bad;not-an-email;20x0;;;pirate;\n\
+                 Marc;Twice;marc@example.org;;;;;\n"
+            ),
+        )
+        .unwrap();
+
+        // All or nothing: one rejected row, nothing written, exit non-zero,
+        // and every bad field of the row is reported.
+        let out = cli(&db.url)
+            .args(["import", "people"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let r = report(&out);
+        assert_eq!(r["written"], false);
+        let rejected = r["rejected"].as_array().unwrap();
+        assert_eq!(rejected.len(), 2, "{r}");
+        assert_eq!(rejected[0]["row"], 4);
+        let codes: Vec<&str> = rejected[0]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["code"].as_str().unwrap())
+            .collect();
+        assert!(
+            codes.contains(&"email-invalid") && codes.contains(&"role-unknown"),
+            "{codes:?}"
+        );
+        assert!(
+            codes
+                .iter()
+                .any(|c| c.starts_with("not-a-number") || c.starts_with("promo")),
+            "{codes:?}"
+        );
+        assert_eq!(rejected[1]["row"], 5);
+        assert_eq!(rejected[1]["errors"][0]["code"], "duplicate-in-file");
+        assert_eq!(rejected[1]["errors"][0]["first_row"], 3);
+
+        // The dry run of the good file writes nothing either.
+        let out = cli(&db.url)
+            .args(["import", "people", "--dry-run"])
+            .arg(&good)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert_eq!(report(&out)["created"], 2);
+
+        // Valid rows only: the two good ones are created.
+        let out = cli(&db.url)
+            .args(["import", "people", "--mode", "valid"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r = report(&out);
+        assert_eq!(
+            (r["created"].as_u64(), r["written"].as_bool()),
+            (Some(2), Some(true))
+        );
+
+        // Re-importing the same file changes nothing.
+        let out = cli(&db.url)
+            .args(["import", "people"])
+            .arg(&good)
+            .output()
+            .unwrap();
+        let r = report(&out);
+        assert_eq!(
+            (
+                r["created"].as_u64(),
+                r["updated"].as_u64(),
+                r["unchanged"].as_u64()
+            ),
+            (Some(0), Some(0), Some(2)),
+            "{r}"
+        );
+
+        // A changed city updates the same person.
+        let moved = dir.path().join("moved.csv");
+        std::fs::write(
+            &moved,
+            "email,first_name,last_name,city\nhelene@example.org,Hélène,Dupré,Nantes\n",
+        )
+        .unwrap();
+        let out = cli(&db.url)
+            .args(["import", "people"])
+            .arg(&moved)
+            .output()
+            .unwrap();
+        assert_eq!(report(&out)["updated"], 1);
+
+        // The export lists both, and imports back unchanged.
+        let out = cli(&db.url)
+            .args([
+                "export",
+                "people",
+                "--format",
+                "csv",
+                "--filter",
+                "city=nantes",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let csv = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(csv.lines().count(), 2, "{csv}");
+        assert!(csv.contains("Négociation") && csv.contains("Nantes"));
+        let back = dir.path().join("back.csv");
+        std::fs::write(&back, &csv).unwrap();
+        let out = cli(&db.url)
+            .args(["import", "people"])
+            .arg(&back)
+            .output()
+            .unwrap();
+        let r = report(&out);
+        assert_eq!(
+            (r["created"].as_u64(), r["unchanged"].as_u64()),
+            (Some(0), Some(1)),
+            "{r}"
+        );
+
+        let out = cli(&db.url)
+            .args(["export", "people", "--format", "xlsx"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let xlsx = dir.path().join("all.xlsx");
+        std::fs::write(&xlsx, &out.stdout).unwrap();
+        let out = cli(&db.url)
+            .args(["import", "people", "--dry-run"])
+            .arg(&xlsx)
+            .output()
+            .unwrap();
+        let r = report(&out);
+        assert_eq!(r["unchanged"], 2, "an XLSX export reads back: {r}");
+    })
+    .await;
+}
