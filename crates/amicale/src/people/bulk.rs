@@ -314,14 +314,36 @@ pub async fn runner(state: AppState, mut shutdown: Shutdown) {
         }
         match claim(&state.db, &owner).await {
             Ok(Some(job)) => {
-                if let Err(e) = execute(&state.db, &job, &owner).await {
-                    tracing::error!(job = job.id, error = %e, "bulk job failed");
-                    let _ = jobs::Entity::update_many()
-                        .col_expr(jobs::Column::State, Expr::value("failed"))
-                        .col_expr(jobs::Column::Result, Expr::value(e.to_string()))
-                        .filter(jobs::Column::Id.eq(job.id))
-                        .exec(&state.db)
-                        .await;
+                let outcome = if job.kind == "people-import" {
+                    crate::people::import_pages::execute(&state.db, &job)
+                        .await
+                        .map(Some)
+                } else {
+                    execute(&state.db, &job, &owner).await.map(|_| None)
+                };
+                let update = match outcome {
+                    // An import is an upsert: if this node dies before this
+                    // line, running it again changes nothing more.
+                    Ok(Some(report)) => jobs::Entity::update_many()
+                        .col_expr(jobs::Column::State, Expr::value("done"))
+                        .col_expr(jobs::Column::Done, Expr::col(jobs::Column::Total))
+                        .col_expr(jobs::Column::Result, Expr::value(report))
+                        .col_expr(jobs::Column::Payload, Expr::value(""))
+                        .col_expr(jobs::Column::UpdatedAt, Expr::value(Utc::now())),
+                    Ok(None) => continue,
+                    Err(e) => {
+                        tracing::error!(job = job.id, error = %e, "background job failed");
+                        jobs::Entity::update_many()
+                            .col_expr(jobs::Column::State, Expr::value("failed"))
+                            .col_expr(jobs::Column::Result, Expr::value(e.to_string()))
+                    }
+                };
+                if let Err(e) = update
+                    .filter(jobs::Column::Id.eq(job.id))
+                    .exec(&state.db)
+                    .await
+                {
+                    tracing::error!(job = job.id, error = %e, "recording a job's end failed");
                 }
                 continue;
             }

@@ -462,6 +462,8 @@ struct JobTpl<'a> {
     p: &'a Page,
     job: jobs::Model,
     percent: i64,
+    /// An import's outcome, in words.
+    summary: Option<String>,
 }
 
 /// The progress of a background bulk action; refreshes itself while running.
@@ -476,10 +478,30 @@ pub async fn job(
         .await?
         .ok_or(AppError::NotFound)?;
     let percent = (job.done * 100).checked_div(job.total).unwrap_or(100);
+    let summary = (job.kind == "people-import" && job.state == "done")
+        .then_some(job.result.as_deref())
+        .flatten()
+        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
+        .map(|r| {
+            let n = |k: &str| r[k].as_u64().unwrap_or(0).to_string();
+            p.locale.t_args(
+                "people-import-summary",
+                &[
+                    ("created", n("created")),
+                    ("updated", n("updated")),
+                    ("unchanged", n("unchanged")),
+                    (
+                        "rejected",
+                        r["rejected"].as_array().map_or(0, Vec::len).to_string(),
+                    ),
+                ],
+            )
+        });
     render(&JobTpl {
         p: &p,
         job,
         percent,
+        summary,
     })
 }
 

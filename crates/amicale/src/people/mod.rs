@@ -7,12 +7,15 @@ pub mod directory;
 pub mod document;
 pub mod export;
 pub mod import;
+pub mod import_pages;
 pub mod model;
+pub mod person;
 pub mod search;
 pub mod store;
 pub mod xlsx;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
@@ -22,6 +25,21 @@ pub fn router() -> Router<AppState> {
         .route("/directory", get(directory::directory))
         .route("/directory/{id}", get(directory::profile))
         .route("/admin/people", get(crm::list))
+        .route(
+            "/admin/people/new",
+            get(person::new_form).post(person::create),
+        )
+        .route(
+            "/admin/people/{id}",
+            get(person::edit_form).post(person::update),
+        )
+        .route(
+            "/admin/people/import",
+            get(import_pages::form)
+                .post(import_pages::preview)
+                .layer(DefaultBodyLimit::max(import_pages::MAX_FILE + 64 * 1024)),
+        )
+        .route("/admin/people/import/{id}", post(import_pages::confirm))
         .route("/admin/people/columns", post(crm::save_columns))
         .route("/admin/people/bulk", post(crm::bulk))
         .route("/admin/people/export", get(crm::export))

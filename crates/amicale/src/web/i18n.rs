@@ -114,6 +114,23 @@ mod tests {
         assert!(fr.len() > 20);
     }
 
+    /// A key defined twice makes the bundle fail to load at run time.
+    #[test]
+    fn no_key_is_defined_twice() {
+        for src in [
+            include_str!("../../locales/fr/main.ftl"),
+            include_str!("../../locales/en/main.ftl"),
+        ] {
+            let mut seen = std::collections::BTreeSet::new();
+            for l in src.lines() {
+                if l.chars().next().is_some_and(|c| c.is_ascii_lowercase()) && l.contains(" =") {
+                    let id = l.split(" =").next().unwrap_or("").trim();
+                    assert!(seen.insert(id.to_owned()), "{id} is defined twice");
+                }
+            }
+        }
+    }
+
     #[test]
     fn lookups_differ_by_language() {
         assert_eq!(Locale::Fr.t("nav-home"), "Accueil");

@@ -545,3 +545,201 @@ async fn import_reports_every_row_and_upserts_by_email() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_person_form_checks_every_field_and_keeps_the_input() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, _, _, _) = fixture(&app).await;
+        let res = app
+            .post_form(
+                "/admin/people/new",
+                "/admin/people/new",
+                &[
+                    ("first_name", "Zoé"),
+                    ("last_name", ""),
+                    ("email0", "zoe@@example"),
+                    ("phone0", "12"),
+                    ("promo", "3000"),
+                    ("city", "Nantes"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        for msg in [
+            "This field is required",
+            "e-mail address is not valid",
+            "phone number is not valid",
+            "between 1900 and 2100",
+        ] {
+            assert!(page.contains(msg), "{msg}");
+        }
+        assert!(page.contains("value=\"zoe@@example\"") && page.contains("value=\"Nantes\""));
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            4
+        );
+
+        // An address that belongs to someone else is refused on its field.
+        let res = app
+            .post_form(
+                "/admin/people/new",
+                "/admin/people/new",
+                &[
+                    ("first_name", "Zoé"),
+                    ("last_name", "Roux"),
+                    ("email0", "HELENE.DUPRE@example.org"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("already belongs to another person")
+        );
+
+        let res = app
+            .post_form(
+                "/admin/people/new",
+                "/admin/people/new",
+                &[
+                    ("first_name", "Zoé"),
+                    ("last_name", "Roux"),
+                    ("email0", "zoe.roux@example.org"),
+                    ("email0_accepts", "1"),
+                    ("phone0", "06 12 34 56 78"),
+                    ("promo", "2015"),
+                    ("role", "alumni"),
+                    ("skill", "Python, SQL"),
+                    ("status", "active"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let loc = res.headers()["location"].to_str().unwrap().to_owned();
+        let page = body(&app, &loc).await;
+        assert!(page.contains("Record saved") && page.contains("06 12 34 56 78"));
+        // Found at once by the directory, accent-insensitively.
+        let page = body(&app, "/directory?q=zoe+python").await;
+        assert!(page.contains("1 result"), "{page}");
+
+        // Editing keeps what the form does not show (experiences).
+        let path = format!("/admin/people/{helene}");
+        let res = app
+            .post_form(
+                &path,
+                &path,
+                &[
+                    ("first_name", "Hélène"),
+                    ("last_name", "Dupré-Roy"),
+                    ("email0", "helene.dupre@example.org"),
+                    ("status", "active"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let page = body(&app, "/directory?company=societe+generale").await;
+        assert!(page.contains("Dupré-Roy"), "{page}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn import_through_the_web_previews_then_runs_in_the_background() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let token = app.csrf("/admin/people/import").await;
+        let upload = |bytes: &'static str, mode: &'static str| {
+            reqwest::multipart::Form::new()
+                .text("csrf_token", token.clone())
+                .text("mode", mode)
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(bytes.as_bytes()).file_name("people.csv"),
+                )
+        };
+        let bad: &'static str = "Prénom;Nom;E-mail\nAnne;Petit;anne@example.org\nBob;;bob@\n";
+        let res = app
+            .client
+            .post(app.url("/admin/people/import"))
+            .header("origin", &app.base)
+            .multipart(upload(bad, "all"))
+            .send()
+            .await
+            .unwrap();
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains("<td>3</td>") && page.contains("e-mail address is not valid"),
+            "{page}"
+        );
+        assert!(
+            page.contains("nothing will be imported") && !page.contains("/admin/people/import/")
+        );
+
+        let res = app
+            .client
+            .post(app.url("/admin/people/import"))
+            .header("origin", &app.base)
+            .multipart(upload(bad, "valid"))
+            .send()
+            .await
+            .unwrap();
+        let page = res.text().await.unwrap();
+        let job: i64 = page
+            .split("action=\"/admin/people/import/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .and_then(|s| s.parse().ok())
+            .expect("confirm button");
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            0,
+            "preview writes nothing"
+        );
+        let res = app
+            .post_form(
+                "/admin/people/import",
+                &format!("/admin/people/import/{job}"),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let j = amicale::db::entities::jobs::Entity::find_by_id(job)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            if j.state == "done" {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "job stuck: {j:?}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let page = body(&app, &format!("/admin/jobs/{job}")).await;
+        assert!(
+            page.contains("1 created") && page.contains("1 rows with errors"),
+            "{page}"
+        );
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            1
+        );
+        // Confirming twice does not import twice.
+        let res = app
+            .post_form(
+                "/admin/people/import",
+                &format!("/admin/people/import/{job}"),
+                &[],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        app.stop().await;
+    })
+    .await;
+}
