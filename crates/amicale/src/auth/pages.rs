@@ -116,6 +116,8 @@ pub async fn login(
         return again(StatusCode::UNPROCESSABLE_ENTITY, p.t("login-failed"));
     };
     store::clear_failures(&state.db, email.as_str()).await?;
+    // A6: a member who deactivated their account comes back by logging in.
+    crate::people::accounts::reactivate(&state.db, user.id).await?;
     let cookie = session::create(&state.db, user.id, remember, state.secure_cookies).await?;
     tracing::info!(user = user.id, "login");
     let mut res = Redirect::to(&next).into_response();

@@ -3,6 +3,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+mod accounts;
 mod people;
 
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(Templates),
             Box::new(Delivery),
             Box::new(people::People),
+            Box::new(accounts::Accounts),
         ]
     }
 }

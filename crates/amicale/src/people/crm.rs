@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
 use sea_orm::ActiveValue::Set;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -345,6 +345,23 @@ pub async fn bulk(
                 role: role.to_owned(),
                 programme_id: form.get("role_programme").parse().ok(),
             }
+        }
+        "invite" => {
+            let txn = state.db.begin().await?;
+            let (sent, skipped) =
+                crate::people::accounts::invite(&state, &txn, &ids, Some(who.user().id), p.locale)
+                    .await?;
+            bulk::audit(
+                &txn,
+                Some(who.user().id),
+                "invite",
+                &format!("skipped {skipped}"),
+                sent,
+            )
+            .await?;
+            txn.commit().await?;
+            state.outbox_wakeup.notify_one();
+            return Ok(notice(if sent > 0 { "invited" } else { "none-invited" }));
         }
         "students_to_alumni" => Action::StudentsToAlumni,
         "add_to_group" => {

@@ -1,6 +1,7 @@
 //! People, directory and CRM (D1–D7): the person record, the members'
 //! directory, the staff's CRM list, imports and exports.
 
+pub mod accounts;
 pub mod bulk;
 pub mod crm;
 pub mod directory;
@@ -44,4 +45,16 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/bulk", post(crm::bulk))
         .route("/admin/people/export", get(crm::export))
         .route("/admin/jobs/{id}", get(crm::job))
+        .route(
+            "/invitation/{token}",
+            get(accounts::invitation_form).post(accounts::finish),
+        )
+        .route(
+            "/invitation/{token}/stop",
+            get(accounts::stop_form).post(accounts::stop),
+        )
+        .route(
+            "/account/deactivate",
+            get(accounts::deactivate_form).post(accounts::deactivate),
+        )
 }

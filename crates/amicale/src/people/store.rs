@@ -259,6 +259,7 @@ fn person_row(p: &PersonInput, names: &Names) -> persons::ActiveModel {
         notes: Set(p.notes.clone()),
         referent_user_id: Set(p.referent_user_id),
         user_id: NotSet,
+        invitations_stop: NotSet,
         search_text: Set(document(p, names)),
         name_key: Set(name_key(&p.first_name, &p.last_name)),
         sort_key: Set(sort_key(&p.first_name, &p.last_name)),

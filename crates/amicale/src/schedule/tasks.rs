@@ -14,7 +14,8 @@ use crate::web::session;
 
 pub fn all(state: AppState) -> Vec<Task> {
     let s1 = state.clone();
-    let s2 = state;
+    let s2 = state.clone();
+    let s3 = state;
     vec![
         Task::new(
             "outbox-housekeeping",
@@ -33,6 +34,18 @@ pub fn all(state: AppState) -> Vec<Task> {
             Arc::new(move |slot| {
                 let s = s2.clone();
                 Box::pin(async move { session_cleanup(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+        // Once a day; after downtime one run catches up, since a reminder's
+        // stage is computed from the invitation's age, not from the slot.
+        Task::new(
+            "invitation-reminders",
+            "0 10 * * *",
+            CatchUp::RunOnce,
+            Arc::new(move |slot| {
+                let s = s3.clone();
+                Box::pin(async move { crate::people::accounts::remind(&s, slot).await })
             }),
         )
         .expect("valid cron"),

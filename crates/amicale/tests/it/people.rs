@@ -743,3 +743,202 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
     })
     .await;
 }
+
+/// The link of the last message queued for `to`.
+async fn last_link(app: &TestApp, to: &str, prefix: &str) -> String {
+    use sea_orm::QueryOrder;
+    let m = amicale::db::entities::outbox::Entity::find()
+        .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
+        .order_by_desc(amicale::db::entities::outbox::Column::Id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("a message");
+    let start = m.body_text.find(prefix).expect("link in the text");
+    m.body_text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_start_matches(&app.base)
+        .to_owned()
+}
+
+async fn outbox_to(app: &TestApp, to: &str) -> u64 {
+    amicale::db::entities::outbox::Entity::find()
+        .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
+        .count(&app.state.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let mut anne = person("Anne", "Petit", "anne@example.org");
+        anne.roles.push((CommunityRole::Alumni, None));
+        let anne = add(&app, anne).await;
+        let bob = add(&app, person("Bob", "Grand", "bob@example.org")).await;
+        let (a, bb) = (anne.to_string(), bob.to_string());
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[("id", &a), ("id", &bb), ("action", "invite")],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=invited")
+        );
+        let link = last_link(&app, "anne@example.org", "/invitation/").await;
+        assert!(link.starts_with("/invitation/"), "{link}");
+
+        // Bob refuses: the GET only asks, the POST records it.
+        let bob_link = last_link(&app, "bob@example.org", "/invitation/").await;
+        let stop_path = format!("{bob_link}/stop");
+        assert_eq!(app.get(&stop_path).await.status(), 200);
+        let p = persons::Entity::find_by_id(bob)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!p.invitations_stop);
+        let res = app.post_form(&stop_path, &stop_path, &[]).await;
+        assert_eq!(res.status(), 200);
+        let p = persons::Entity::find_by_id(bob)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(p.invitations_stop);
+
+        // Reminders at D+4, D+10, D+60, each once, to Anne only, same link.
+        let now = chrono::Utc::now();
+        let before = outbox_to(&app, "anne@example.org").await;
+        for (days, expected) in [(3, 0), (5, 1), (5, 1), (11, 2), (30, 2), (61, 3), (90, 3)] {
+            amicale::people::accounts::remind(&app.state, now + chrono::Duration::days(days))
+                .await
+                .unwrap();
+            assert_eq!(
+                outbox_to(&app, "anne@example.org").await - before,
+                expected,
+                "day {days}"
+            );
+        }
+        assert_eq!(
+            last_link(&app, "anne@example.org", "/invitation/").await,
+            link
+        );
+        assert_eq!(
+            outbox_to(&app, "bob@example.org").await,
+            1,
+            "no reminder after refusal"
+        );
+
+        // Anne finishes her account and is signed in as a member.
+        let client = crate::support::new_client();
+        let page = client
+            .get(app.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let short = client
+            .post(app.url(&link))
+            .header("origin", &app.base)
+            .form(&[
+                ("password", "short"),
+                ("confirm", "short"),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(short.status(), 422);
+        let page = client
+            .get(app.url(&link))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let res = client
+            .post(app.url(&link))
+            .header("origin", &app.base)
+            .form(&[
+                ("password", "anne passphrase"),
+                ("confirm", "anne passphrase"),
+                ("locale", "en"),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let dir = client
+            .get(app.url("/directory?q=petit"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(dir.status(), 200, "a member now");
+        let p = persons::Entity::find_by_id(anne)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(p.user_id.is_some() && p.status == "active");
+        // The link is spent; inviting her again does nothing.
+        assert_eq!(
+            client.get(app.url(&link)).send().await.unwrap().status(),
+            410
+        );
+        let res = app
+            .post_form(
+                "/admin/people",
+                "/admin/people/bulk",
+                &[("id", &a), ("id", &bb), ("action", "invite")],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=none-invited")
+        );
+
+        // A6: she deactivates, disappears, and comes back by logging in.
+        let page = client
+            .get(app.url("/account/deactivate"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let res = client
+            .post(app.url("/account/deactivate"))
+            .header("origin", &app.base)
+            .form(&[("csrf_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let page = body(&app, "/directory?q=anne").await;
+        assert!(page.contains("0 results"));
+        let again = TestApp::login_with(&app, &client, "anne@example.org", "anne passphrase").await;
+        assert_eq!(again, 303);
+        let page = body(&app, "/directory?q=anne").await;
+        assert!(page.contains("1 result"));
+        app.stop().await;
+    })
+    .await;
+}

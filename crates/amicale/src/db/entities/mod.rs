@@ -3,6 +3,7 @@
 pub mod audit_log;
 pub mod group_members;
 pub mod groups;
+pub mod invitations;
 pub mod jobs;
 pub mod login_throttle;
 pub mod organisations;
@@ -17,6 +18,7 @@ pub mod person_roles;
 pub mod person_tags;
 pub mod persons;
 pub mod programmes;
+pub mod registrations;
 pub mod saved_list_members;
 pub mod saved_lists;
 pub mod schedule_slots;

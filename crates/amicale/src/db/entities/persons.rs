@@ -31,6 +31,7 @@ pub struct Model {
     pub name_key: String,
     pub sort_key: String,
     pub updated_at: Option<DateTimeUtc>,
+    pub invitations_stop: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -188,6 +188,32 @@ impl TestApp {
         .await
     }
 
+    /// Logs in with another client (another browser); returns the status.
+    pub async fn login_with(&self, client: &reqwest::Client, email: &str, password: &str) -> u16 {
+        let page = client
+            .get(self.url("/login"))
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        let token = extract_csrf(&page).expect("csrf");
+        client
+            .post(self.url("/login"))
+            .header("origin", &self.base)
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .expect("POST")
+            .status()
+            .as_u16()
+    }
+
     /// Creates an account directly in the database.
     pub async fn create_user(&self, email: &str, password: &str, admin: bool) {
         let e = amicale::auth::model::Email::parse(email).expect("email");
