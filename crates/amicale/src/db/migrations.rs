@@ -5,6 +5,7 @@ use sea_orm_migration::schema::*;
 
 mod accounts;
 mod people;
+mod registrations;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(Delivery),
             Box::new(people::People),
             Box::new(accounts::Accounts),
+            Box::new(registrations::RegistrationOrigin),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod import;
 pub mod import_pages;
 pub mod model;
 pub mod person;
+pub mod registration;
 pub mod search;
 pub mod store;
 pub mod xlsx;
@@ -53,6 +54,12 @@ pub fn router() -> Router<AppState> {
             "/invitation/{token}/stop",
             get(accounts::stop_form).post(accounts::stop),
         )
+        .route(
+            "/register",
+            get(registration::form).post(registration::submit),
+        )
+        .route("/admin/registrations", get(registration::queue))
+        .route("/admin/registrations/{id}", post(registration::decide))
         .route(
             "/account/deactivate",
             get(accounts::deactivate_form).post(accounts::deactivate),

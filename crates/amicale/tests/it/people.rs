@@ -942,3 +942,185 @@ async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
     })
     .await;
 }
+
+async fn register(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let client = crate::support::new_client();
+    let page = client
+        .get(app.url("/register"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let token = crate::support::extract_csrf(&page).unwrap();
+    let mut form = fields.to_vec();
+    form.push(("csrf_token", &token));
+    client
+        .post(app.url("/register"))
+        .header("origin", &app.base)
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let res = register(
+            &app,
+            &[
+                ("first_name", "Léo"),
+                ("last_name", ""),
+                ("email", "leo@"),
+                ("role", "alumni"),
+                ("password", "x"),
+                ("confirm", "x"),
+            ],
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        assert!(
+            page.contains("value=\"Léo\"")
+                && page.contains("not valid")
+                && page.contains("at least 10")
+        );
+        assert_eq!(
+            persons::Entity::find().count(&app.state.db).await.unwrap(),
+            0
+        );
+
+        for (first, email, role) in [
+            ("Léo", "leo@example.org", "alumni"),
+            ("Mia", "mia@example.org", "student"),
+            ("Rex", "rex@example.org", "recruiter"),
+        ] {
+            let res = register(
+                &app,
+                &[
+                    ("first_name", first),
+                    ("last_name", "Test"),
+                    ("email", email),
+                    ("role", role),
+                    ("promo", "2012"),
+                    ("password", "a long passphrase"),
+                    ("confirm", "a long passphrase"),
+                ],
+            )
+            .await;
+            assert_eq!(res.status(), 200);
+            assert!(res.text().await.unwrap().contains("request is recorded"));
+        }
+        let client = crate::support::new_client();
+        // Pending members cannot log in yet; the recruiter can, without the directory.
+        assert_eq!(
+            app.login_with(&client, "leo@example.org", "a long passphrase")
+                .await,
+            422
+        );
+        let rex = crate::support::new_client();
+        assert_eq!(
+            app.login_with(&rex, "rex@example.org", "a long passphrase")
+                .await,
+            303
+        );
+        assert_eq!(
+            rex.get(app.url("/directory"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            403
+        );
+
+        // A second request with a known address looks the same, and mails the owner.
+        let res = register(
+            &app,
+            &[
+                ("first_name", "Léo"),
+                ("last_name", "Test"),
+                ("email", "LEO@example.org"),
+                ("role", "alumni"),
+                ("password", "a long passphrase"),
+                ("confirm", "a long passphrase"),
+            ],
+        )
+        .await;
+        assert!(res.text().await.unwrap().contains("request is recorded"));
+        assert_eq!(outbox_to(&app, "leo@example.org").await, 1);
+
+        let queue = body(&app, "/admin/registrations").await;
+        assert!(
+            queue.contains("leo@example.org")
+                && queue.contains("mia@example.org")
+                && !queue.contains("rex@")
+        );
+        let id_of = |email: &'static str| {
+            let db = app.state.db.clone();
+            async move {
+                persons::Entity::find()
+                    .filter(persons::Column::Email.eq(email))
+                    .one(&db)
+                    .await
+                    .unwrap()
+                    .map(|p| p.id)
+            }
+        };
+        let leo = id_of("leo@example.org").await.unwrap();
+        let mia = id_of("mia@example.org").await.unwrap();
+        let res = app
+            .post_form(
+                "/admin/registrations",
+                &format!("/admin/registrations/{leo}"),
+                &[("decision", "accept")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let res = app
+            .post_form(
+                "/admin/registrations",
+                &format!("/admin/registrations/{mia}"),
+                &[("decision", "refuse")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert!(
+            id_of("mia@example.org").await.is_none(),
+            "refused and removed"
+        );
+        assert_eq!(
+            outbox_to(&app, "mia@example.org").await,
+            1,
+            "told by e-mail"
+        );
+        assert_eq!(outbox_to(&app, "leo@example.org").await, 2, "welcome mail");
+        assert_eq!(
+            app.login_with(&client, "leo@example.org", "a long passphrase")
+                .await,
+            303
+        );
+        assert_eq!(
+            client
+                .get(app.url("/directory"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        // A second decision on the same request changes nothing.
+        let res = app
+            .post_form(
+                "/admin/registrations",
+                &format!("/admin/registrations/{leo}"),
+                &[("decision", "accept")],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        app.stop().await;
+    })
+    .await;
+}

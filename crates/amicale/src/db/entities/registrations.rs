@@ -8,6 +8,7 @@ pub struct Model {
     pub password_hash: String,
     pub locale: String,
     pub created_at: DateTimeUtc,
+    pub new_person: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
