@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod crm;
 pub mod directory;
 pub mod document;
+pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod import_pages;
@@ -42,6 +43,11 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(import_pages::MAX_FILE + 64 * 1024)),
         )
         .route("/admin/people/import/{id}", post(import_pages::confirm))
+        .route("/admin/people/duplicates", get(duplicates::list))
+        .route(
+            "/admin/people/duplicates/merge",
+            post(duplicates::merge_page),
+        )
         .route("/admin/people/columns", post(crm::save_columns))
         .route("/admin/people/bulk", post(crm::bulk))
         .route("/admin/people/export", get(crm::export))

@@ -1124,3 +1124,89 @@ async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn duplicates_are_listed_and_merged_into_the_active_record() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let mut old = person("Helene", "DUPRE", "h.dupre@old.example.org");
+        old.status = Status::Deactivated;
+        old.roles.push((CommunityRole::Student, None));
+        old.tags.push((TagKind::Sport, "Voile".into()));
+        old.external_ref = Some("EXT-9".into());
+        let old = add(&app, old).await;
+        let mut new = person("Hélène", "Dupré", "helene@new.example.org");
+        new.roles.push((CommunityRole::Alumni, None));
+        new.city = "Lyon".into();
+        let new = add(&app, new).await;
+        add(&app, person("Marc", "Solo", "marc@example.org")).await;
+        let group = amicale::people::bulk::group_id(&app.state.db, "Voile club")
+            .await
+            .unwrap();
+        amicale::people::bulk::apply(
+            &app.state.db,
+            &amicale::people::bulk::Action::AddToGroup { group_id: group },
+            &[old],
+        )
+        .await
+        .unwrap();
+
+        let page = body(&app, "/admin/people/duplicates").await;
+        assert!(
+            page.contains(&format!("/admin/people/{old}"))
+                && page.contains(&format!("/admin/people/{new}"))
+        );
+        assert!(!page.contains("Solo"));
+        assert!(
+            page.contains(&format!("value=\"{new}\" checked")),
+            "the active one is kept by default"
+        );
+        let (o, n) = (old.to_string(), new.to_string());
+        let res = app
+            .post_form(
+                "/admin/people/duplicates",
+                "/admin/people/duplicates/merge",
+                &[("member", &o), ("member", &n), ("keep", &n)],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("merged")
+        );
+        assert!(
+            persons::Entity::find_by_id(old)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let rec = store::load(&app.state.db, new).await.unwrap();
+        let emails: Vec<&str> = rec.emails.iter().map(|e| e.address.as_str()).collect();
+        assert_eq!(
+            emails,
+            vec!["helene@new.example.org", "h.dupre@old.example.org"]
+        );
+        let mut roles: Vec<&str> = rec.roles.iter().map(|r| r.role.as_str()).collect();
+        roles.sort();
+        assert_eq!(roles, vec!["alumni", "student"]);
+        assert_eq!(rec.person.external_ref.as_deref(), Some("EXT-9"));
+        assert_eq!(rec.person.status, "active");
+        assert_eq!(
+            group_members::Entity::find()
+                .filter(group_members::Column::PersonId.eq(new))
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            1
+        );
+        // Search finds the merged record by what came from the other one.
+        let page = body(&app, "/directory?sport=voile").await;
+        assert!(page.contains(&format!("/directory/{new}")));
+        let page = body(&app, "/admin/people/duplicates").await;
+        assert!(page.contains("No probable duplicates"));
+        app.stop().await;
+    })
+    .await;
+}
