@@ -36,6 +36,8 @@ pub struct DirQuery {
     pub criteria: Criteria,
     #[serde(default)]
     pub page: String,
+    #[serde(default)]
+    pub done: String,
 }
 
 #[derive(Template)]
@@ -51,6 +53,7 @@ struct DirectoryTpl<'a> {
     pages: u64,
     invalid: Vec<Invalid>,
     query: String,
+    done: String,
 }
 
 impl DirectoryTpl<'_> {
@@ -143,6 +146,7 @@ pub async fn directory(
         invalid,
         query,
         c,
+        done: q.done,
     })
 }
 

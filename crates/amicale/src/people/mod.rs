@@ -10,6 +10,7 @@ pub mod duplicates;
 pub mod export;
 pub mod import;
 pub mod import_pages;
+pub mod lists;
 pub mod model;
 pub mod person;
 pub mod registration;
@@ -43,6 +44,13 @@ pub fn router() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(import_pages::MAX_FILE + 64 * 1024)),
         )
         .route("/admin/people/import/{id}", post(import_pages::confirm))
+        .route(
+            "/admin/groups",
+            get(lists::groups_list).post(lists::group_create),
+        )
+        .route("/admin/groups/{id}/delete", post(lists::group_delete))
+        .route("/lists", get(lists::lists).post(lists::list_create))
+        .route("/lists/{id}", get(lists::list_show))
         .route("/admin/people/duplicates", get(duplicates::list))
         .route(
             "/admin/people/duplicates/merge",

@@ -1210,3 +1210,93 @@ async fn duplicates_are_listed_and_merged_into_the_active_record() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn groups_and_saved_lists_static_or_re_evaluated() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, marc, _, _) = fixture(&app).await;
+        let res = app
+            .post_form(
+                "/admin/groups",
+                "/admin/groups",
+                &[("name", "Chapitre Lyon"), ("kind", "chapter")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let res = app
+            .post_form(
+                "/admin/groups",
+                "/admin/groups",
+                &[("name", "Chapitre Lyon"), ("kind", "chapter")],
+            )
+            .await;
+        assert!(res.text().await.unwrap().contains("already has this name"));
+        let page = body(&app, "/admin/groups").await;
+        assert!(page.contains("Chapitre Lyon") && page.contains("Country chapter"));
+
+        // From a directory search: "dup" finds Hélène Dupré and Marc Dupont.
+        for (name, dynamic) in [("Figée", "0"), ("Vivante", "1")] {
+            let res = app
+                .post_form(
+                    "/directory?q=dup",
+                    "/lists",
+                    &[
+                        ("from", "directory"),
+                        ("f_q", "dup"),
+                        ("name", name),
+                        ("dynamic", dynamic),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), 303);
+        }
+        let res = app
+            .post_form(
+                "/directory?q=dup",
+                "/lists",
+                &[("from", "directory"), ("f_q", "dup"), ("name", " ")],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .contains("done=list-name")
+        );
+        let lists = amicale::db::entities::saved_lists::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(lists.len(), 2);
+        // A new Dupuis joins the re-evaluated list only.
+        let late = add(&app, person("Jean", "Dupuis", "jean.dupuis@example.org")).await;
+        let fixed = body(&app, &format!("/lists/{}", lists[0].id)).await;
+        let live = body(&app, &format!("/lists/{}", lists[1].id)).await;
+        for page in [&fixed, &live] {
+            assert!(
+                page.contains(&format!("/directory/{helene}"))
+                    && page.contains(&format!("/directory/{marc}"))
+            );
+        }
+        assert!(!fixed.contains(&format!("/directory/{late}")));
+        assert!(live.contains(&format!("/directory/{late}")));
+        // Someone else's list is not found.
+        let client = crate::support::new_client();
+        app.create_user("other@example.org", "other passphrase", true)
+            .await;
+        assert_eq!(
+            app.login_with(&client, "other@example.org", "other passphrase")
+                .await,
+            303
+        );
+        let res = client
+            .get(app.url(&format!("/lists/{}", lists[0].id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        app.stop().await;
+    })
+    .await;
+}
