@@ -1,5 +1,7 @@
 //! Administration: the mail catcher / outbox and the scheduler's state.
 
+pub mod profiles;
+
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -25,6 +27,19 @@ pub fn router() -> Router<AppState> {
         .route("/admin/outbox/{id}", get(outbox_message))
         .route("/admin/outbox/{id}/body", get(outbox_body))
         .route("/admin/schedule", get(schedule))
+        .route(
+            "/admin/profiles",
+            get(profiles::list).post(profiles::create),
+        )
+        .route(
+            "/admin/profiles/{id}",
+            get(profiles::show).post(profiles::save),
+        )
+        .route("/admin/users", get(profiles::users_list))
+        .route(
+            "/admin/users/{id}",
+            axum::routing::post(profiles::user_save),
+        )
 }
 
 fn local(tz: Tz, t: DateTime<Utc>) -> String {

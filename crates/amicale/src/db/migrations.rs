@@ -5,6 +5,7 @@ use sea_orm_migration::schema::*;
 
 mod accounts;
 mod people;
+mod profiles;
 mod registrations;
 
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(people::People),
             Box::new(accounts::Accounts),
             Box::new(registrations::RegistrationOrigin),
+            Box::new(profiles::Profiles),
         ]
     }
 }

@@ -22,7 +22,7 @@ use crate::people::directory::{organisation_names, serde_urlencoded_criteria};
 use crate::people::export::{self, Format};
 use crate::people::model::Status;
 use crate::people::search::{self, Criteria, Invalid, Scope, Sort};
-use crate::web::extract::{ManagePeople, Require};
+use crate::web::extract::{EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
@@ -160,7 +160,7 @@ pub async fn options(state: &AppState) -> AppResult<(Vec<Opt>, Vec<Opt>)> {
 
 pub async fn list(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<ViewPeople>,
     p: Page,
     Query(q): Query<CrmQuery>,
 ) -> AppResult<Response> {
@@ -168,7 +168,9 @@ pub async fn list(
     let sort = Sort::parse(&q.sort);
     let desc = q.desc == "1";
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
-    let (cond, invalid) = q.criteria.condition(Backend::of(&state.db), Scope::Crm);
+    let backend = Backend::of(&state.db);
+    let (cond, invalid) = q.criteria.condition(backend, Scope::Crm);
+    let cond = cond.add(search::staff_scope(&who.0, backend));
     let (total, persons) = if invalid.is_empty() {
         search::page(&state.db, cond, sort, desc, page, PER_PAGE).await?
     } else {
@@ -257,7 +259,7 @@ pub async fn list(
 /// Saves the visible columns for this user.
 pub async fn save_columns(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<ViewPeople>,
     form: FormPairs,
 ) -> AppResult<Response> {
     let chosen: Vec<&str> = COLUMNS
@@ -294,23 +296,35 @@ fn criteria_of(form: &FormPairs) -> Criteria {
 
 pub async fn bulk(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<EditPeople>,
     p: Page,
     form: FormPairs,
 ) -> AppResult<Response> {
     let criteria = criteria_of(&form);
     let back = format!("/admin/people?{}", serde_urlencoded_criteria(&criteria));
+    let backend = Backend::of(&state.db);
+    let reach = search::staff_scope(&who.0, backend);
+    // Only persons within the user's scope are acted on, whatever was posted.
     let ids: Vec<i64> = if form.get("scope") == "all" {
-        let (cond, invalid) = criteria.condition(Backend::of(&state.db), Scope::Crm);
+        let (cond, invalid) = criteria.condition(backend, Scope::Crm);
         if !invalid.is_empty() {
             return Ok(Redirect::to(&back).into_response());
         }
-        search::ids(&state.db, cond).await?
+        search::ids(&state.db, cond.add(reach.clone())).await?
     } else {
-        form.all("id")
+        let posted: Vec<i64> = form
+            .all("id")
             .iter()
             .filter_map(|v| v.parse().ok())
-            .collect()
+            .collect();
+        let mut kept = Vec::with_capacity(posted.len());
+        for chunk in posted.chunks(500) {
+            let cond = reach
+                .clone()
+                .add(crate::db::entities::persons::Column::Id.is_in(chunk.to_vec()));
+            kept.extend(search::ids(&state.db, cond).await?);
+        }
+        kept
     };
     let notice = |key: &str| {
         let sep = if back.ends_with('?') { "" } else { "&" };
@@ -334,7 +348,8 @@ pub async fn bulk(
                 ids.len(),
             )
             .await?;
-            return export_response(&state, &p, format, Criteria::default(), Some(ids)).await;
+            return export_response(&state, &p, format, Criteria::default(), reach, Some(ids))
+                .await;
         }
         "add_role" => {
             let role = form.get("role");
@@ -400,7 +415,7 @@ pub struct ExportQuery {
 /// Streams an export of the persons matching the filters.
 pub async fn export(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<ViewPeople>,
     p: Page,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<Response> {
@@ -413,7 +428,8 @@ pub async fn export(
         0,
     )
     .await?;
-    export_response(&state, &p, format, q.criteria, None).await
+    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    export_response(&state, &p, format, q.criteria, reach, None).await
 }
 
 /// The export is written to a temporary file by a background task while the
@@ -423,9 +439,11 @@ async fn export_response(
     p: &Page,
     format: Format,
     criteria: Criteria,
+    reach: sea_orm::Condition,
     ids: Option<Vec<i64>>,
 ) -> AppResult<Response> {
     let (cond, _) = criteria.condition(Backend::of(&state.db), Scope::Crm);
+    let cond = cond.add(reach);
     let path = std::env::temp_dir().join(format!(
         "amicale-export-{}.{}",
         crate::crypto::random_token(12),
@@ -486,7 +504,7 @@ struct JobTpl<'a> {
 /// The progress of a background bulk action; refreshes itself while running.
 pub async fn job(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<ViewPeople>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {

@@ -21,7 +21,7 @@ use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::model::Status;
 use crate::people::store::{self, Names};
-use crate::web::extract::{ManagePeople, Require};
+use crate::web::extract::{EditPeople, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
@@ -96,7 +96,7 @@ async fn keys<C: ConnectionTrait>(db: &C, all: bool, page: u64) -> AppResult<Vec
 
 pub async fn list(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<EditPeople>,
     p: Page,
     Query(q): Query<DupQuery>,
 ) -> AppResult<Response> {
@@ -278,7 +278,7 @@ pub async fn merge<C: ConnectionTrait>(
 
 pub async fn merge_page(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<EditPeople>,
     f: FormPairs,
 ) -> AppResult<Response> {
     let keep: i64 = f.get("keep").parse().map_err(|_| AppError::NotFound)?;

@@ -19,7 +19,7 @@ use crate::db::entities::jobs;
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::import::{self, Mode, Report};
-use crate::web::extract::{ManagePeople, Require};
+use crate::web::extract::{CreatePeople, Require};
 use crate::web::page::{Page, render, render_status};
 
 /// The largest file accepted.
@@ -60,7 +60,7 @@ fn describe(p: &Page, e: &import::RowError) -> String {
     }
 }
 
-pub async fn form(_: Require<ManagePeople>, p: Page) -> AppResult<Response> {
+pub async fn form(_: Require<CreatePeople>, p: Page) -> AppResult<Response> {
     render(&ImportTpl {
         p: &p,
         error: None,
@@ -73,7 +73,7 @@ pub async fn form(_: Require<ManagePeople>, p: Page) -> AppResult<Response> {
 
 pub async fn preview(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<CreatePeople>,
     p: Page,
     mut mp: Multipart,
 ) -> AppResult<Response> {
@@ -177,7 +177,7 @@ pub async fn preview(
 /// Confirms a previewed import: the job is queued for the runner.
 pub async fn confirm(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<CreatePeople>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let moved = jobs::Entity::update_many()

@@ -19,7 +19,7 @@ use crate::db::entities::{group_members, groups, saved_list_members, saved_lists
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::search::{self, Criteria, Scope, Sort};
-use crate::web::extract::{ManagePeople, Member, Require};
+use crate::web::extract::{EditPeople, Member, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
@@ -73,7 +73,7 @@ async fn groups_page(
 
 pub async fn groups_list(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<EditPeople>,
     p: Page,
 ) -> AppResult<Response> {
     groups_page(&state, &p, None, String::new()).await
@@ -81,7 +81,7 @@ pub async fn groups_list(
 
 pub async fn group_create(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<EditPeople>,
     p: Page,
     f: FormPairs,
 ) -> AppResult<Response> {
@@ -116,7 +116,7 @@ pub async fn group_create(
 
 pub async fn group_delete(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<EditPeople>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let txn = state.db.begin().await?;

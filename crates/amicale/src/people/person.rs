@@ -17,7 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
 use crate::people::store::{self, AddressEntry, EmailEntry, Names, PersonInput, PhoneEntry};
-use crate::web::extract::{ManagePeople, Require};
+use crate::web::extract::{CreatePeople, EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 
@@ -350,7 +350,7 @@ async fn taken(
 
 pub async fn new_form(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<CreatePeople>,
     p: Page,
 ) -> AppResult<Response> {
     let (programmes, organisations) = choices(&state).await?;
@@ -370,11 +370,12 @@ pub async fn new_form(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    who: Require<ViewPeople>,
     p: Page,
     Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
+    in_reach(&state, &who.0, id).await?;
     let rec = store::load(&state.db, id).await?;
     let (programmes, organisations) = choices(&state).await?;
     let saved = query.as_deref() == Some("saved");
@@ -430,7 +431,7 @@ async fn save(state: AppState, p: Page, id: Option<i64>, f: FormPairs) -> AppRes
 
 pub async fn create(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<CreatePeople>,
     p: Page,
     f: FormPairs,
 ) -> AppResult<Response> {
@@ -439,11 +440,31 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    who: Require<EditPeople>,
     p: Page,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    store::load(&state.db, id).await?;
+    in_reach(&state, &who.0, id).await?;
     save(state, p, Some(id), f).await
+}
+
+/// A person outside the user's scope does not exist for them.
+async fn in_reach(
+    state: &AppState,
+    s: &crate::web::session::SessionUser,
+    id: i64,
+) -> AppResult<()> {
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let reach = crate::people::search::staff_scope(s, crate::db::Backend::of(&state.db));
+    let n = crate::db::entities::persons::Entity::find()
+        .filter(reach)
+        .filter(crate::db::entities::persons::Column::Id.eq(id))
+        .count(&state.db)
+        .await?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
 }

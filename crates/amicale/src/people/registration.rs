@@ -24,7 +24,7 @@ use crate::people::bulk;
 use crate::people::crm::Opt;
 use crate::people::model::Status;
 use crate::people::store::{self, EmailEntry, Names, PersonInput};
-use crate::web::extract::{ManagePeople, Require};
+use crate::web::extract::{Moderate, Require};
 use crate::web::form::FormPairs;
 use crate::web::i18n::Locale;
 use crate::web::page::{Page, render, render_status};
@@ -318,7 +318,7 @@ struct QueueTpl<'a> {
 
 pub async fn queue(
     State(state): State<AppState>,
-    _: Require<ManagePeople>,
+    _: Require<Moderate>,
     p: Page,
 ) -> AppResult<Response> {
     let regs = registrations::Entity::find()
@@ -357,7 +357,7 @@ pub async fn queue(
 
 pub async fn decide(
     State(state): State<AppState>,
-    who: Require<ManagePeople>,
+    who: Require<Moderate>,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::app::AppState;
 use crate::db::entities::users;
 use crate::error::AppError;
+use crate::web::permissions::{Level, Module};
 use crate::web::session::SessionUser;
 
 /// A signed-in user; visitors are sent to the login page and come back after.
@@ -59,33 +60,65 @@ impl Permission for Admin {
     }
 }
 
-/// Uses the directory and profiles: members and administrators; never
-/// recruiters, partners or visitors (D2).
+/// True when the user's profile grants `level` on `module`; administrators
+/// hold every right.
+pub fn grants(s: &SessionUser, module: Module, level: Level) -> bool {
+    s.user.is_admin || s.profile.as_ref().is_some_and(|m| m.allows(module, level))
+}
+
+/// Uses the directory and profiles: members, staff whose profile shows the
+/// directory, administrators; never recruiters, partners or visitors (D2).
 pub struct Member;
 
 impl Permission for Member {
     fn allows(s: &SessionUser) -> bool {
-        s.user.is_admin || s.member
+        s.member || grants(s, Module::Directory, Level::Consult)
     }
 }
 
-/// Reads and edits the person records of the CRM (D3). Administrators for
-/// now; the permission-profile work gives it to staff with a profile.
-pub struct ManagePeople;
+/// Consults the person records of the CRM (D3), within the profile's scope.
+pub struct ViewPeople;
 
-impl Permission for ManagePeople {
+impl Permission for ViewPeople {
     fn allows(s: &SessionUser) -> bool {
-        s.user.is_admin
+        grants(s, Module::People, Level::Consult)
     }
 }
 
-/// Writes and manages message templates. Administrators for now; the
-/// permission-profile issue gives it to communication managers.
+/// Edits person records, runs bulk actions and imports, within the scope.
+pub struct EditPeople;
+
+impl Permission for EditPeople {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::People, Level::Modify)
+    }
+}
+
+/// Creates person records.
+pub struct CreatePeople;
+
+impl Permission for CreatePeople {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::People, Level::Create)
+    }
+}
+
+/// Accepts or refuses self-registrations (A3).
+pub struct Moderate;
+
+impl Permission for Moderate {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Registrations, Level::Modify)
+    }
+}
+
+/// Writes and manages message templates: communication managers and
+/// administrators.
 pub struct ManageTemplates;
 
 impl Permission for ManageTemplates {
     fn allows(s: &SessionUser) -> bool {
-        s.user.is_admin
+        grants(s, Module::Templates, Level::Modify)
     }
 }
 

@@ -9,6 +9,7 @@ pub mod form;
 pub mod headers;
 pub mod i18n;
 pub mod page;
+pub mod permissions;
 pub mod session;
 
 use std::time::Duration;

@@ -55,6 +55,8 @@ pub struct Page {
     pub demo: bool,
     /// May use the directory (see [`crate::web::extract::Member`]).
     pub member: bool,
+    /// May consult the CRM (a staff profile or an administrator).
+    pub staff: bool,
 }
 
 impl Page {
@@ -123,6 +125,8 @@ impl Page {
         );
         if self.is_admin() {
             items.push(("/admin", "nav-admin"));
+        } else if self.staff {
+            items.push(("/admin/people", "nav-people"));
         }
         items
             .into_iter()
@@ -166,10 +170,18 @@ impl FromRequestParts<AppState> for Page {
                 .unwrap_or_default(),
             path: parts.uri.path().to_owned(),
             demo: state.demo,
-            member: parts
-                .extensions
-                .get::<SessionUser>()
-                .is_some_and(|s| s.member || s.user.is_admin),
+            member: parts.extensions.get::<SessionUser>().is_some_and(|s| {
+                <crate::web::extract::Member as crate::web::extract::Permission>::allows(s)
+            }),
+            // The People entry shows when the profile grants it and keeps it
+            // visible in the menu.
+            staff: parts.extensions.get::<SessionUser>().is_some_and(|s| {
+                <crate::web::extract::ViewPeople as crate::web::extract::Permission>::allows(s)
+                    && (s.user.is_admin
+                        || s.profile.as_ref().is_some_and(|m| {
+                            m.get(crate::web::permissions::Module::People).visible
+                        }))
+            }),
         })
     }
 }

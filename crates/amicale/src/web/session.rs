@@ -27,6 +27,8 @@ pub struct SessionUser {
     /// Holds a member role (student, alumni, teacher, staff) on their own
     /// person record: may use the directory. Recruiters and partners don't.
     pub member: bool,
+    /// The staff user's permission profile, if any (A5).
+    pub profile: Option<crate::web::permissions::Matrix>,
 }
 
 pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
@@ -53,10 +55,18 @@ async fn find(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<Op
         return Ok(None);
     };
     let member = is_member(&state.db, user.id).await?;
+    let profile = match user.profile_id {
+        Some(id) => crate::db::entities::permission_profiles::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+            .and_then(|p| serde_json::from_str(&p.matrix).ok()),
+        None => None,
+    };
     Ok(Some(SessionUser {
         user,
         token_hash: hash,
         member,
+        profile,
     }))
 }
 

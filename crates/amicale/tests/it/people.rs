@@ -1300,3 +1300,211 @@ async fn groups_and_saved_lists_static_or_re_evaluated() {
     })
     .await;
 }
+
+async fn staff(
+    app: &TestApp,
+    email: &str,
+    profile: &str,
+    site: Option<&str>,
+) -> (reqwest::Client, i64) {
+    use amicale::db::entities::{permission_profiles, users};
+    app.create_user(email, "staff passphrase", false).await;
+    let u = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let p = permission_profiles::Entity::find()
+        .filter(permission_profiles::Column::Name.eq(profile))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (uid, pid) = (u.id.to_string(), p.id.to_string());
+    let res = app
+        .post_form(
+            "/admin/users",
+            &format!("/admin/users/{uid}"),
+            &[
+                ("profile", &pid),
+                ("site", site.unwrap_or("")),
+                ("team", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let client = crate::support::new_client();
+    assert_eq!(
+        app.login_with(&client, email, "staff passphrase").await,
+        303
+    );
+    (client, u.id)
+}
+
+#[tokio::test]
+async fn permission_profiles_limit_modules_levels_and_scopes() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, marc, _, _) = fixture(&app).await;
+        let (advisor, advisor_id) = staff(&app, "advisor@example.org", "advisor", None).await;
+        // Marc is assigned to the advisor; Hélène is not; Hélène is on the Lyon site.
+        persons::Entity::update_many()
+            .col_expr(
+                persons::Column::ReferentUserId,
+                sea_orm::sea_query::Expr::value(advisor_id),
+            )
+            .filter(persons::Column::Id.eq(marc))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        persons::Entity::update_many()
+            .col_expr(
+                persons::Column::Site,
+                sea_orm::sea_query::Expr::value("Lyon"),
+            )
+            .filter(persons::Column::Id.eq(helene))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let get = |c: &reqwest::Client, path: String| {
+            let c = c.clone();
+            let url = app.url(&path);
+            async move { c.get(url).send().await.unwrap() }
+        };
+        let page = get(&advisor, "/admin/people".into())
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("1 result") && page.contains(&format!("/admin/people/{marc}")),
+            "{page}"
+        );
+        assert_eq!(
+            get(&advisor, format!("/admin/people/{helene}"))
+                .await
+                .status(),
+            404
+        );
+        assert_eq!(
+            get(&advisor, format!("/admin/people/{marc}"))
+                .await
+                .status(),
+            200
+        );
+        assert_eq!(get(&advisor, "/admin/templates".into()).await.status(), 403);
+        assert_eq!(
+            get(&advisor, "/admin/people/new".into()).await.status(),
+            403,
+            "modify, not create"
+        );
+        assert_eq!(get(&advisor, "/admin".into()).await.status(), 403);
+        // A bulk action posted with an out-of-scope id acts on the assigned one only.
+        let page = get(&advisor, "/admin/people".into())
+            .await
+            .text()
+            .await
+            .unwrap();
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let (h, m) = (helene.to_string(), marc.to_string());
+        let res = advisor
+            .post(app.url("/admin/people/bulk"))
+            .header("origin", &app.base)
+            .form(&[
+                ("id", h.as_str()),
+                ("id", m.as_str()),
+                ("action", "add_to_group"),
+                ("group_name", "Suivis"),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        let members: Vec<i64> = group_members::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.person_id)
+            .collect();
+        assert_eq!(members, vec![marc]);
+
+        // A communication manager consults people but cannot change them.
+        let (comm, _) = staff(&app, "comm@example.org", "communication_manager", None).await;
+        assert_eq!(get(&comm, "/admin/templates".into()).await.status(), 200);
+        assert!(
+            get(&comm, "/admin/people".into())
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("4 results")
+        );
+        let res = comm
+            .post(app.url("/admin/people/bulk"))
+            .header("origin", &app.base)
+            .form(&[
+                ("id", m.as_str()),
+                ("action", "delete"),
+                ("confirm", "1"),
+                ("csrf_token", &token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+
+        // A partner manager of the Lyon site sees Lyon only.
+        let (partner, _) =
+            staff(&app, "partner@example.org", "partner_manager", Some("Lyon")).await;
+        let page = get(&partner, "/admin/people".into())
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("1 result") && page.contains(&format!("/admin/people/{helene}")));
+
+        // The administrator takes People away from advisors: refused at once.
+        let advisor_profile = amicale::db::entities::permission_profiles::Entity::find()
+            .filter(amicale::db::entities::permission_profiles::Column::Name.eq("advisor"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let path = format!("/admin/profiles/{advisor_profile}");
+        let mut form: Vec<(String, String)> = Vec::new();
+        for module in [
+            "directory",
+            "people",
+            "templates",
+            "sends",
+            "registrations",
+            "administration",
+        ] {
+            form.push((
+                format!("{module}_level"),
+                if module == "directory" {
+                    "consult"
+                } else {
+                    "none"
+                }
+                .into(),
+            ));
+            form.push((format!("{module}_scope"), "all".into()));
+            form.push((format!("{module}_visible"), "1".into()));
+        }
+        let fields: Vec<(&str, &str)> =
+            form.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        assert_eq!(app.post_form(&path, &path, &fields).await.status(), 303);
+        assert_eq!(get(&advisor, "/admin/people".into()).await.status(), 403);
+        assert_eq!(get(&advisor, "/directory?q=dup".into()).await.status(), 200);
+        // A level that does not exist is refused, not guessed.
+        let bad = [("people_level", "everything"), ("people_scope", "all")];
+        assert_eq!(app.post_form(&path, &path, &bad).await.status(), 404);
+        app.stop().await;
+    })
+    .await;
+}

@@ -9,6 +9,7 @@ pub mod login_throttle;
 pub mod organisations;
 pub mod outbox;
 pub mod password_resets;
+pub mod permission_profiles;
 pub mod person_addresses;
 pub mod person_education;
 pub mod person_emails;

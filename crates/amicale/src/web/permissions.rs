@@ -1,0 +1,194 @@
+//! Permission profiles (A5): for each module, whether it shows in the
+//! navigation, an access level (none ⊂ consult ⊂ modify ⊂ create) and a
+//! scope (all, own site, own team, assigned to me). A staff user holds one
+//! profile; administrators hold every right.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The modules a profile speaks of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Module {
+    Directory,
+    People,
+    Templates,
+    Sends,
+    Registrations,
+    Administration,
+}
+
+impl Module {
+    pub const ALL: [Module; 6] = [
+        Module::Directory,
+        Module::People,
+        Module::Templates,
+        Module::Sends,
+        Module::Registrations,
+        Module::Administration,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Module::Directory => "directory",
+            Module::People => "people",
+            Module::Templates => "templates",
+            Module::Sends => "sends",
+            Module::Registrations => "registrations",
+            Module::Administration => "administration",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    #[default]
+    None,
+    Consult,
+    Modify,
+    Create,
+}
+
+impl Level {
+    pub const ALL: [Level; 4] = [Level::None, Level::Consult, Level::Modify, Level::Create];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::None => "none",
+            Level::Consult => "consult",
+            Level::Modify => "modify",
+            Level::Create => "create",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    #[default]
+    All,
+    Site,
+    Team,
+    Assigned,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::All, Scope::Site, Scope::Team, Scope::Assigned];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::All => "all",
+            Scope::Site => "site",
+            Scope::Team => "team",
+            Scope::Assigned => "assigned",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|l| l.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Right {
+    pub visible: bool,
+    pub level: Level,
+    pub scope: Scope,
+}
+
+/// A profile's matrix; a module missing from it is `none`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Matrix(pub BTreeMap<Module, Right>);
+
+impl Matrix {
+    pub fn get(&self, m: Module) -> Right {
+        self.0.get(&m).copied().unwrap_or_default()
+    }
+
+    pub fn allows(&self, m: Module, at_least: Level) -> bool {
+        at_least != Level::None && self.get(m).level >= at_least
+    }
+
+    fn with(mut self, m: Module, level: Level, scope: Scope) -> Self {
+        self.0.insert(
+            m,
+            Right {
+                visible: level != Level::None,
+                level,
+                scope,
+            },
+        );
+        self
+    }
+}
+
+/// The four shipped profiles (JUNGO2 §4).
+pub fn shipped() -> Vec<(&'static str, Matrix)> {
+    use Level::*;
+    use Module::*;
+    let all = |l: Level| {
+        Module::ALL
+            .into_iter()
+            .fold(Matrix::default(), |m, module| m.with(module, l, Scope::All))
+    };
+    vec![
+        ("administrator", all(Create)),
+        (
+            "communication_manager",
+            Matrix::default()
+                .with(Directory, Consult, Scope::All)
+                .with(People, Consult, Scope::All)
+                .with(Templates, Create, Scope::All)
+                .with(Sends, Create, Scope::All),
+        ),
+        (
+            "advisor",
+            Matrix::default()
+                .with(Directory, Consult, Scope::All)
+                .with(People, Modify, Scope::Assigned)
+                .with(Templates, Consult, Scope::All)
+                .with(Sends, Consult, Scope::Assigned),
+        ),
+        (
+            "partner_manager",
+            Matrix::default().with(Directory, Consult, Scope::All).with(
+                People,
+                Consult,
+                Scope::Site,
+            ),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_include_each_other() {
+        assert!(Level::Create > Level::Modify && Level::Modify > Level::Consult);
+        let m = Matrix::default().with(Module::People, Level::Modify, Scope::Site);
+        assert!(m.allows(Module::People, Level::Consult));
+        assert!(m.allows(Module::People, Level::Modify));
+        assert!(!m.allows(Module::People, Level::Create));
+        assert!(!m.allows(Module::Templates, Level::Consult));
+        assert!(
+            !m.allows(Module::Templates, Level::None),
+            "none never grants"
+        );
+    }
+
+    #[test]
+    fn the_matrix_round_trips_as_json() {
+        for (_, m) in shipped() {
+            let json = serde_json::to_string(&m).unwrap();
+            assert_eq!(serde_json::from_str::<Matrix>(&json).unwrap(), m);
+        }
+    }
+}
