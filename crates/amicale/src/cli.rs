@@ -105,6 +105,9 @@ pub enum ImportCommand {
         /// all: nothing is written if a row is rejected; valid: the valid rows are.
         #[arg(long, default_value = "all")]
         mode: String,
+        /// Send an invitation e-mail to each person created.
+        #[arg(long)]
+        invite: bool,
     },
 }
 
@@ -326,8 +329,9 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
                     file,
                     dry_run,
                     mode,
+                    invite,
                 },
-        } => import_people(&config, &file, dry_run, &mode).await,
+        } => import_people(&config, &file, dry_run, &mode, invite).await,
         Command::Export {
             what: ExportCommand::People { format, filters },
         } => export_people(&config, &format, &filters).await,
@@ -342,6 +346,7 @@ async fn import_people(
     file: &std::path::Path,
     dry_run: bool,
     mode: &str,
+    invite: bool,
 ) -> AppResult<()> {
     use crate::people::import;
     let mode = import::Mode::parse(mode)
@@ -351,6 +356,17 @@ async fn import_people(
         .map_err(|e| AppError::Rejected(format!("{}: {}", file.display(), e.code())))?;
     let db = connect_migrated(config).await?;
     let report = import::run(&db, &table, mode, dry_run).await?;
+    if invite && !report.created_ids.is_empty() {
+        let base_url = config
+            .base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.bind));
+        let state = crate::app::AppState::new(config.clone(), base_url, false).await?;
+        let l = crate::web::i18n::Locale::parse(&config.default_locale).unwrap_or_default();
+        let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+        crate::people::accounts::invite(&state, &txn, &report.created_ids, None, l).await?;
+        txn.commit().await?;
+    }
     println!(
         "{}",
         serde_json::to_string(&report).map_err(|e| AppError::Internal(e.to_string()))?

@@ -529,3 +529,4 @@ reach-assigned = Assigned to me
 users-title = Staff accounts
 users-profile = Profile
 users-team = Team
+people-import-invite = Send an invitation to each person created

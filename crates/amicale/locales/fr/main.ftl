@@ -529,3 +529,4 @@ reach-assigned = Qui me sont affectés
 users-title = Comptes de l'équipe
 users-profile = Profil
 users-team = Équipe
+people-import-invite = Envoyer une invitation à chaque personne créée

@@ -315,7 +315,7 @@ pub async fn runner(state: AppState, mut shutdown: Shutdown) {
         match claim(&state.db, &owner).await {
             Ok(Some(job)) => {
                 let outcome = if job.kind == "people-import" {
-                    crate::people::import_pages::execute(&state.db, &job)
+                    crate::people::import_pages::execute(&state, &job)
                         .await
                         .map(Some)
                 } else {

@@ -170,6 +170,9 @@ pub struct Report {
     pub ignored_columns: Vec<String>,
     /// False for a dry run, or when all-or-nothing met a rejected row.
     pub written: bool,
+    /// Ids of the persons created, for the optional invitations.
+    #[serde(skip)]
+    pub created_ids: Vec<i64>,
 }
 
 fn err(field: &str, code: &str) -> RowError {
@@ -519,7 +522,9 @@ pub async fn run(
             Plan::Create(p) => {
                 creates.push(*p);
                 if creates.len() == 2000 {
-                    store::create_many(&txn, &creates, &names).await?;
+                    report
+                        .created_ids
+                        .extend(store::create_many(&txn, &creates, &names).await?);
                     creates.clear();
                 }
             }
@@ -527,7 +532,9 @@ pub async fn run(
             Plan::Unchanged => {}
         }
     }
-    store::create_many(&txn, &creates, &names).await?;
+    report
+        .created_ids
+        .extend(store::create_many(&txn, &creates, &names).await?);
     txn.commit()
         .await
         .map_err(|e| AppError::Internal(format!("import commit: {e}")))?;

@@ -29,6 +29,9 @@ pub const MAX_FILE: usize = 25 * 1024 * 1024;
 pub struct Payload {
     pub mode: String,
     pub file: String,
+    /// Invite each person created (A2).
+    #[serde(default)]
+    pub invite: bool,
 }
 
 pub struct Line {
@@ -79,6 +82,7 @@ pub async fn preview(
 ) -> AppResult<Response> {
     let mut file = None;
     let mut mode = "all".to_owned();
+    let mut invite = false;
     while let Some(field) = mp
         .next_field()
         .await
@@ -93,6 +97,7 @@ pub async fn preview(
                         .map_err(|e| AppError::Internal(e.to_string()))?,
                 )
             }
+            Some("invite") => invite = true,
             Some("mode") => {
                 mode = field
                     .text()
@@ -134,6 +139,7 @@ pub async fn preview(
     let payload = Payload {
         mode: mode.clone(),
         file: base64::engine::general_purpose::STANDARD.encode(&bytes),
+        invite,
     };
     let job = jobs::ActiveModel {
         kind: Set("people-import".into()),
@@ -206,7 +212,8 @@ pub async fn confirm(
 }
 
 /// Runs a confirmed import; its report becomes the job's result.
-pub async fn execute(db: &sea_orm::DatabaseConnection, job: &jobs::Model) -> AppResult<String> {
+pub async fn execute(state: &AppState, job: &jobs::Model) -> AppResult<String> {
+    let db = &state.db;
     let payload: Payload = serde_json::from_str(&job.payload)
         .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?;
     let bytes = base64::engine::general_purpose::STANDARD
@@ -216,5 +223,13 @@ pub async fn execute(db: &sea_orm::DatabaseConnection, job: &jobs::Model) -> App
         .map_err(|e| AppError::Internal(format!("job {}: {}", job.id, e.code())))?;
     let mode = Mode::parse(&payload.mode).unwrap_or_default();
     let report = import::run(db, &table, mode, false).await?;
+    if payload.invite && !report.created_ids.is_empty() {
+        let l = crate::web::i18n::Locale::parse(&state.config.default_locale).unwrap_or_default();
+        let txn = sea_orm::TransactionTrait::begin(db).await?;
+        crate::people::accounts::invite(state, &txn, &report.created_ids, job.created_by, l)
+            .await?;
+        txn.commit().await?;
+        state.outbox_wakeup.notify_one();
+    }
     serde_json::to_string(&report).map_err(|e| AppError::Internal(e.to_string()))
 }

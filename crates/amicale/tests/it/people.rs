@@ -448,7 +448,7 @@ async fn import_reports_every_row_and_upserts_by_email() {
 
         // Valid rows only: the two good ones are created.
         let out = cli(&db.url)
-            .args(["import", "people", "--mode", "valid"])
+            .args(["import", "people", "--mode", "valid", "--invite"])
             .arg(&bad)
             .output()
             .unwrap();
