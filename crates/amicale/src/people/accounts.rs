@@ -560,3 +560,210 @@ pub async fn deactivate(
     tracing::info!(user = who.user().id, "account deactivated by its owner");
     Ok(Redirect::to("/login?deactivated=1").into_response())
 }
+
+/// A link to confirm a new login e-mail is valid this long.
+pub const EMAIL_CHANGE_HOURS: i64 = 24;
+
+#[derive(Template)]
+#[template(path = "people/email_change.html")]
+struct EmailChangeTpl<'a> {
+    p: &'a Page,
+    email: String,
+    error: Option<String>,
+    sent: bool,
+    done: bool,
+}
+
+pub async fn email_form(_: crate::web::extract::CurrentUser, p: Page) -> AppResult<Response> {
+    render(&EmailChangeTpl {
+        p: &p,
+        email: String::new(),
+        error: None,
+        sent: false,
+        done: false,
+    })
+}
+
+#[derive(serde::Deserialize)]
+pub struct EmailForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    current: String,
+}
+
+fn email_token(state: &AppState, user_id: i64, email: &str, expires: i64) -> String {
+    use base64::Engine;
+    let data = format!("{user_id}|{email}|{expires}");
+    let sig = state.secret.sign("login-email", data.as_bytes());
+    format!(
+        "{}.{sig}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(data)
+    )
+}
+
+/// A1: the new address is proven by a signed link sent to it; nothing
+/// changes until it is followed.
+pub async fn email_request(
+    State(state): State<AppState>,
+    crate::web::extract::CurrentUser(s): crate::web::extract::CurrentUser,
+    p: Page,
+    axum::Form(f): axum::Form<EmailForm>,
+) -> AppResult<Response> {
+    let again = |error: String| {
+        render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &EmailChangeTpl {
+                p: &p,
+                email: f.email.clone(),
+                error: Some(error),
+                sent: false,
+                done: false,
+            },
+        )
+    };
+    let email = match crate::auth::model::Email::parse(&f.email) {
+        Ok(e) => e,
+        Err(key) => return again(p.t(key)),
+    };
+    let ok = crate::auth::password::verify(f.current.clone(), Some(s.user.password_hash.clone()))
+        .await?;
+    if !ok {
+        return again(p.t("email-change-wrong-password"));
+    }
+    if crate::auth::store::find_by_email(&state.db, &email)
+        .await?
+        .is_some()
+    {
+        return again(p.t("invite-email-used"));
+    }
+    // The address may not be another person's either: records keep one
+    // owner per address.
+    let own = persons::Entity::find()
+        .filter(persons::Column::UserId.eq(s.user.id))
+        .one(&state.db)
+        .await?
+        .map(|x| x.id);
+    let key = email.as_str().to_lowercase();
+    let holders = crate::people::store::ids_by_email(&state.db, vec![key.clone()]).await?;
+    if holders.get(&key).is_some_and(|id| Some(*id) != own) {
+        return again(p.t("err-email-taken"));
+    }
+    let expires = (Utc::now() + Duration::hours(EMAIL_CHANGE_HOURS)).timestamp();
+    let token = email_token(&state, s.user.id, email.as_str(), expires);
+    let l = Locale::parse(&s.user.locale).unwrap_or(p.locale);
+    Notice {
+        l,
+        to: email.as_str(),
+        subject: l.t("email-change-subject"),
+        greeting: l.t1("mail-hello", "name", &s.user.display_name),
+        paragraphs: vec![l.t("email-change-body")],
+        link: Some(state.url(&format!("/account/email/{token}"))),
+        button: l.t("email-change-button"),
+        footer: vec![l.t("email-change-ignore")],
+    }
+    .enqueue(&state, &state.db)
+    .await?;
+    state.outbox_wakeup.notify_one();
+    render(&EmailChangeTpl {
+        p: &p,
+        email: String::new(),
+        error: None,
+        sent: true,
+        done: false,
+    })
+}
+
+/// Follows the link: the login e-mail changes, and the person's record
+/// gets the new address as its reference e-mail.
+pub async fn email_confirm(
+    State(state): State<AppState>,
+    p: Page,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
+    use base64::Engine;
+    let parsed = token.split_once('.').and_then(|(data, sig)| {
+        let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(data)
+            .ok()?;
+        let text = String::from_utf8(raw).ok()?;
+        state
+            .secret
+            .verify("login-email", text.as_bytes(), sig)
+            .then_some(text)
+    });
+    let valid = parsed.and_then(|text| {
+        let mut it = text.splitn(3, '|');
+        let uid: i64 = it.next()?.parse().ok()?;
+        let email = it.next()?.to_owned();
+        let expires: i64 = it.next()?.parse().ok()?;
+        (Utc::now().timestamp() <= expires).then_some((uid, email))
+    });
+    let gone = |p: &Page| {
+        render_status(
+            StatusCode::GONE,
+            &EmailChangeTpl {
+                p,
+                email: String::new(),
+                error: Some(p.t("invite-invalid")),
+                sent: false,
+                done: false,
+            },
+        )
+    };
+    let Some((uid, email)) = valid else {
+        return gone(&p);
+    };
+    let login =
+        crate::auth::model::Email::parse(&email).map_err(|e| AppError::Internal(e.into()))?;
+    if crate::auth::store::find_by_email(&state.db, &login)
+        .await?
+        .is_some()
+    {
+        // Already done (a second click) or taken since: nothing to change.
+        return gone(&p);
+    }
+    let record = match persons::Entity::find()
+        .filter(persons::Column::UserId.eq(uid))
+        .one(&state.db)
+        .await?
+    {
+        Some(person) => Some(crate::people::store::load(&state.db, person.id).await?),
+        None => None,
+    };
+    let names = crate::people::store::Names::load(&state.db).await?;
+    let txn = state.db.begin().await?;
+    let n = users::Entity::update_many()
+        .col_expr(users::Column::Email, Expr::value(login.as_str()))
+        .col_expr(users::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(users::Column::Id.eq(uid))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if n != 1 {
+        return gone(&p);
+    }
+    if let Some(rec) = record {
+        let mut input = crate::people::store::input_of(&rec)?;
+        let new = amicale_people::Email::parse(&email)
+            .map_err(|e| AppError::Internal(e.code().into()))?;
+        input.emails.retain(|e| e.email.key() != new.key());
+        input.emails.insert(
+            0,
+            crate::people::store::EmailEntry {
+                email: new,
+                accepts: true,
+            },
+        );
+        crate::people::store::update(&txn, rec.person.id, &input, &names).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(user = uid, "login e-mail changed");
+    render(&EmailChangeTpl {
+        p: &p,
+        email: String::new(),
+        error: None,
+        sent: false,
+        done: true,
+    })
+}

@@ -75,6 +75,11 @@ pub fn router() -> Router<AppState> {
         .route("/admin/registrations", get(registration::queue))
         .route("/admin/registrations/{id}", post(registration::decide))
         .route(
+            "/account/email",
+            get(accounts::email_form).post(accounts::email_request),
+        )
+        .route("/account/email/{token}", get(accounts::email_confirm))
+        .route(
             "/account/deactivate",
             get(accounts::deactivate_form).post(accounts::deactivate),
         )

@@ -1508,3 +1508,97 @@ async fn permission_profiles_limit_modules_levels_and_scopes() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_login_email_changes_only_once_the_new_address_is_proven() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = spawn_app(b).await;
+        let (_, marc, _, _) = fixture(&app).await;
+        app.create_user("marc.dupont@example.org", "student passphrase", false)
+            .await;
+        let uid = amicale::db::entities::users::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        link(&app, marc, uid).await;
+        assert_eq!(
+            app.login("marc.dupont@example.org", "student passphrase")
+                .await
+                .status(),
+            303
+        );
+        let res = app
+            .post_form(
+                "/account/email",
+                "/account/email",
+                &[("email", "marc@new.example.org"), ("current", "wrong one")],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("value=\"marc@new.example.org\"")
+        );
+        let res = app
+            .post_form(
+                "/account/email",
+                "/account/email",
+                &[
+                    ("email", "helene.dupre@example.org"),
+                    ("current", "student passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "another person's address");
+        let res = app
+            .post_form(
+                "/account/email",
+                "/account/email",
+                &[
+                    ("email", "marc@new.example.org"),
+                    ("current", "student passphrase"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200);
+        let link_path = last_link(&app, "marc@new.example.org", "/account/email/").await;
+        // Nothing changed yet.
+        let client = crate::support::new_client();
+        assert_eq!(
+            app.login_with(&client, "marc.dupont@example.org", "student passphrase")
+                .await,
+            303
+        );
+        let res = client.get(app.url(&link_path)).send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        let other = crate::support::new_client();
+        assert_eq!(
+            app.login_with(&other, "marc@new.example.org", "student passphrase")
+                .await,
+            303
+        );
+        let rec = store::load(&app.state.db, marc).await.unwrap();
+        assert_eq!(rec.person.email.as_deref(), Some("marc@new.example.org"));
+        assert_eq!(
+            client
+                .get(app.url(&link_path))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            410
+        );
+        // A forged link is refused.
+        let forged = link_path.replace('.', "x.");
+        assert_eq!(
+            client.get(app.url(&forged)).send().await.unwrap().status(),
+            410
+        );
+        app.stop().await;
+    })
+    .await;
+}
