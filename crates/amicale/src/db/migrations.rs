@@ -5,6 +5,7 @@ use sea_orm_migration::schema::*;
 
 mod accounts;
 mod people;
+mod photos;
 mod profiles;
 mod registrations;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(accounts::Accounts),
             Box::new(registrations::RegistrationOrigin),
             Box::new(profiles::Profiles),
+            Box::new(photos::Photos),
         ]
     }
 }

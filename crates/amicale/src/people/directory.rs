@@ -28,6 +28,7 @@ pub struct Card {
     pub city: String,
     pub line: String,
     pub promo: String,
+    pub photo: bool,
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -113,6 +114,8 @@ pub async fn directory(
         (0, Vec::new())
     };
     let orgs = organisation_names(&state, rows.iter().filter_map(|r| r.organisation_id)).await?;
+    let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
+    let photos = crate::people::photos::with_photo(&state, &ids).await?;
     let cards = rows
         .into_iter()
         .map(|r| {
@@ -131,6 +134,7 @@ pub async fn directory(
                 city: r.city,
                 line,
                 promo: r.promo_year.map(|y| y.to_string()).unwrap_or_default(),
+                photo: photos.contains(&r.id),
             }
         })
         .collect();
@@ -174,6 +178,7 @@ pub struct ProfileView {
     pub languages: Vec<String>,
     pub education: Vec<(String, String)>,
     pub experiences: Vec<(String, String)>,
+    pub photo: bool,
 }
 
 pub async fn profile_view(state: &AppState, r: Record) -> AppResult<ProfileView> {
@@ -190,6 +195,9 @@ pub async fn profile_view(state: &AppState, r: Record) -> AppResult<ProfileView>
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
+    let photo = !crate::people::photos::with_photo(state, &[r.person.id])
+        .await?
+        .is_empty();
     let tags = |k: TagKind| r.tags_of(k).into_iter().map(str::to_owned).collect();
     Ok(ProfileView {
         company: r
@@ -238,6 +246,7 @@ pub async fn profile_view(state: &AppState, r: Record) -> AppResult<ProfileView>
                 (format!("{} · {company}", x.title), dates)
             })
             .collect(),
+        photo,
         r,
     })
 }

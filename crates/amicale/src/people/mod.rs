@@ -13,6 +13,7 @@ pub mod import_pages;
 pub mod lists;
 pub mod model;
 pub mod person;
+pub mod photos;
 pub mod registration;
 pub mod search;
 pub mod store;
@@ -56,6 +57,12 @@ pub fn router() -> Router<AppState> {
             "/admin/people/duplicates/merge",
             post(duplicates::merge_page),
         )
+        .route(
+            "/admin/people/{id}/photo",
+            post(photos::upload).layer(DefaultBodyLimit::max(photos::MAX_PHOTO + 64 * 1024)),
+        )
+        .route("/admin/people/{id}/photo/delete", post(photos::remove))
+        .route("/people/{id}/photo", get(photos::show))
         .route("/admin/people/columns", post(crm::save_columns))
         .route("/admin/people/bulk", post(crm::bulk))
         .route("/admin/people/export", get(crm::export))

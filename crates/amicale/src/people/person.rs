@@ -35,6 +35,8 @@ struct FormTpl<'a> {
     programmes: Vec<Opt>,
     organisations: Vec<Opt>,
     saved: bool,
+    notice: Option<String>,
+    has_photo: bool,
 }
 
 impl FormTpl<'_> {
@@ -365,6 +367,8 @@ pub async fn new_form(
         programmes,
         organisations,
         saved: false,
+        notice: None,
+        has_photo: false,
     })
 }
 
@@ -379,6 +383,13 @@ pub async fn edit_form(
     let rec = store::load(&state.db, id).await?;
     let (programmes, organisations) = choices(&state).await?;
     let saved = query.as_deref() == Some("saved");
+    let notice = query
+        .as_deref()
+        .filter(|q| q.starts_with("photo-"))
+        .map(|q| p.t(q));
+    let has_photo = !crate::people::photos::with_photo(&state, &[id])
+        .await?
+        .is_empty();
     render(&FormTpl {
         p: &p,
         id: Some(id),
@@ -387,6 +398,8 @@ pub async fn edit_form(
         programmes,
         organisations,
         saved,
+        notice,
+        has_photo,
     })
 }
 
@@ -412,6 +425,8 @@ async fn save(state: AppState, p: Page, id: Option<i64>, f: FormPairs) -> AppRes
                 programmes,
                 organisations,
                 saved: false,
+                notice: None,
+                has_photo: false,
             },
         );
     }
@@ -450,7 +465,7 @@ pub async fn update(
 }
 
 /// A person outside the user's scope does not exist for them.
-async fn in_reach(
+pub async fn in_reach(
     state: &AppState,
     s: &crate::web::session::SessionUser,
     id: i64,

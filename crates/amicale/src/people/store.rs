@@ -485,6 +485,10 @@ pub async fn delete_many<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<u
             .filter(group_members::Column::PersonId.is_in(chunk.to_vec()))
             .exec(db)
             .await?;
+        crate::db::entities::person_photos::Entity::delete_many()
+            .filter(crate::db::entities::person_photos::Column::PersonId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
         n += persons::Entity::delete_many()
             .filter(persons::Column::Id.is_in(chunk.to_vec()))
             .exec(db)

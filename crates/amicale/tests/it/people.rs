@@ -1602,3 +1602,72 @@ async fn the_login_email_changes_only_once_the_new_address_is_proven() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn photos_are_checked_by_content_and_shown_on_cards() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let (helene, _, _, _) = fixture(&app).await;
+        let path = format!("/admin/people/{helene}");
+        let token = app.csrf(&path).await;
+        let send = |name: &'static str, bytes: Vec<u8>| {
+            let form = reqwest::multipart::Form::new()
+                .text("csrf_token", token.clone())
+                .part(
+                    "photo",
+                    reqwest::multipart::Part::bytes(bytes).file_name(name),
+                );
+            app.client
+                .post(app.url(&format!("{path}/photo")))
+                .header("origin", &app.base)
+                .multipart(form)
+                .send()
+        };
+        let fake = send("me.png", b"<script>alert(1)</script>".to_vec())
+            .await
+            .unwrap();
+        assert!(
+            fake.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("photo-not-image")
+        );
+        let mut big = b"\x89PNG\r\n\x1a\n".to_vec();
+        big.resize(1024 * 1024 + 10, 0);
+        let res = send("big.png", big).await.unwrap();
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("photo-too-large")
+        );
+        assert_eq!(
+            app.get(&format!("/people/{helene}/photo")).await.status(),
+            404
+        );
+        let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+        png.extend_from_slice(&[0u8; 64]);
+        let res = send("me.png", png.clone()).await.unwrap();
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("photo-saved")
+        );
+        let res = app.get(&format!("/people/{helene}/photo")).await;
+        assert_eq!(res.headers()["content-type"], "image/png");
+        assert_eq!(res.bytes().await.unwrap().to_vec(), png);
+        let page = body(&app, "/directory?q=helene+dupre").await;
+        assert!(page.contains(&format!("src=\"/people/{helene}/photo\"")));
+        // Visitors never get it.
+        let visitor = crate::support::new_client();
+        let res = visitor
+            .get(app.url(&format!("/people/{helene}/photo")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303);
+        app.stop().await;
+    })
+    .await;
+}

@@ -15,6 +15,7 @@ pub mod person_education;
 pub mod person_emails;
 pub mod person_experiences;
 pub mod person_phones;
+pub mod person_photos;
 pub mod person_roles;
 pub mod person_tags;
 pub mod persons;
