@@ -433,27 +433,7 @@ pub async fn finish(
     if spent != 1 {
         return Ok(Redirect::to(&format!("/invitation/{token}")).into_response());
     }
-    let user = users::ActiveModel {
-        email: Set(login.as_str().to_owned()),
-        password_hash: Set(hash),
-        display_name: Set(format!("{} {}", person.first_name, person.last_name)),
-        is_admin: Set(false),
-        locale: Set(locale.code().to_owned()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    persons::Entity::update_many()
-        .col_expr(persons::Column::UserId, Expr::value(user.id))
-        .col_expr(
-            persons::Column::Status,
-            Expr::value(Status::Active.as_str()),
-        )
-        .filter(persons::Column::Id.eq(person.id))
-        .exec(&txn)
-        .await?;
+    let user = open_account(&txn, login.as_str(), hash, &person, locale.code()).await?;
     txn.commit().await?;
     tracing::info!(user = user.id, person = person.id, "invitation accepted");
     let cookie =
@@ -507,6 +487,40 @@ pub async fn stop(
         error: None,
         mode: "stopped",
     })
+}
+
+/// Creates the login of a person and makes the person active, in the
+/// caller's transaction (invitation finished, registration accepted).
+pub async fn open_account<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    password_hash: String,
+    person: &persons::Model,
+    locale: &str,
+) -> AppResult<users::Model> {
+    let now = Utc::now();
+    let user = users::ActiveModel {
+        email: Set(email.to_lowercase()),
+        password_hash: Set(password_hash),
+        display_name: Set(format!("{} {}", person.first_name, person.last_name)),
+        is_admin: Set(false),
+        locale: Set(locale.to_owned()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    persons::Entity::update_many()
+        .col_expr(persons::Column::UserId, Expr::value(user.id))
+        .col_expr(
+            persons::Column::Status,
+            Expr::value(Status::Active.as_str()),
+        )
+        .filter(persons::Column::Id.eq(person.id))
+        .exec(db)
+        .await?;
+    Ok(user)
 }
 
 /// Logging in brings a deactivated account back (A6).

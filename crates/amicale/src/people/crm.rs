@@ -134,28 +134,54 @@ async fn chosen_columns(state: &AppState, user_id: i64) -> AppResult<Vec<&'stati
     })
 }
 
+/// Programmes, organisations and groups as choices of a select, by name.
+pub async fn choices<E>(state: &AppState, name: E::Column) -> AppResult<Vec<Opt>>
+where
+    E: EntityTrait,
+    E::Model: Named,
+{
+    Ok(E::find()
+        .order_by_asc(name)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|m| Opt {
+            value: m.id().to_string(),
+            label: m.name().to_owned(),
+        })
+        .collect())
+}
+
+/// A row that a select offers by id and name.
+pub trait Named {
+    fn id(&self) -> i64;
+    fn name(&self) -> &str;
+}
+
+macro_rules! named {
+    ($($m:path),*) => {$(
+        impl Named for $m {
+            fn id(&self) -> i64 {
+                self.id
+            }
+            fn name(&self) -> &str {
+                &self.name
+            }
+        }
+    )*};
+}
+
+named!(
+    programmes::Model,
+    groups::Model,
+    crate::db::entities::organisations::Model
+);
+
 pub async fn options(state: &AppState) -> AppResult<(Vec<Opt>, Vec<Opt>)> {
-    let programmes = programmes::Entity::find()
-        .order_by_asc(programmes::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| Opt {
-            value: p.id.to_string(),
-            label: p.name,
-        })
-        .collect();
-    let groups = groups::Entity::find()
-        .order_by_asc(groups::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|g| Opt {
-            value: g.id.to_string(),
-            label: g.name,
-        })
-        .collect();
-    Ok((programmes, groups))
+    Ok((
+        choices::<programmes::Entity>(state, programmes::Column::Name).await?,
+        choices::<groups::Entity>(state, groups::Column::Name).await?,
+    ))
 }
 
 pub async fn list(

@@ -7,7 +7,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use sea_orm::{EntityTrait, QueryOrder, TransactionTrait};
+use sea_orm::TransactionTrait;
 
 use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear};
 
@@ -66,27 +66,11 @@ impl FormTpl<'_> {
 }
 
 async fn choices(state: &AppState) -> AppResult<(Vec<Opt>, Vec<Opt>)> {
-    let programmes = programmes::Entity::find()
-        .order_by_asc(programmes::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| Opt {
-            value: p.id.to_string(),
-            label: p.name,
-        })
-        .collect();
-    let organisations = organisations::Entity::find()
-        .order_by_asc(organisations::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| Opt {
-            value: o.id.to_string(),
-            label: o.name,
-        })
-        .collect();
-    Ok((programmes, organisations))
+    use crate::people::crm::choices;
+    Ok((
+        choices::<programmes::Entity>(state, programmes::Column::Name).await?,
+        choices::<organisations::Entity>(state, organisations::Column::Name).await?,
+    ))
 }
 
 /// The form's fields for a stored person, so the edit page starts from them.
@@ -470,7 +454,7 @@ pub async fn in_reach(
     s: &crate::web::session::SessionUser,
     id: i64,
 ) -> AppResult<()> {
-    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let reach = crate::people::search::staff_scope(s, crate::db::Backend::of(&state.db));
     let n = crate::db::entities::persons::Entity::find()
         .filter(reach)

@@ -17,7 +17,7 @@ use sea_orm::{
 use amicale_people::{CommunityRole, Email, PromoYear};
 
 use crate::app::AppState;
-use crate::db::entities::{persons, programmes, registrations, users};
+use crate::db::entities::{persons, programmes, registrations};
 use crate::error::{AppError, AppResult};
 use crate::people::accounts::Notice;
 use crate::people::bulk;
@@ -57,16 +57,7 @@ impl RegisterTpl<'_> {
 }
 
 async fn programme_options(state: &AppState) -> AppResult<Vec<Opt>> {
-    Ok(programmes::Entity::find()
-        .order_by_asc(programmes::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|p| Opt {
-            value: p.id.to_string(),
-            label: p.name,
-        })
-        .collect())
+    crate::people::crm::choices::<programmes::Entity>(state, programmes::Column::Name).await
 }
 
 pub async fn form(State(state): State<AppState>, p: Page) -> AppResult<Response> {
@@ -259,28 +250,14 @@ async fn accept_in<C: sea_orm::ConnectionTrait>(
         return Ok(false);
     }
     let email = person.email.clone().unwrap_or_default();
-    let now = Utc::now();
-    let user = users::ActiveModel {
-        email: Set(email.to_lowercase()),
-        password_hash: Set(reg.password_hash.clone()),
-        display_name: Set(format!("{} {}", person.first_name, person.last_name)),
-        is_admin: Set(false),
-        locale: Set(reg.locale.clone()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(db)
+    crate::people::accounts::open_account(
+        db,
+        &email,
+        reg.password_hash.clone(),
+        person,
+        &reg.locale,
+    )
     .await?;
-    persons::Entity::update_many()
-        .col_expr(persons::Column::UserId, Expr::value(user.id))
-        .col_expr(
-            persons::Column::Status,
-            Expr::value(Status::Active.as_str()),
-        )
-        .filter(persons::Column::Id.eq(person_id))
-        .exec(db)
-        .await?;
     let l = Locale::parse(&reg.locale).unwrap_or_default();
     Notice {
         l,
