@@ -213,7 +213,7 @@ impl Criteria {
                 if let Ok(role) = amicale_people::CommunityRole::parse(self.role.trim()) {
                     c = c.add(cust(
                         backend,
-                        "\"persons\".\"id\" IN (SELECT person_id FROM person_roles WHERE role = ?)",
+                        "EXISTS (SELECT 1 FROM person_roles r WHERE r.person_id = \"persons\".\"id\" AND r.role = ?)",
                         [role.as_str()],
                     ));
                 }
@@ -239,7 +239,7 @@ impl Criteria {
                 if let Some(id) = id_of("group", &self.group, &mut invalid) {
                     c = c.add(cust(
                         backend,
-                        "\"persons\".\"id\" IN (SELECT person_id FROM group_members WHERE group_id = ?)",
+                        "EXISTS (SELECT 1 FROM group_members g WHERE g.person_id = \"persons\".\"id\" AND g.group_id = ?)",
                         [id],
                     ));
                 }
