@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::app::AppState;
 use crate::db::Backend;
@@ -19,6 +19,8 @@ use crate::web::extract::{Member, Require};
 use crate::web::page::{Page, render};
 
 pub const PER_PAGE: u64 = 24;
+/// Counts above this are shown as "more than"; the pages stop there too.
+pub const COUNT_CAP: u64 = 10_000;
 
 pub struct Card {
     pub id: i64,
@@ -49,6 +51,7 @@ struct DirectoryTpl<'a> {
     searched: bool,
     advanced: bool,
     total: u64,
+    capped: bool,
     cards: Vec<Card>,
     page: u64,
     pages: u64,
@@ -108,10 +111,17 @@ pub async fn directory(
     } != Criteria::default();
     let (cond, invalid) = c.condition(Backend::of(&state.db), Scope::Directory);
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
-    let (total, rows) = if searched && invalid.is_empty() {
-        search::page(&state.db, cond, Sort::Name, false, page, PER_PAGE).await?
+    let page = page.min(COUNT_CAP.div_ceil(PER_PAGE));
+    let (total, capped, rows) = if searched && invalid.is_empty() {
+        let (total, capped) = search::count_capped(&state.db, cond.clone(), COUNT_CAP).await?;
+        let rows = search::select(cond, Sort::Name, false)
+            .offset((page - 1) * PER_PAGE)
+            .limit(PER_PAGE)
+            .all(&state.db)
+            .await?;
+        (total, capped, rows)
     } else {
-        (0, Vec::new())
+        (0, false, Vec::new())
     };
     let orgs = organisation_names(&state, rows.iter().filter_map(|r| r.organisation_id)).await?;
     let ids: Vec<i64> = rows.iter().map(|r| r.id).collect();
@@ -144,6 +154,7 @@ pub async fn directory(
         searched,
         advanced,
         total,
+        capped,
         cards,
         page,
         pages: total.div_ceil(PER_PAGE),

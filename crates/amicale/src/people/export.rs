@@ -199,7 +199,7 @@ pub async fn write<C: ConnectionTrait>(
         let Some(last) = page.last().copied() else {
             break;
         };
-        for r in store::load_many(db, &page).await? {
+        for r in store::load_many_with(db, &page, false).await? {
             sink.row(&cells(&r, &names))?;
             n += 1;
         }

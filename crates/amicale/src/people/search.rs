@@ -364,6 +364,24 @@ pub async fn page<C: ConnectionTrait>(
     Ok((total, rows))
 }
 
+/// Counts up to `cap` matches: a broad directory search ("mar") is told
+/// "more than 10,000" without counting a million rows. Returns the count
+/// and whether it was capped.
+pub async fn count_capped<C: ConnectionTrait>(
+    db: &C,
+    cond: Condition,
+    cap: u64,
+) -> AppResult<(u64, bool)> {
+    let n = persons::Entity::find()
+        .select_only()
+        .column(persons::Column::Id)
+        .filter(cond)
+        .limit(cap + 1)
+        .count(db)
+        .await?;
+    Ok((n.min(cap), n > cap))
+}
+
 /// The ids matching a condition, for bulk actions on "all matching".
 pub async fn ids<C: ConnectionTrait>(db: &C, cond: Condition) -> AppResult<Vec<i64>> {
     Ok(persons::Entity::find()

@@ -500,6 +500,16 @@ pub async fn delete_many<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<u
 
 /// Loads whole records, keyed and ordered by the ids given.
 pub async fn load_many<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<Vec<Record>> {
+    load_many_with(db, ids, true).await
+}
+
+/// As [`load_many`]; without `contact`, e-mails and addresses are left
+/// empty (an export reads the reference e-mail from the person row).
+pub async fn load_many_with<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    contact: bool,
+) -> AppResult<Vec<Record>> {
     let v = ids.to_vec();
     let persons = persons::Entity::find()
         .filter(persons::Column::Id.is_in(v.clone()))
@@ -537,9 +547,11 @@ pub async fn load_many<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<Vec
             }
         };
     }
-    attach!(person_emails, emails);
+    if contact {
+        attach!(person_emails, emails);
+        attach!(person_addresses, addresses);
+    }
     attach!(person_phones, phones);
-    attach!(person_addresses, addresses);
     attach!(person_education, education);
     attach!(person_experiences, experiences);
     attach!(person_tags, tags);

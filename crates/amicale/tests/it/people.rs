@@ -1671,3 +1671,23 @@ async fn photos_are_checked_by_content_and_shown_on_cards() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn broad_searches_are_counted_up_to_a_cap() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        fixture(&app).await;
+        let backend = amicale::db::Backend::of(&app.state.db);
+        let c = amicale::people::search::Criteria {
+            q: "dup".into(),
+            ..Default::default()
+        };
+        let (cond, _) = c.condition(backend, amicale::people::search::Scope::Crm);
+        let count = |cap| amicale::people::search::count_capped(&app.state.db, cond.clone(), cap);
+        assert_eq!(count(10).await.unwrap(), (2, false));
+        assert_eq!(count(2).await.unwrap(), (2, false));
+        assert_eq!(count(1).await.unwrap(), (1, true));
+        app.stop().await;
+    })
+    .await;
+}
