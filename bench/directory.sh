@@ -10,6 +10,9 @@
 #  3. `amicale export people --format csv` of every row: time, peak RSS;
 #  4. `amicale import people` of $IMPORT_ROWS (default 100,000) new persons:
 #     time, peak RSS.
+# Each search runs once in-process first (the cold-cache figure, which also
+# brings its pages into the OS cache), then through HTTP and in-process in
+# alternating order, so the ratio compares like with like.
 # Targets (issue): quick search p95 ≤ 50 ms; CRM page p95 ≤ 150 ms; export
 # ≤ 20 s with peak RSS ≤ 200 MB; import ≤ 30 s. Figures only, never a test.
 #

@@ -51,6 +51,8 @@ fn recipient(i: usize) -> Recipient {
             "unsubscribe_url": format!("https://amicale.example/u/{i}"),
         }),
         locale: "fr",
+        person_id: None,
+        event_id: None,
     }
 }
 

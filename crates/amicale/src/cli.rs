@@ -84,11 +84,40 @@ pub enum Command {
         #[command(subcommand)]
         action: DkimCommand,
     },
+    /// Automatic rules (C10).
+    Rules {
+        #[command(subcommand)]
+        action: RulesCommand,
+    },
+    /// Periodic tasks: list them, or run one slot now.
+    Schedule {
+        #[command(subcommand)]
+        action: ScheduleCommand,
+    },
     /// SMS tools (no database needed).
     Sms {
         #[command(subcommand)]
         action: SmsCommand,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Prints, as JSON, what the active rules would send on a day (today
+    /// in the network time zone by default); sends nothing.
+    DryRun {
+        /// The day, YYYY-MM-DD.
+        #[arg(long)]
+        date: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScheduleCommand {
+    /// Each periodic task with its last and next slot, as JSON.
+    List,
+    /// Runs the latest due slot of TASK now, unless it already ran.
+    Run { task: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -335,9 +364,116 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
         Command::Export {
             what: ExportCommand::People { format, filters },
         } => export_people(&config, &format, &filters).await,
+        Command::Rules {
+            action: RulesCommand::DryRun { date },
+        } => rules_dry_run(&config, date.as_deref()).await,
+        Command::Schedule { action } => schedule_command(&config, action).await,
         Command::Template { .. } | Command::Sms { .. } | Command::Dkim { .. } => Err(
             AppError::Internal("offline commands run before the configuration is read".into()),
         ),
+    }
+}
+
+async fn cli_state(config: &Config) -> AppResult<crate::app::AppState> {
+    connect_migrated(config).await?;
+    let base_url = config
+        .base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.bind));
+    crate::app::AppState::new(config.clone(), base_url, false).await
+}
+
+fn print_json(v: &impl serde::Serialize) -> AppResult<()> {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).map_err(|e| AppError::Internal(e.to_string()))?
+    );
+    Ok(())
+}
+
+async fn rules_dry_run(config: &Config, date: Option<&str>) -> AppResult<()> {
+    let state = cli_state(config).await?;
+    let now = chrono::Utc::now();
+    let day = match date {
+        Some(d) => chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+            .map_err(|_| AppError::Config(format!("--date {d}: expected YYYY-MM-DD")))?,
+        None => now.with_timezone(&state.tz).date_naive(),
+    };
+    let (planned, skipped) = crate::events::rules::dry_run(&state, day, now, None).await?;
+    let mut out: Vec<serde_json::Value> = planned
+        .iter()
+        .map(|p| {
+            serde_json::json!({
+                "rule": p.rule_name,
+                "rule_id": p.rule,
+                "template": p.template_name,
+                "recipient": p.recipient,
+                "address": p.address,
+                "event": p.event_title,
+                "channel": p.channel,
+                "excluded": p.excluded,
+                "already_sent": p.already,
+            })
+        })
+        .collect();
+    for (r, template, why) in skipped {
+        out.push(serde_json::json!({
+            "rule": r.name,
+            "rule_id": r.id,
+            "template": template,
+            "recipient": null,
+            "channel": r.channel,
+            "excluded": why.as_str(),
+        }));
+    }
+    print_json(&out)
+}
+
+async fn schedule_command(config: &Config, action: ScheduleCommand) -> AppResult<()> {
+    let state = cli_state(config).await?;
+    let scheduler = crate::schedule::Scheduler::new(
+        state.db.clone(),
+        state.tz,
+        crate::schedule::tasks::all(state.clone()),
+    );
+    let now = chrono::Utc::now();
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&state.tz).to_rfc3339();
+    match action {
+        ScheduleCommand::List => {
+            scheduler.register(now).await?;
+            let rows: Vec<serde_json::Value> = scheduler
+                .overview(now)
+                .await?
+                .into_iter()
+                .map(|(t, last, next)| {
+                    serde_json::json!({
+                        "task": t.name,
+                        "cron": t.expr,
+                        "last": last.as_ref().map(|s| local(s.slot_at)),
+                        "last_outcome": last.as_ref().map(|s| s.outcome.clone()),
+                        "last_detail": last.and_then(|s| s.detail),
+                        "next": next.map(local),
+                    })
+                })
+                .collect();
+            print_json(&rows)
+        }
+        ScheduleCommand::Run { task } => match scheduler.run_now(&task, now).await? {
+            Some((slot, outcome)) => {
+                print_json(
+                    &serde_json::json!({"task": task, "slot": local(slot), "outcome": outcome}),
+                )?;
+                if outcome == "error" {
+                    return Err(AppError::Internal(format!(
+                        "task {task} failed; see the log"
+                    )));
+                }
+                Ok(())
+            }
+            None => Err(AppError::Config(format!(
+                "unknown task `{task}`; `amicale schedule list` shows them"
+            ))),
+        },
     }
 }
 

@@ -38,6 +38,9 @@ pub struct Config {
     pub network_name: String,
     /// The network's time zone, used by the scheduler and for display.
     pub time_zone: String,
+    /// Time of the nightly batch (automatic rules, campaigns and person-page
+    /// messages "for tonight"), `HH:MM` in the network time zone.
+    pub batch_time: String,
     /// Signing and encryption key; generated and stored in the database when absent.
     pub secret_key: Option<String>,
     /// `text` or `json`.
@@ -87,6 +90,7 @@ impl Default for Config {
             mail_from: "Amicale <no-reply@amicale.localhost>".into(),
             network_name: "Amicale".into(),
             time_zone: "Europe/Paris".into(),
+            batch_time: "19:00".into(),
             secret_key: None,
             log_format: LogFormat::Text,
             log_level: "info".into(),
@@ -154,6 +158,7 @@ impl Config {
 
     fn validate(&self) -> Result<(), AppError> {
         self.tz()?;
+        self.batch_cron()?;
         if let Some(url) = &self.smtp_url {
             url.parse::<SmtpUrl>()?;
         }
@@ -195,6 +200,20 @@ impl Config {
                 "dkim_domain, dkim_selector and dkim_key_file go together".into(),
             )),
         }
+    }
+
+    /// The cron expression of the nightly batch.
+    pub fn batch_cron(&self) -> Result<String, AppError> {
+        let bad = || {
+            AppError::Config(format!(
+                "batch_time must be HH:MM, not `{}`",
+                self.batch_time
+            ))
+        };
+        let t = chrono::NaiveTime::parse_from_str(self.batch_time.trim(), "%H:%M")
+            .map_err(|_| bad())?;
+        use chrono::Timelike;
+        Ok(format!("{} {} * * *", t.minute(), t.hour()))
     }
 
     pub fn tz(&self) -> Result<Tz, AppError> {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod delivery;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod home;
 pub mod ops;
 pub mod people;

@@ -171,7 +171,7 @@ async fn outbox_body(
 
 pub struct TaskRow {
     pub name: &'static str,
-    pub expr: &'static str,
+    pub expr: String,
     pub next: String,
     pub last: Vec<(String, String, String)>,
 }
@@ -209,7 +209,7 @@ async fn schedule(
             .collect();
         tasks.push(TaskRow {
             name: t.name,
-            expr: t.expr,
+            expr: t.expr.clone(),
             next: t
                 .next_after(state.tz, now)
                 .map(|n| local(state.tz, n))

@@ -4,6 +4,7 @@ use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
 mod accounts;
+mod events;
 mod people;
 mod photos;
 mod profiles;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(registrations::RegistrationOrigin),
             Box::new(profiles::Profiles),
             Box::new(photos::Photos),
+            Box::new(events::Events),
         ]
     }
 }

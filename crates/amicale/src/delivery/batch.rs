@@ -86,6 +86,8 @@ pub fn from_csv(
             address: email.as_str().to_owned(),
             merge_data: Value::Object(data),
             locale,
+            person_id: None,
+            event_id: None,
         });
     }
     if problems.is_empty() {

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::crypto::random_token;
-use crate::db::entities::{outbox, sends};
+use crate::db::entities::{outbox, send_exclusions, sends};
 use crate::delivery::outbox::{Channel, Origin, State};
 use crate::error::{AppError, AppResult};
 
@@ -37,6 +37,10 @@ pub struct Recipient {
     pub address: String,
     pub merge_data: serde_json::Value,
     pub locale: &'static str,
+    /// The person the message concerns, for their history.
+    pub person_id: Option<i64>,
+    /// The event it is about, for the event's history.
+    pub event_id: Option<i64>,
 }
 
 const CHUNK: usize = 500;
@@ -53,6 +57,35 @@ pub async fn create(
     recipients: impl IntoIterator<Item = Recipient>,
     created_by: Option<i64>,
     mail_domain: &str,
+) -> AppResult<i64> {
+    create_with_exclusions(
+        db,
+        label,
+        origin,
+        origin_id,
+        template_version_id,
+        recipients,
+        Vec::new(),
+        created_by,
+        mail_domain,
+        Utc::now(),
+    )
+    .await
+}
+
+/// Like [`create`], recording who was left out and why (C5) with the send.
+#[allow(clippy::too_many_arguments)]
+pub async fn create_with_exclusions(
+    db: &DatabaseConnection,
+    label: &str,
+    origin: Origin,
+    origin_id: Option<i64>,
+    template_version_id: i64,
+    recipients: impl IntoIterator<Item = Recipient>,
+    exclusions: Vec<(i64, &'static str)>,
+    created_by: Option<i64>,
+    mail_domain: &str,
+    due: DateTime<Utc>,
 ) -> AppResult<i64> {
     let now = Utc::now();
     let txn = db.begin().await?;
@@ -86,7 +119,7 @@ pub async fn create(
             origin_id: Set(origin_id),
             state: Set(State::Queued.as_str().into()),
             attempts: Set(0),
-            next_attempt_at: Set(now),
+            next_attempt_at: Set(due.max(now)),
             message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
             created_at: Set(now),
             updated_at: Set(now),
@@ -94,11 +127,25 @@ pub async fn create(
             send_id: Set(Some(send.id)),
             merge_data: Set(Some(r.merge_data.to_string())),
             locale: Set(Some(r.locale.to_owned())),
+            person_id: Set(r.person_id),
+            event_id: Set(r.event_id),
             ..Default::default()
         });
         outbox::Entity::insert_many(rows)
             .exec_without_returning(&txn)
             .await?;
+    }
+    for chunk in exclusions.chunks(CHUNK) {
+        send_exclusions::Entity::insert_many(chunk.iter().map(|(person, reason)| {
+            send_exclusions::ActiveModel {
+                send_id: Set(send.id),
+                person_id: Set(*person),
+                reason: Set((*reason).to_owned()),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
     }
     sends::Entity::update_many()
         .col_expr(sends::Column::Total, Expr::value(total))

@@ -40,7 +40,7 @@ pub const MODULES: &[Module] = &[
     Module {
         path: "/events",
         key: "nav-events",
-        built: false,
+        built: true,
     },
     Module {
         path: "/directory",

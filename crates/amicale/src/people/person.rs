@@ -12,6 +12,7 @@ use sea_orm::TransactionTrait;
 use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear};
 
 use crate::app::AppState;
+use crate::comms::templates::model::RecipientType;
 use crate::db::entities::{organisations, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
@@ -159,6 +160,7 @@ fn pairs_of(input: &PersonInput) -> FormPairs {
     }
     put("notes", input.notes.clone().unwrap_or_default());
     put("status", input.status.as_str().into());
+    put("recipient_type", input.recipient_type.as_str().into());
     FormPairs(v)
 }
 
@@ -303,6 +305,8 @@ fn parse(
         bad("notes", "too-long");
     }
     p.status = Status::parse(f.get("status")).unwrap_or(Status::Active);
+    p.recipient_type =
+        RecipientType::parse(f.get("recipient_type")).unwrap_or(RecipientType::Member);
     if errors.is_empty() {
         Ok(p)
     } else {

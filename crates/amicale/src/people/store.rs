@@ -9,6 +9,7 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
+use crate::comms::templates::model::RecipientType;
 use crate::db::entities::{
     group_members, organisations, person_addresses, person_education, person_emails,
     person_experiences, person_phones, person_roles, person_tags, persons, programmes,
@@ -91,6 +92,8 @@ pub struct PersonInput {
     pub notes: Option<String>,
     pub referent_user_id: Option<i64>,
     pub status: Status,
+    /// Who the person is to the sending modes (C7): member, beneficiary…
+    pub recipient_type: RecipientType,
 }
 
 impl PersonInput {
@@ -122,6 +125,7 @@ impl PersonInput {
             notes: None,
             referent_user_id: None,
             status: Status::Active,
+            recipient_type: RecipientType::Member,
         }
     }
 }
@@ -264,6 +268,7 @@ fn person_row(p: &PersonInput, names: &Names) -> persons::ActiveModel {
         name_key: Set(name_key(&p.first_name, &p.last_name)),
         sort_key: Set(sort_key(&p.first_name, &p.last_name)),
         updated_at: Set(Some(now)),
+        recipient_type: Set(p.recipient_type.as_str().to_owned()),
     }
 }
 
@@ -673,6 +678,7 @@ pub fn input_of(r: &Record) -> AppResult<PersonInput> {
         notes: p.notes.clone(),
         referent_user_id: p.referent_user_id,
         status: Status::parse(&p.status).unwrap_or(Status::Active),
+        recipient_type: RecipientType::parse(&p.recipient_type).unwrap_or(RecipientType::Member),
     })
 }
 

@@ -46,7 +46,7 @@ pub type TaskFn = Arc<dyn Fn(DateTime<Utc>) -> BoxFuture<'static, AppResult<Stri
 pub struct Task {
     pub name: &'static str,
     pub cron: Cron,
-    pub expr: &'static str,
+    pub expr: String,
     pub catch_up: CatchUp,
     pub run: TaskFn,
 }
@@ -54,10 +54,11 @@ pub struct Task {
 impl Task {
     pub fn new(
         name: &'static str,
-        expr: &'static str,
+        expr: impl Into<String>,
         catch_up: CatchUp,
         run: TaskFn,
     ) -> AppResult<Self> {
+        let expr = expr.into();
         let cron = expr
             .parse::<Cron>()
             .map_err(|e| AppError::Config(format!("task {name}: bad cron `{expr}`: {e}")))?;
@@ -175,6 +176,50 @@ impl Scheduler {
             }
         }
         Ok(ran)
+    }
+
+    /// Runs the latest slot of `name` due at `now`, unless some node
+    /// already ran it: `amicale schedule run`, idempotent like the
+    /// scheduler's own runs. `None` when the task does not exist.
+    pub async fn run_now(
+        &self,
+        name: &str,
+        now: DateTime<Utc>,
+    ) -> AppResult<Option<(DateTime<Utc>, &'static str)>> {
+        let Some(task) = self.tasks.iter().find(|t| t.name == name) else {
+            return Ok(None);
+        };
+        self.register(now).await?;
+        let Some(slot) = task
+            .slots_between(self.tz, now - Duration::days(32), now)
+            .last()
+            .copied()
+        else {
+            return Ok(Some((now, "no slot")));
+        };
+        if self.claim(task, slot, now, "running").await? {
+            Ok(Some((slot, self.execute(task, slot).await?)))
+        } else {
+            Ok(Some((slot, "already ran")))
+        }
+    }
+
+    /// Each task with its latest slot (time, outcome, summary) and its next one.
+    pub async fn overview(
+        &self,
+        now: DateTime<Utc>,
+    ) -> AppResult<Vec<(&Task, Option<schedule_slots::Model>, Option<DateTime<Utc>>)>> {
+        let mut out = Vec::new();
+        for t in &self.tasks {
+            let last = schedule_slots::Entity::find()
+                .filter(schedule_slots::Column::Task.eq(t.name))
+                .order_by_desc(schedule_slots::Column::SlotAt)
+                .limit(1)
+                .one(&self.db)
+                .await?;
+            out.push((t, last, t.next_after(self.tz, now)));
+        }
+        Ok(out)
     }
 
     async fn cursor(&self, task: &Task) -> AppResult<DateTime<Utc>> {

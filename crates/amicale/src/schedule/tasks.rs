@@ -15,7 +15,13 @@ use crate::web::session;
 pub fn all(state: AppState) -> Vec<Task> {
     let s1 = state.clone();
     let s2 = state.clone();
-    let s3 = state;
+    let s3 = state.clone();
+    let s4 = state.clone();
+    // Validated when the configuration was read.
+    let batch = state
+        .config
+        .batch_cron()
+        .unwrap_or_else(|_| "0 19 * * *".into());
     vec![
         Task::new(
             "outbox-housekeeping",
@@ -46,6 +52,18 @@ pub fn all(state: AppState) -> Vec<Task> {
             Arc::new(move |slot| {
                 let s = s3.clone();
                 Box::pin(async move { crate::people::accounts::remind(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+        // Each missed day runs after downtime: a rule's day is the slot's
+        // day, and reminders for events already past are not sent late.
+        Task::new(
+            "automatic-rules",
+            batch,
+            CatchUp::RunEach,
+            Arc::new(move |slot| {
+                let s = s4.clone();
+                Box::pin(async move { crate::events::rules::nightly(&s, slot).await })
             }),
         )
         .expect("valid cron"),

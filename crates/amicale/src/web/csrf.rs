@@ -24,7 +24,7 @@ const PURPOSE: &str = "csrf";
 
 /// Paths that receive POSTs from outside a browser session and carry their own
 /// proof (signed one-click unsubscribe links, provider webhooks).
-const EXEMPT_PREFIXES: &[&str] = &["/hooks/"];
+const EXEMPT_PREFIXES: &[&str] = &["/hooks/", "/unsubscribe/"];
 
 /// The token for forms rendered by this request.
 #[derive(Clone, Debug)]

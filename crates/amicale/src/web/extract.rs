@@ -122,6 +122,42 @@ impl Permission for ManageTemplates {
     }
 }
 
+/// Consults events, the agenda and participants (E1–E3).
+pub struct ViewEvents;
+
+impl Permission for ViewEvents {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Events, Level::Consult)
+    }
+}
+
+/// Creates and edits events, registers participants, takes attendance.
+pub struct EditEvents;
+
+impl Permission for EditEvents {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Events, Level::Modify)
+    }
+}
+
+/// Sends templates from a person page or an event page (C8, C9).
+pub struct SendMessages;
+
+impl Permission for SendMessages {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Sends, Level::Modify)
+    }
+}
+
+/// Sets up campaigns and automatic rules (C7, C10).
+pub struct ManageSends;
+
+impl Permission for ManageSends {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Sends, Level::Create)
+    }
+}
+
 /// A signed-in user holding `P`; others get 403 (or the login page when not signed in).
 pub struct Require<P: Permission>(pub SessionUser, PhantomData<P>);
 

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::delivery::pages::router())
         .merge(crate::ops::router())
         .merge(crate::people::router())
+        .merge(crate::events::router())
         .route("/static/{version}/{name}", get(assets::serve))
         .fallback(errors::not_found)
         // Outermost first: metrics see every response, errors are rendered in

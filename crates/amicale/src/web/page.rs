@@ -68,6 +68,18 @@ impl Page {
         self.locale.t1(key, name, value)
     }
 
+    pub fn t2(
+        &self,
+        key: &str,
+        a: &'static str,
+        va: impl std::fmt::Display,
+        b: &'static str,
+        vb: impl std::fmt::Display,
+    ) -> String {
+        self.locale
+            .t_args(key, &[(a, va.to_string()), (b, vb.to_string())])
+    }
+
     /// "N characters, M SMS (GSM7)".
     pub fn sms_count(&self, a: &amicale_sms::Analysis) -> String {
         self.locale.t_args(

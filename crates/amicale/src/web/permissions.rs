@@ -17,16 +17,18 @@ pub enum Module {
     Sends,
     Registrations,
     Administration,
+    Events,
 }
 
 impl Module {
-    pub const ALL: [Module; 6] = [
+    pub const ALL: [Module; 7] = [
         Module::Directory,
         Module::People,
         Module::Templates,
         Module::Sends,
         Module::Registrations,
         Module::Administration,
+        Module::Events,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Module {
             Module::Sends => "sends",
             Module::Registrations => "registrations",
             Module::Administration => "administration",
+            Module::Events => "events",
         }
     }
 }
@@ -145,7 +148,8 @@ pub fn shipped() -> Vec<(&'static str, Matrix)> {
                 .with(Directory, Consult, Scope::All)
                 .with(People, Consult, Scope::All)
                 .with(Templates, Create, Scope::All)
-                .with(Sends, Create, Scope::All),
+                .with(Sends, Create, Scope::All)
+                .with(Events, Consult, Scope::All),
         ),
         (
             "advisor",
@@ -153,7 +157,8 @@ pub fn shipped() -> Vec<(&'static str, Matrix)> {
                 .with(Directory, Consult, Scope::All)
                 .with(People, Modify, Scope::Assigned)
                 .with(Templates, Consult, Scope::All)
-                .with(Sends, Consult, Scope::Assigned),
+                .with(Sends, Modify, Scope::Assigned)
+                .with(Events, Create, Scope::All),
         ),
         (
             "partner_manager",

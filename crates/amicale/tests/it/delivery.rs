@@ -115,6 +115,8 @@ fn recipients(n: usize) -> Vec<Recipient> {
             address: format!("r{i}@example.org"),
             merge_data: serde_json::json!({"person": {"first_name": format!("N{i}")}}),
             locale: "fr",
+            person_id: None,
+            event_id: None,
         })
         .collect()
 }

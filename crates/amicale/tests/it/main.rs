@@ -7,6 +7,7 @@ mod auth;
 mod browser;
 mod cli;
 mod delivery;
+mod events;
 mod outbox;
 mod people;
 mod scheduler;

@@ -1,6 +1,9 @@
 //! SeaORM entities, one module per table.
 
 pub mod audit_log;
+pub mod campaigns;
+pub mod event_facilitators;
+pub mod events;
 pub mod group_members;
 pub mod groups;
 pub mod invitations;
@@ -8,6 +11,7 @@ pub mod jobs;
 pub mod login_throttle;
 pub mod organisations;
 pub mod outbox;
+pub mod participations;
 pub mod password_resets;
 pub mod permission_profiles;
 pub mod person_addresses;
@@ -21,10 +25,13 @@ pub mod person_tags;
 pub mod persons;
 pub mod programmes;
 pub mod registrations;
+pub mod rule_deliveries;
+pub mod rules;
 pub mod saved_list_members;
 pub mod saved_lists;
 pub mod schedule_slots;
 pub mod schedule_tasks;
+pub mod send_exclusions;
 pub mod sends;
 pub mod sessions;
 pub mod settings;
@@ -32,5 +39,6 @@ pub mod suppressions;
 pub mod template_attachments;
 pub mod template_versions;
 pub mod templates;
+pub mod unsubscriptions;
 pub mod user_prefs;
 pub mod users;

@@ -9,6 +9,8 @@ pub struct Model {
     pub name: String,
     pub sector: String,
     pub city: String,
+    /// The contact person messages to the organisation go to (C5).
+    pub referent_person_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

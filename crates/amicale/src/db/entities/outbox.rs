@@ -27,6 +27,10 @@ pub struct Model {
     /// Merge data (JSON) for bodies rendered at delivery from the template version.
     pub merge_data: Option<String>,
     pub locale: Option<String>,
+    /// The person the message concerns (histories of the person page).
+    pub person_id: Option<i64>,
+    /// The event the message is about (history of the event page).
+    pub event_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

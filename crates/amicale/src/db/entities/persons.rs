@@ -32,6 +32,8 @@ pub struct Model {
     pub sort_key: String,
     pub updated_at: Option<DateTimeUtc>,
     pub invitations_stop: bool,
+    /// member, beneficiary, partner_contact or individual_contact
+    pub recipient_type: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,466 @@
+//! Sending from a person page (C8) and from an event page (C9): pick a
+//! channel and one or more templates, one message per template; and the
+//! history of what concerns a person or an event, whatever sent it.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::comms::context;
+use crate::comms::eligibility::{self, Category, Exclusion, Summary};
+use crate::comms::templates::model::{self as tmodel, RecipientType, SendingMode};
+use crate::comms::templates::store as tstore;
+use crate::db::entities::{events, outbox, participations, persons, template_versions, templates};
+use crate::delivery::outbox::Origin;
+use crate::delivery::sends::{self, Recipient};
+use crate::error::{AppError, AppResult};
+use crate::events::model::{Audience, SendChannel};
+use crate::events::rules::build_for_event;
+use crate::web::extract::{Require, SendMessages, ViewPeople};
+use crate::web::form::FormPairs;
+use crate::web::page::{Page, render};
+
+/// The channels a user can pick today (SMS waits for an SMS provider).
+pub const CHANNELS: [SendChannel; 2] = [SendChannel::Email, SendChannel::Newsletter];
+
+pub struct TemplateChoice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// The send form of a page, with "N of M will receive it".
+pub struct SendPanel {
+    pub channel: String,
+    pub audience: String,
+    pub templates: Vec<TemplateChoice>,
+    pub summary: Summary,
+    /// Names of the excluded, with the reason code.
+    pub excluded: Vec<(String, &'static str)>,
+}
+
+/// Active templates of the channel's kind allowed for `mode` (and for the
+/// recipient type, when one is given).
+pub async fn allowed_templates(
+    state: &AppState,
+    channel: SendChannel,
+    mode: SendingMode,
+    audience: Option<RecipientType>,
+) -> AppResult<Vec<templates::Model>> {
+    Ok(templates::Entity::find()
+        .filter(templates::Column::Active.eq(true))
+        .filter(templates::Column::Kind.eq(channel.template_kind().as_str()))
+        .order_by_asc(templates::Column::Name)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| tmodel::split(&t.sending_modes, SendingMode::parse).contains(&mode))
+        .filter(|t| {
+            audience.is_none_or(|a| {
+                tmodel::split(&t.recipient_types, RecipientType::parse).contains(&a)
+            })
+        })
+        .collect())
+}
+
+fn channel_or_default(s: &str) -> SendChannel {
+    SendChannel::parse(s)
+        .filter(|c| CHANNELS.contains(c))
+        .unwrap_or(SendChannel::Email)
+}
+
+fn audience_filter(a: Audience, p: &participations::Model) -> bool {
+    match a {
+        Audience::All => !p.waiting,
+        Audience::Confirmed => !p.waiting && p.confirmed,
+        Audience::Registered => !p.waiting,
+        Audience::Waiting => p.waiting,
+        Audience::Present => p.presence == "present",
+        Audience::Absent => p.presence == "absent",
+    }
+}
+
+async fn audience_of(
+    state: &AppState,
+    event: i64,
+    audience: Audience,
+) -> AppResult<Vec<participations::Model>> {
+    Ok(participations::Entity::find()
+        .filter(participations::Column::EventId.eq(event))
+        .order_by_asc(participations::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|p| audience_filter(audience, p))
+        .collect())
+}
+
+pub async fn event_panel(
+    state: &AppState,
+    e: &events::Model,
+    channel: &str,
+    audience: &str,
+) -> AppResult<SendPanel> {
+    let channel = channel_or_default(channel);
+    let audience = Audience::parse(audience).unwrap_or(Audience::All);
+    let parts = audience_of(state, e.id, audience).await?;
+    let built = build_for_event(state, e, &parts, channel, Category::Events, None).await?;
+    let summary = eligibility::summarise(built.iter().map(|b| &b.decision));
+    Ok(SendPanel {
+        channel: channel.as_str().into(),
+        audience: audience.as_str().into(),
+        templates: allowed_templates(state, channel, SendingMode::EventPage, None)
+            .await?
+            .into_iter()
+            .map(|t| TemplateChoice {
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+        summary,
+        excluded: built
+            .iter()
+            .filter_map(|b| {
+                b.decision
+                    .as_ref()
+                    .err()
+                    .map(|e| (b.name.clone(), e.as_str()))
+            })
+            .collect(),
+    })
+}
+
+/// The template ids posted, each checked against what the page offers.
+fn chosen(f: &FormPairs, offered: &[templates::Model]) -> Vec<templates::Model> {
+    let ids: Vec<i64> = f
+        .all("template")
+        .iter()
+        .filter_map(|s| s.parse().ok())
+        .collect();
+    offered
+        .iter()
+        .filter(|t| ids.contains(&t.id))
+        .cloned()
+        .collect()
+}
+
+/// Sends the chosen templates to the chosen participants now (C9): one
+/// send per template, with its exclusions.
+pub async fn send_event(
+    State(state): State<AppState>,
+    who: Require<SendMessages>,
+    Path(id): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let e = crate::events::store::get(&state.db, id).await?;
+    let channel = channel_or_default(f.get("channel"));
+    let audience = Audience::parse(f.get("audience")).unwrap_or(Audience::All);
+    let offered = allowed_templates(&state, channel, SendingMode::EventPage, None).await?;
+    let picked = chosen(&f, &offered);
+    if picked.is_empty() {
+        return Ok(Redirect::to(&format!("/admin/events/{id}?notice=no_template")).into_response());
+    }
+    let parts = audience_of(&state, id, audience).await?;
+    let built = build_for_event(
+        &state,
+        &e,
+        &parts,
+        channel,
+        Category::Events,
+        Some(who.user()),
+    )
+    .await?;
+    let mut queued = 0usize;
+    for t in &picked {
+        let version = tstore::current_version(&state.db, t).await?;
+        let mut recipients = Vec::new();
+        let mut exclusions = Vec::new();
+        for b in &built {
+            match &b.decision {
+                Ok(address) => recipients.push(Recipient {
+                    address: address.clone(),
+                    merge_data: b.merge_data.clone(),
+                    locale: b.locale.code(),
+                    person_id: Some(b.person),
+                    event_id: Some(id),
+                }),
+                Err(why) => exclusions.push((b.person, why.as_str())),
+            }
+        }
+        queued += recipients.len();
+        sends::create_with_exclusions(
+            &state.db,
+            &format!("{} — {}", e.title, t.name),
+            Origin::EventPage,
+            Some(id),
+            version.id,
+            recipients,
+            exclusions,
+            Some(who.user().id),
+            state.mail_from.email.domain(),
+            Utc::now(),
+        )
+        .await?;
+    }
+    state.outbox_wakeup.notify_waiters();
+    Ok(Redirect::to(&format!("/admin/events/{id}?notice=sent:{queued}")).into_response())
+}
+
+/// One message of a history.
+pub struct HistoryRow {
+    pub when: String,
+    pub template: String,
+    pub origin: String,
+    pub state: String,
+    pub recipient: String,
+    pub person_id: Option<i64>,
+}
+
+async fn history(state: &AppState, filter: sea_orm::Condition) -> AppResult<Vec<HistoryRow>> {
+    let rows = outbox::Entity::find()
+        .filter(filter)
+        .filter(outbox::Column::Origin.ne(Origin::Test.as_str()))
+        .order_by_desc(outbox::Column::CreatedAt)
+        .order_by_desc(outbox::Column::Id)
+        .limit(500)
+        .all(&state.db)
+        .await?;
+    let vids: Vec<i64> = rows.iter().filter_map(|r| r.template_version_id).collect();
+    let versions: std::collections::HashMap<i64, i64> = if vids.is_empty() {
+        Default::default()
+    } else {
+        template_versions::Entity::find()
+            .filter(template_versions::Column::Id.is_in(vids))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v.template_id))
+            .collect()
+    };
+    let names: std::collections::HashMap<i64, String> = templates::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|r| HistoryRow {
+            when: context::local(state, r.created_at),
+            template: r
+                .template_version_id
+                .and_then(|v| versions.get(&v))
+                .and_then(|t| names.get(t))
+                .cloned()
+                .unwrap_or_else(|| r.subject.clone()),
+            origin: r.origin,
+            state: r.state,
+            recipient: r.recipient,
+            person_id: r.person_id,
+        })
+        .collect())
+}
+
+pub async fn event_history(state: &AppState, event: i64) -> AppResult<Vec<HistoryRow>> {
+    history(
+        state,
+        sea_orm::Condition::all().add(outbox::Column::EventId.eq(event)),
+    )
+    .await
+}
+
+pub async fn person_history(state: &AppState, person: i64) -> AppResult<Vec<HistoryRow>> {
+    history(
+        state,
+        sea_orm::Condition::all().add(outbox::Column::PersonId.eq(person)),
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "comms/person_messages.html")]
+struct PersonTpl<'a> {
+    p: &'a Page,
+    person: persons::Model,
+    panel: SendPanel,
+    history: Vec<HistoryRow>,
+    notice: Option<String>,
+    batch_time: String,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct PersonQuery {
+    pub channel: String,
+    pub notice: String,
+}
+
+async fn person_decision(
+    state: &AppState,
+    person: &persons::Model,
+    channel: SendChannel,
+) -> AppResult<Result<String, Exclusion>> {
+    Ok(
+        eligibility::check(&state.db, &[person.id], channel, Category::FollowUp)
+            .await?
+            .into_iter()
+            .next()
+            .map(|(_, d)| d)
+            .unwrap_or(Err(Exclusion::Deactivated)),
+    )
+}
+
+/// The person page's messages: send one or more templates (C8) and the
+/// whole history of what concerns the person.
+pub async fn person_page(
+    State(state): State<AppState>,
+    who: Require<ViewPeople>,
+    p: Page,
+    Path(id): Path<i64>,
+    axum::extract::Query(q): axum::extract::Query<PersonQuery>,
+) -> AppResult<Response> {
+    crate::people::person::in_reach(&state, &who.0, id).await?;
+    let person = persons::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let channel = channel_or_default(&q.channel);
+    let decision = person_decision(&state, &person, channel).await?;
+    let rtype = RecipientType::parse(&person.recipient_type);
+    let panel = SendPanel {
+        channel: channel.as_str().into(),
+        audience: String::new(),
+        templates: allowed_templates(&state, channel, SendingMode::PersonPage, rtype)
+            .await?
+            .into_iter()
+            .map(|t| TemplateChoice {
+                id: t.id,
+                name: t.name,
+            })
+            .collect(),
+        summary: eligibility::summarise([&decision]),
+        excluded: decision
+            .as_ref()
+            .err()
+            .map(|e| {
+                (
+                    format!("{} {}", person.first_name, person.last_name),
+                    e.as_str(),
+                )
+            })
+            .into_iter()
+            .collect(),
+    };
+    let notice = match q.notice.split_once(':') {
+        Some(("excluded", why)) => Some(p.t1(
+            "person-msg-notice-excluded",
+            "reason",
+            p.t(&format!("exclusion-{why}")),
+        )),
+        Some((k, n)) => Some(p.t1(&format!("person-msg-notice-{k}"), "n", n)),
+        None if !q.notice.is_empty() => Some(p.t(&format!("person-msg-notice-{}", q.notice))),
+        None => None,
+    };
+    render(&PersonTpl {
+        p: &p,
+        history: person_history(&state, id).await?,
+        person,
+        panel,
+        notice,
+        batch_time: state.config.batch_time.clone(),
+    })
+}
+
+/// The next nightly batch after `now`.
+pub fn next_batch(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+    state
+        .config
+        .batch_cron()
+        .ok()
+        .and_then(|c| c.parse::<croner::Cron>().ok())
+        .and_then(|c| {
+            c.find_next_occurrence(&now.with_timezone(&state.tz), false)
+                .ok()
+        })
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or(now)
+}
+
+pub async fn person_send(
+    State(state): State<AppState>,
+    who: Require<SendMessages>,
+    Path(id): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    crate::people::person::in_reach(&state, &who.0, id).await?;
+    let person = persons::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let channel = channel_or_default(f.get("channel"));
+    let rtype = RecipientType::parse(&person.recipient_type);
+    let offered = allowed_templates(&state, channel, SendingMode::PersonPage, rtype).await?;
+    let picked = chosen(&f, &offered);
+    let back = |n: &str| {
+        Ok(Redirect::to(&format!(
+            "/admin/people/{id}/messages?channel={}&notice={n}",
+            channel.as_str()
+        ))
+        .into_response())
+    };
+    if picked.is_empty() {
+        return back("no_template");
+    }
+    let decision = person_decision(&state, &person, channel).await?;
+    let address = match decision {
+        Ok(a) => a,
+        Err(why) => return back(&format!("excluded:{}", why.as_str())),
+    };
+    let data = context::people(&state.db, &[id]).await?;
+    let d = data.get(&id).cloned().unwrap_or_default();
+    let l = d.locale.unwrap_or(state.default_locale);
+    let mut root = context::common(&state, Some(who.user()));
+    if let Some(Value::Object(pn)) = root.get_mut("person") {
+        d.fill(pn);
+    }
+    root.insert(
+        "unsubscribe_url".into(),
+        Value::from(context::unsubscribe_url(
+            &state,
+            &address,
+            Category::FollowUp,
+        )),
+    );
+    let due = if f.get("when") == "tonight" {
+        next_batch(&state, Utc::now())
+    } else {
+        Utc::now()
+    };
+    for t in &picked {
+        let version = tstore::current_version(&state.db, t).await?;
+        sends::create_with_exclusions(
+            &state.db,
+            &format!("{} {} — {}", person.first_name, person.last_name, t.name),
+            Origin::PersonPage,
+            Some(id),
+            version.id,
+            [Recipient {
+                address: address.clone(),
+                merge_data: Value::Object(root.clone()),
+                locale: l.code(),
+                person_id: Some(id),
+                event_id: None,
+            }],
+            Vec::new(),
+            Some(who.user().id),
+            state.mail_from.email.domain(),
+            due,
+        )
+        .await?;
+    }
+    state.outbox_wakeup.notify_waiters();
+    back(&format!("sent:{}", picked.len()))
+}

@@ -1,0 +1,429 @@
+//! Consent and eligibility (C5): one function decides, for a recipient and a
+//! channel, whether a message may go and, if not, why. Every way to send
+//! (campaign, person page, event page, automatic rule, mailing) asks it, so
+//! the "N of M will receive it" of each screen and what the workers are
+//! given always agree.
+
+use std::collections::{HashMap, HashSet};
+
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+
+use crate::db::entities::{
+    organisations, person_emails, person_phones, persons, suppressions, unsubscriptions,
+};
+use crate::delivery::suppressions::normalise;
+use crate::error::AppResult;
+use crate::events::model::SendChannel;
+
+/// Why a recipient does not receive a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Exclusion {
+    Deactivated,
+    NoEmail,
+    EmailNotAccepted,
+    NoPhone,
+    SmsNotAccepted,
+    Unsubscribed,
+    HardBounced,
+    NotReferent,
+}
+
+impl Exclusion {
+    pub const ALL: [Exclusion; 8] = [
+        Exclusion::Deactivated,
+        Exclusion::NoEmail,
+        Exclusion::EmailNotAccepted,
+        Exclusion::NoPhone,
+        Exclusion::SmsNotAccepted,
+        Exclusion::Unsubscribed,
+        Exclusion::HardBounced,
+        Exclusion::NotReferent,
+    ];
+
+    /// Stable code: stored on sends and rule deliveries, suffix of the
+    /// locale key `exclusion-…`, printed by `amicale rules dry-run`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Exclusion::Deactivated => "deactivated",
+            Exclusion::NoEmail => "no_email",
+            Exclusion::EmailNotAccepted => "email_not_accepted",
+            Exclusion::NoPhone => "no_phone",
+            Exclusion::SmsNotAccepted => "sms_not_accepted",
+            Exclusion::Unsubscribed => "unsubscribed",
+            Exclusion::HardBounced => "hard_bounced",
+            Exclusion::NotReferent => "not_referent",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// The unsubscribe categories: a person may stop one kind of message and
+/// keep the others.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Category {
+    /// Reminders and messages about events (automatic rules, event page).
+    Events,
+    /// Campaigns.
+    Campaigns,
+    /// Partner mailings.
+    Mailings,
+    /// Messages from a staff member about one's own follow-up.
+    FollowUp,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::Events,
+        Category::Campaigns,
+        Category::Mailings,
+        Category::FollowUp,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Events => "events",
+            Category::Campaigns => "campaigns",
+            Category::Mailings => "mailings",
+            Category::FollowUp => "follow_up",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
+
+/// What the decision needs to know about one person.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Facts {
+    pub deactivated: bool,
+    /// The reference e-mail and whether it accepts e-mails.
+    pub email: Option<(String, bool)>,
+    /// The principal phone and whether it accepts contact.
+    pub phone: Option<(String, bool)>,
+    /// The person's SMS consent (JG: "accepts to be contacted by SMS").
+    pub sms_consent: bool,
+    /// A contact of an organisation that has another referent.
+    pub not_referent: bool,
+    /// Categories the address unsubscribed from.
+    pub unsubscribed: HashSet<String>,
+    pub hard_bounced: bool,
+}
+
+/// The decision: the address (e-mail or E.164 number) to send to, or why not.
+pub fn decide(f: &Facts, channel: SendChannel, category: Category) -> Result<String, Exclusion> {
+    if f.deactivated {
+        return Err(Exclusion::Deactivated);
+    }
+    if f.not_referent {
+        return Err(Exclusion::NotReferent);
+    }
+    let address = if channel.is_email() {
+        let Some((address, accepts)) = &f.email else {
+            return Err(Exclusion::NoEmail);
+        };
+        if !accepts {
+            return Err(Exclusion::EmailNotAccepted);
+        }
+        address.clone()
+    } else {
+        let Some((number, accepts)) = &f.phone else {
+            return Err(Exclusion::NoPhone);
+        };
+        if !accepts || !f.sms_consent {
+            return Err(Exclusion::SmsNotAccepted);
+        }
+        number.clone()
+    };
+    if f.unsubscribed.contains(category.as_str()) {
+        return Err(Exclusion::Unsubscribed);
+    }
+    if f.hard_bounced {
+        return Err(Exclusion::HardBounced);
+    }
+    Ok(address)
+}
+
+/// The facts of many persons in a few queries (chunks of 500 ids).
+pub async fn facts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<HashMap<i64, Facts>> {
+    let mut out: HashMap<i64, Facts> = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let people = persons::Entity::find()
+            .filter(persons::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?;
+        let org_ids: Vec<i64> = people.iter().filter_map(|p| p.organisation_id).collect();
+        let referents: HashMap<i64, Option<i64>> = if org_ids.is_empty() {
+            HashMap::new()
+        } else {
+            organisations::Entity::find()
+                .filter(organisations::Column::Id.is_in(org_ids))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|o| (o.id, o.referent_person_id))
+                .collect()
+        };
+        for p in &people {
+            // An organisation with a referent is written to through them
+            // only; without one, each of its contacts may be.
+            let not_referent = p.recipient_type == "partner_contact"
+                && p.organisation_id
+                    .and_then(|o| referents.get(&o).copied().flatten())
+                    .is_some_and(|r| r != p.id);
+            out.insert(
+                p.id,
+                Facts {
+                    deactivated: p.status == "deactivated",
+                    sms_consent: p.sms_consent,
+                    not_referent,
+                    ..Default::default()
+                },
+            );
+        }
+        for e in person_emails::Entity::find()
+            .filter(person_emails::Column::PersonId.is_in(chunk.iter().copied()))
+            .filter(person_emails::Column::IsReference.eq(true))
+            .all(db)
+            .await?
+        {
+            if let Some(f) = out.get_mut(&e.person_id) {
+                f.email = Some((e.address, e.accepts_email));
+            }
+        }
+        for ph in person_phones::Entity::find()
+            .filter(person_phones::Column::PersonId.is_in(chunk.iter().copied()))
+            .filter(person_phones::Column::IsPrincipal.eq(true))
+            .all(db)
+            .await?
+        {
+            if let Some(f) = out.get_mut(&ph.person_id) {
+                f.phone = Some((ph.number, ph.accepts_contact));
+            }
+        }
+        let addresses: Vec<String> = chunk
+            .iter()
+            .filter_map(|id| out.get(id))
+            .filter_map(|f| f.email.as_ref().map(|(a, _)| normalise(a)))
+            .collect();
+        if addresses.is_empty() {
+            continue;
+        }
+        let bounced: HashSet<String> = suppressions::Entity::find()
+            .filter(suppressions::Column::Address.is_in(addresses.clone()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|s| s.address)
+            .collect();
+        let mut unsub: HashMap<String, HashSet<String>> = HashMap::new();
+        for u in unsubscriptions::Entity::find()
+            .filter(unsubscriptions::Column::Address.is_in(addresses))
+            .all(db)
+            .await?
+        {
+            unsub.entry(u.address).or_default().insert(u.category);
+        }
+        for id in chunk {
+            if let Some(f) = out.get_mut(id)
+                && let Some((a, _)) = &f.email
+            {
+                let key = normalise(a);
+                f.hard_bounced = bounced.contains(&key);
+                if let Some(cats) = unsub.remove(&key) {
+                    f.unsubscribed = cats;
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Decides for each of `ids` (in order); a person who no longer exists is
+/// left out.
+pub async fn check<C: ConnectionTrait>(
+    db: &C,
+    ids: &[i64],
+    channel: SendChannel,
+    category: Category,
+) -> AppResult<Vec<(i64, Result<String, Exclusion>)>> {
+    let facts = facts(db, ids).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| facts.get(id).map(|f| (*id, decide(f, channel, category))))
+        .collect())
+}
+
+/// "N of M will receive it", and the excluded counted by reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub targeted: usize,
+    pub eligible: usize,
+    pub excluded: Vec<(Exclusion, usize)>,
+}
+
+pub fn summarise<'a>(
+    decisions: impl IntoIterator<Item = &'a Result<String, Exclusion>>,
+) -> Summary {
+    let mut s = Summary::default();
+    let mut by: HashMap<Exclusion, usize> = HashMap::new();
+    for d in decisions {
+        s.targeted += 1;
+        match d {
+            Ok(_) => s.eligible += 1,
+            Err(e) => *by.entry(*e).or_default() += 1,
+        }
+    }
+    s.excluded = by.into_iter().collect();
+    s.excluded.sort();
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> Facts {
+        Facts {
+            email: Some(("a@example.org".into(), true)),
+            phone: Some(("+33612345678".into(), true)),
+            sms_consent: true,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_consenting_person_receives_both_channels() {
+        assert_eq!(
+            decide(&ok(), SendChannel::Email, Category::Events),
+            Ok("a@example.org".into())
+        );
+        assert_eq!(
+            decide(&ok(), SendChannel::Sms, Category::Events),
+            Ok("+33612345678".into())
+        );
+    }
+
+    #[test]
+    fn each_reason_is_told() {
+        let cases: Vec<(Facts, SendChannel, Exclusion)> = vec![
+            (
+                Facts {
+                    deactivated: true,
+                    ..ok()
+                },
+                SendChannel::Email,
+                Exclusion::Deactivated,
+            ),
+            (
+                Facts {
+                    email: None,
+                    ..ok()
+                },
+                SendChannel::Email,
+                Exclusion::NoEmail,
+            ),
+            (
+                Facts {
+                    email: Some(("a@example.org".into(), false)),
+                    ..ok()
+                },
+                SendChannel::Newsletter,
+                Exclusion::EmailNotAccepted,
+            ),
+            (
+                Facts {
+                    phone: None,
+                    ..ok()
+                },
+                SendChannel::Sms,
+                Exclusion::NoPhone,
+            ),
+            (
+                Facts {
+                    sms_consent: false,
+                    ..ok()
+                },
+                SendChannel::Sms,
+                Exclusion::SmsNotAccepted,
+            ),
+            (
+                Facts {
+                    phone: Some(("+33612345678".into(), false)),
+                    ..ok()
+                },
+                SendChannel::Sms,
+                Exclusion::SmsNotAccepted,
+            ),
+            (
+                Facts {
+                    unsubscribed: ["events".to_string()].into(),
+                    ..ok()
+                },
+                SendChannel::Email,
+                Exclusion::Unsubscribed,
+            ),
+            (
+                Facts {
+                    hard_bounced: true,
+                    ..ok()
+                },
+                SendChannel::Email,
+                Exclusion::HardBounced,
+            ),
+            (
+                Facts {
+                    not_referent: true,
+                    ..ok()
+                },
+                SendChannel::Email,
+                Exclusion::NotReferent,
+            ),
+        ];
+        for (f, ch, want) in cases {
+            assert_eq!(decide(&f, ch, Category::Events), Err(want), "{f:?}");
+        }
+    }
+
+    #[test]
+    fn unsubscribing_is_per_category() {
+        let f = Facts {
+            unsubscribed: ["campaigns".to_string()].into(),
+            ..ok()
+        };
+        assert!(decide(&f, SendChannel::Email, Category::Events).is_ok());
+        assert_eq!(
+            decide(&f, SendChannel::Email, Category::Campaigns),
+            Err(Exclusion::Unsubscribed)
+        );
+    }
+
+    #[test]
+    fn summaries_count_by_reason() {
+        let d = [
+            Ok("a".to_string()),
+            Err(Exclusion::NoEmail),
+            Err(Exclusion::NoEmail),
+            Err(Exclusion::HardBounced),
+        ];
+        let s = summarise(&d);
+        assert_eq!((s.targeted, s.eligible), (4, 1));
+        assert_eq!(
+            s.excluded,
+            vec![(Exclusion::NoEmail, 2), (Exclusion::HardBounced, 1)]
+        );
+    }
+
+    #[test]
+    fn codes_round_trip() {
+        for e in Exclusion::ALL {
+            assert_eq!(Exclusion::parse(e.as_str()), Some(e));
+        }
+        for c in Category::ALL {
+            assert_eq!(Category::parse(c.as_str()), Some(c));
+        }
+    }
+}

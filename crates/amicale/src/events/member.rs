@@ -1,0 +1,128 @@
+//! Members and events (E2, E3): the open events, registering oneself (the
+//! waiting list beyond capacity), one's registrations and private
+//! calendar feed.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use crate::app::AppState;
+use crate::db::entities::{events, participations};
+use crate::error::{AppError, AppResult};
+use crate::events::ics::{feed_path, own_person};
+use crate::events::pages::when;
+use crate::events::store;
+use crate::web::extract::CurrentUser;
+use crate::web::page::{Page, render};
+
+pub struct MemberEvent {
+    pub id: i64,
+    pub title: String,
+    pub when: String,
+    pub place: String,
+    pub fill: String,
+    /// "registered", "waiting" or "".
+    pub mine: &'static str,
+    pub open: bool,
+}
+
+#[derive(Template)]
+#[template(path = "events/member.html")]
+struct ListTpl<'a> {
+    p: &'a Page,
+    rows: Vec<MemberEvent>,
+    feed: String,
+    has_record: bool,
+}
+
+/// Open events to come and the member's own, soonest first.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(s): CurrentUser,
+    p: Page,
+) -> AppResult<Response> {
+    let person = own_person(&state, s.user.id).await?;
+    let mine: Vec<participations::Model> = match &person {
+        Some(pr) => {
+            participations::Entity::find()
+                .filter(participations::Column::PersonId.eq(pr.id))
+                .all(&state.db)
+                .await?
+        }
+        None => Vec::new(),
+    };
+    let my_ids: Vec<i64> = mine.iter().map(|m| m.event_id).collect();
+    let evs = events::Entity::find()
+        .filter(events::Column::StartsAt.gte(Utc::now()))
+        .filter(
+            Condition::any()
+                .add(events::Column::OpenRegistration.eq(true))
+                .add(events::Column::Id.is_in(my_ids)),
+        )
+        .order_by_asc(events::Column::StartsAt)
+        .limit(200)
+        .all(&state.db)
+        .await?;
+    let mut rows = Vec::with_capacity(evs.len());
+    for e in evs {
+        let (reg, wait) = store::fill(&state.db, e.id).await?;
+        let me = mine.iter().find(|m| m.event_id == e.id);
+        rows.push(MemberEvent {
+            id: e.id,
+            when: when(&state, &e),
+            place: [e.site.as_str(), e.city.as_str()]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(", "),
+            fill: crate::events::model::fill_label(reg, wait, e.capacity),
+            mine: match me {
+                Some(m) if m.waiting => "waiting",
+                Some(_) => "registered",
+                None => "",
+            },
+            open: e.open_registration,
+            title: e.title,
+        });
+    }
+    render(&ListTpl {
+        p: &p,
+        rows,
+        feed: state.url(&feed_path(&state, s.user.id)),
+        has_record: person.is_some(),
+    })
+}
+
+pub async fn register(
+    State(state): State<AppState>,
+    CurrentUser(s): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let e = store::get(&state.db, id).await?;
+    let person = own_person(&state, s.user.id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    if !e.open_registration || e.starts_at < Utc::now() {
+        return Err(AppError::Forbidden);
+    }
+    store::register(&state.db, &e, person.id, None).await?;
+    Ok(Redirect::to("/events").into_response())
+}
+
+pub async fn unregister(
+    State(state): State<AppState>,
+    CurrentUser(s): CurrentUser,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let e = store::get(&state.db, id).await?;
+    let person = own_person(&state, s.user.id)
+        .await?
+        .ok_or(AppError::Forbidden)?;
+    if e.starts_at < Utc::now() {
+        return Err(AppError::Forbidden);
+    }
+    store::unregister(&state.db, &e, person.id).await?;
+    Ok(Redirect::to("/events").into_response())
+}

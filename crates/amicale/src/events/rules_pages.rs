@@ -1,0 +1,504 @@
+//! Administration of automatic rules (C10): the list (a rule whose template
+//! is inactive shows in red), the form, and the test: a dry run for a day
+//! with each recipient's rendered message, and "send the test to me".
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Utc;
+use sea_orm::{EntityTrait, QueryOrder};
+
+use crate::app::AppState;
+use crate::comms::templates::model::{self as tmodel, SendingMode, TemplateKind};
+use crate::comms::templates::render;
+use crate::comms::templates::store as tstore;
+use crate::db::entities::{events, programmes, rules, templates};
+use crate::delivery::outbox::{self, NewMail, Origin};
+use crate::error::{AppError, AppResult};
+use crate::events::model::{Mode, Nature, Offset, Presence, SendChannel};
+use crate::events::rules::{self as engine, RuleInput, Skip};
+use crate::events::store;
+use crate::people::crm::{Opt, choices};
+use crate::web::extract::{ManageSends, Require};
+use crate::web::form::FormPairs;
+use crate::web::page::{Page, render as render_page, render_status};
+
+pub struct RuleRow {
+    pub id: i64,
+    pub name: String,
+    pub filters: String,
+    pub channel: String,
+    pub template: String,
+    pub offset: String,
+    pub active: bool,
+    /// Why the rule cannot send (template inactive…): shown in red.
+    pub problem: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "events/rules.html")]
+struct ListTpl<'a> {
+    p: &'a Page,
+    rows: Vec<RuleRow>,
+}
+
+fn describe(p: &Page, r: &rules::Model, programmes: &[Opt]) -> String {
+    let mut parts = Vec::new();
+    if !r.nature.is_empty() {
+        parts.push(p.t(&format!("event-nature-{}", r.nature)));
+    }
+    if !r.event_type.is_empty() {
+        parts.push(r.event_type.clone());
+    }
+    if let Some(pid) = r.programme_id
+        && let Some(o) = programmes.iter().find(|o| o.value == pid.to_string())
+    {
+        parts.push(o.label.clone());
+    }
+    if !r.step.is_empty() {
+        parts.push(r.step.clone());
+    }
+    if !r.mode.is_empty() {
+        parts.push(p.t(&format!("event-mode-{}", r.mode)));
+    }
+    if !r.presence.is_empty() {
+        parts.push(p.t(&format!("presence-{}", r.presence)));
+    }
+    match r.confirmed.as_str() {
+        "yes" => parts.push(p.t("rule-confirmed-yes")),
+        "no" => parts.push(p.t("rule-confirmed-no")),
+        _ => {}
+    }
+    if parts.is_empty() {
+        p.t("rule-all-events")
+    } else {
+        parts.join(" · ")
+    }
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+) -> AppResult<Response> {
+    let programmes = choices::<programmes::Entity>(&state, programmes::Column::Name).await?;
+    let rows = engine::load_all(&state.db, false)
+        .await?
+        .into_iter()
+        .map(|l| RuleRow {
+            id: l.rule.id,
+            filters: describe(&p, &l.rule, &programmes),
+            channel: l.rule.channel.clone(),
+            template: l.template.name.clone(),
+            offset: Offset::new(l.rule.offset_days)
+                .map(|o| o.label())
+                .unwrap_or_default(),
+            active: l.rule.active,
+            problem: l.usable.err().map(Skip::as_str),
+            name: l.rule.name,
+        })
+        .collect();
+    render_page(&ListTpl { p: &p, rows })
+}
+
+#[derive(Template)]
+#[template(path = "events/rule_form.html")]
+struct FormTpl<'a> {
+    p: &'a Page,
+    id: Option<i64>,
+    f: FormPairs,
+    errors: Vec<(String, String)>,
+    programmes: Vec<Opt>,
+    templates: Vec<templates::Model>,
+    types: Vec<String>,
+    steps: Vec<String>,
+}
+
+impl FormTpl<'_> {
+    fn v(&self, name: &str) -> String {
+        self.f.get(name).to_owned()
+    }
+    fn error(&self, name: &str) -> String {
+        self.errors
+            .iter()
+            .find(|(f, _)| f == name)
+            .map(|(_, m)| m.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Templates a rule may use: allowed for automatic sends.
+async fn automatic_templates(state: &AppState) -> AppResult<Vec<templates::Model>> {
+    Ok(templates::Entity::find()
+        .order_by_asc(templates::Column::Name)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|t| {
+            tmodel::split(&t.sending_modes, SendingMode::parse).contains(&SendingMode::Automatic)
+        })
+        .collect())
+}
+
+async fn form_page(
+    state: &AppState,
+    p: &Page,
+    id: Option<i64>,
+    f: FormPairs,
+    errors: Vec<(String, String)>,
+) -> AppResult<Response> {
+    let tpl = FormTpl {
+        p,
+        id,
+        f,
+        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
+        templates: automatic_templates(state).await?,
+        types: store::distinct(&state.db, events::Column::EventType).await?,
+        steps: store::distinct(&state.db, events::Column::Step).await?,
+        errors,
+    };
+    if tpl.errors.is_empty() {
+        render_page(&tpl)
+    } else {
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl)
+    }
+}
+
+fn form_of(r: &rules::Model) -> FormPairs {
+    let mut v: Vec<(String, String)> = vec![
+        ("name".into(), r.name.clone()),
+        ("nature".into(), r.nature.clone()),
+        ("event_type".into(), r.event_type.clone()),
+        (
+            "programme".into(),
+            r.programme_id.map(|i| i.to_string()).unwrap_or_default(),
+        ),
+        ("step".into(), r.step.clone()),
+        ("mode".into(), r.mode.clone()),
+        ("presence".into(), r.presence.clone()),
+        ("confirmed".into(), r.confirmed.clone()),
+        ("channel".into(), r.channel.clone()),
+        ("template".into(), r.template_id.to_string()),
+        ("offset".into(), r.offset_days.to_string()),
+    ];
+    if !r.active {
+        v.push(("inactive".into(), "1".into()));
+    }
+    FormPairs(v)
+}
+
+async fn parse(
+    state: &AppState,
+    p: &Page,
+    f: &FormPairs,
+) -> AppResult<Result<RuleInput, Vec<(String, String)>>> {
+    let mut errors = Vec::new();
+    let mut bad = |field: &str, key: &str| errors.push((field.to_owned(), p.t(key)));
+    let name = f.get("name").trim().to_owned();
+    if name.is_empty() {
+        bad("name", "err-required");
+    } else if name.chars().count() > 200 {
+        bad("name", "err-too-long");
+    }
+    let nature = match f.get("nature") {
+        "" => None,
+        s => Nature::parse(s).or_else(|| {
+            bad("nature", "err-invalid");
+            None
+        }),
+    };
+    let mode = match f.get("mode") {
+        "" => None,
+        s => Mode::parse(s).or_else(|| {
+            bad("mode", "err-invalid");
+            None
+        }),
+    };
+    let presence = match f.get("presence") {
+        "" => None,
+        s => Presence::parse(s).or_else(|| {
+            bad("presence", "err-invalid");
+            None
+        }),
+    };
+    let confirmed = match f.get("confirmed") {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let programme_id = match f.get("programme") {
+        "" => None,
+        s => s.parse::<i64>().ok().or_else(|| {
+            bad("programme", "err-invalid");
+            None
+        }),
+    };
+    let channel = SendChannel::parse(f.get("channel"));
+    match channel {
+        None => bad("channel", "err-required"),
+        Some(c) if !c.is_email() => bad("channel", "rule-err-sms"),
+        _ => {}
+    }
+    let offset = Offset::parse(f.get("offset"));
+    if offset.is_none() {
+        bad("offset", "rule-err-offset");
+    }
+    let template = match f.get("template").parse::<i64>() {
+        Ok(tid) => templates::Entity::find_by_id(tid).one(&state.db).await?,
+        Err(_) => None,
+    };
+    match (&template, channel) {
+        (None, _) => bad("template", "err-required"),
+        (Some(t), _)
+            if !tmodel::split(&t.sending_modes, SendingMode::parse)
+                .contains(&SendingMode::Automatic) =>
+        {
+            bad("template", "rule-err-template-mode")
+        }
+        (Some(t), Some(c)) if TemplateKind::of(t) != c.template_kind() => {
+            bad("template", "rule-err-template-kind")
+        }
+        _ => {}
+    }
+    for (n, max) in [("event_type", 120), ("step", 200)] {
+        if f.get(n).chars().count() > max {
+            bad(n, "err-too-long");
+        }
+    }
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let (Some(channel), Some(offset), Some(template)) = (channel, offset, template) else {
+        return Ok(Err(vec![("name".into(), p.t("err-invalid"))]));
+    };
+    Ok(Ok(RuleInput {
+        name,
+        nature,
+        event_type: f.get("event_type").trim().to_owned(),
+        programme_id,
+        step: f.get("step").trim().to_owned(),
+        mode,
+        presence,
+        confirmed,
+        channel,
+        template_id: template.id,
+        offset,
+        active: !f.has("inactive"),
+    }))
+}
+
+pub async fn new_form(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+) -> AppResult<Response> {
+    let f = FormPairs(vec![
+        ("channel".into(), "email".into()),
+        ("offset".into(), "-2".into()),
+    ]);
+    form_page(&state, &p, None, f, Vec::new()).await
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    who: Require<ManageSends>,
+    p: Page,
+    f: FormPairs,
+) -> AppResult<Response> {
+    match parse(&state, &p, &f).await? {
+        Ok(input) => {
+            engine::create(&state.db, &input, Some(who.user().id)).await?;
+            Ok(Redirect::to("/admin/rules").into_response())
+        }
+        Err(errors) => form_page(&state, &p, None, f, errors).await,
+    }
+}
+
+pub async fn edit_form(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let r = engine::get(&state.db, id).await?;
+    form_page(&state, &p, Some(id), form_of(&r), Vec::new()).await
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+    Path(id): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    engine::get(&state.db, id).await?;
+    match parse(&state, &p, &f).await? {
+        Ok(input) => {
+            engine::update(&state.db, id, &input).await?;
+            Ok(Redirect::to("/admin/rules").into_response())
+        }
+        Err(errors) => form_page(&state, &p, Some(id), f, errors).await,
+    }
+}
+
+pub async fn toggle(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let r = engine::get(&state.db, id).await?;
+    engine::set_active(&state.db, id, !r.active).await?;
+    Ok(Redirect::to("/admin/rules").into_response())
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    rules::Entity::delete_by_id(id).exec(&state.db).await?;
+    Ok(Redirect::to("/admin/rules").into_response())
+}
+
+/// One recipient of the test page, with the message as they would get it.
+pub struct TestRow {
+    pub planned: engine::Planned,
+    pub subject: String,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "events/rule_test.html")]
+struct TestTpl<'a> {
+    p: &'a Page,
+    date: String,
+    rule: String,
+    rules: Vec<rules::Model>,
+    rows: Vec<TestRow>,
+    skipped: Vec<(rules::Model, String, Skip)>,
+    notice: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(default)]
+pub struct TestQuery {
+    pub date: String,
+    pub rule: String,
+    pub notice: String,
+}
+
+fn day_of(state: &AppState, s: &str) -> chrono::NaiveDate {
+    crate::events::model::parse_date(s)
+        .unwrap_or_else(|| Utc::now().with_timezone(&state.tz).date_naive())
+}
+
+async fn rendered(
+    state: &AppState,
+    planned: &engine::Planned,
+) -> AppResult<Result<render::Rendered, String>> {
+    let (t, v) = tstore::get(&state.db, planned.template).await?;
+    let kind = TemplateKind::of(&t);
+    Ok(render::render(
+        state,
+        kind,
+        &render::variant_for(&v, planned.locale),
+        &planned.merge_data,
+        planned.locale,
+    )
+    .map_err(|e| e.to_string()))
+}
+
+/// The dry run (C10 "Test"): who would receive what on a day, each message
+/// rendered, and who is excluded and why. Nothing is sent.
+pub async fn test(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+    Query(q): Query<TestQuery>,
+) -> AppResult<Response> {
+    let day = day_of(&state, &q.date);
+    let only = q.rule.parse::<i64>().ok();
+    let (planned, skipped) = engine::dry_run(&state, day, Utc::now(), only).await?;
+    let mut rows = Vec::with_capacity(planned.len().min(200));
+    // A preview of the first 200 is enough to check the wording.
+    for pl in planned.into_iter().take(200) {
+        let r = rendered(&state, &pl).await?;
+        rows.push(match r {
+            Ok(m) => TestRow {
+                planned: pl,
+                subject: m.subject,
+                text: m.text,
+                error: None,
+            },
+            Err(e) => TestRow {
+                planned: pl,
+                subject: String::new(),
+                text: String::new(),
+                error: Some(e),
+            },
+        });
+    }
+    render_page(&TestTpl {
+        p: &p,
+        date: day.format("%Y-%m-%d").to_string(),
+        rule: q.rule,
+        rules: rules::Entity::find()
+            .order_by_asc(rules::Column::Name)
+            .all(&state.db)
+            .await?,
+        rows,
+        skipped,
+        notice: (!q.notice.is_empty()).then(|| p.t(&format!("rule-test-notice-{}", q.notice))),
+    })
+}
+
+/// "Send the test to me": the message one recipient would get, rendered
+/// with their data and sent to the signed-in user only. Testing never
+/// mails a real participant (unlike JUNGO2's test button).
+pub async fn test_me(
+    State(state): State<AppState>,
+    who: Require<ManageSends>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let day = day_of(&state, f.get("date"));
+    let rule: i64 = f.get("rule").parse().map_err(|_| AppError::NotFound)?;
+    let participation: i64 = f
+        .get("participation")
+        .parse()
+        .map_err(|_| AppError::NotFound)?;
+    let (planned, _) = engine::dry_run(&state, day, Utc::now(), Some(rule)).await?;
+    let pl = planned
+        .into_iter()
+        .find(|x| x.participation == participation)
+        .ok_or(AppError::NotFound)?;
+    let back = |n: &str| {
+        Redirect::to(&format!(
+            "/admin/rules/test?date={}&rule={rule}&notice={n}",
+            day.format("%Y-%m-%d")
+        ))
+        .into_response()
+    };
+    let m = match rendered(&state, &pl).await? {
+        Ok(m) => m,
+        Err(_) => return Ok(back("render_error")),
+    };
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    outbox::enqueue(
+        &txn,
+        NewMail {
+            recipient: who.user().email.clone(),
+            subject: format!("[TEST] {}", m.subject),
+            text: m.text,
+            html: m.html,
+            origin: Origin::Test,
+            origin_id: Some(rule),
+        },
+        state.mail_from.email.domain(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.outbox_wakeup.notify_waiters();
+    Ok(back("sent"))
+}
