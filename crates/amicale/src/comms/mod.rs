@@ -1,6 +1,8 @@
 //! The communication hub: templates now; audiences, mailings, campaigns,
 //! rules, history and tracking as the sending issues add them.
 
+pub mod campaign_pages;
+pub mod campaigns;
 pub mod context;
 pub mod direct;
 pub mod eligibility;
@@ -17,6 +19,24 @@ pub fn router() -> Router<AppState> {
         .route(
             "/unsubscribe/{token}",
             get(unsubscribe::form).post(unsubscribe::confirm),
+        )
+        .route("/admin/campaigns", get(campaign_pages::list))
+        .route(
+            "/admin/campaigns/new",
+            get(campaign_pages::new_form).post(campaign_pages::create),
+        )
+        .route("/admin/campaigns/{id}", get(campaign_pages::show))
+        .route(
+            "/admin/campaigns/{id}/filters",
+            axum::routing::post(campaign_pages::filters),
+        )
+        .route(
+            "/admin/campaigns/{id}/select",
+            axum::routing::post(campaign_pages::select),
+        )
+        .route(
+            "/admin/campaigns/{id}/schedule",
+            axum::routing::post(campaign_pages::schedule),
         )
         .route(
             "/admin/people/{id}/messages",

@@ -2,7 +2,7 @@
 //! paused, resumed and stopped together, and followed while it runs.
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -87,9 +87,31 @@ pub async fn create_with_exclusions(
     mail_domain: &str,
     due: DateTime<Utc>,
 ) -> AppResult<i64> {
-    let now = Utc::now();
     let txn = db.begin().await?;
-    let send = sends::ActiveModel {
+    let send = open(&txn, label, origin, origin_id, created_by).await?;
+    let part = Part {
+        send,
+        origin,
+        origin_id,
+        template_version_id,
+        mail_domain,
+        due,
+    };
+    append(&txn, &part, recipients, &exclusions).await?;
+    txn.commit().await?;
+    Ok(send)
+}
+
+/// Creates an empty running send; [`append`] adds its messages.
+pub async fn open<C: ConnectionTrait>(
+    db: &C,
+    label: &str,
+    origin: Origin,
+    origin_id: Option<i64>,
+    created_by: Option<i64>,
+) -> AppResult<i64> {
+    let now = Utc::now();
+    Ok(sends::ActiveModel {
         label: Set(label.to_owned()),
         origin: Set(origin.as_str().into()),
         origin_id: Set(origin_id),
@@ -100,8 +122,32 @@ pub async fn create_with_exclusions(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
-    .await?;
+    .insert(db)
+    .await?
+    .id)
+}
+
+/// What every message appended to a send shares.
+pub struct Part<'a> {
+    pub send: i64,
+    pub origin: Origin,
+    pub origin_id: Option<i64>,
+    pub template_version_id: i64,
+    pub mail_domain: &'a str,
+    /// Not delivered before this instant (the nightly batch).
+    pub due: DateTime<Utc>,
+}
+
+/// Adds messages and exclusions to a send, on `db` (the caller's
+/// transaction): a large send is queued a slice at a time, each slice
+/// committed with what it records.
+pub async fn append<C: ConnectionTrait>(
+    db: &C,
+    part: &Part<'_>,
+    recipients: impl IntoIterator<Item = Recipient>,
+    exclusions: &[(i64, &'static str)],
+) -> AppResult<i64> {
+    let now = Utc::now();
     // Recipients are consumed a chunk at a time: a 100,000-recipient send is
     // never held in memory as rows.
     let mut total = 0i64;
@@ -115,16 +161,16 @@ pub async fn create_with_exclusions(
             subject: Set(String::new()),
             body_text: Set(String::new()),
             body_html: Set(None),
-            origin: Set(origin.as_str().into()),
-            origin_id: Set(origin_id),
+            origin: Set(part.origin.as_str().into()),
+            origin_id: Set(part.origin_id),
             state: Set(State::Queued.as_str().into()),
             attempts: Set(0),
-            next_attempt_at: Set(due.max(now)),
-            message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
+            next_attempt_at: Set(Ord::max(part.due, now)),
+            message_id: Set(format!("<{}@{}>", random_token(18), part.mail_domain)),
             created_at: Set(now),
             updated_at: Set(now),
-            template_version_id: Set(Some(template_version_id)),
-            send_id: Set(Some(send.id)),
+            template_version_id: Set(Some(part.template_version_id)),
+            send_id: Set(Some(part.send)),
             merge_data: Set(Some(r.merge_data.to_string())),
             locale: Set(Some(r.locale.to_owned())),
             person_id: Set(r.person_id),
@@ -132,29 +178,28 @@ pub async fn create_with_exclusions(
             ..Default::default()
         });
         outbox::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
+            .exec_without_returning(db)
             .await?;
     }
     for chunk in exclusions.chunks(CHUNK) {
         send_exclusions::Entity::insert_many(chunk.iter().map(|(person, reason)| {
             send_exclusions::ActiveModel {
-                send_id: Set(send.id),
+                send_id: Set(part.send),
                 person_id: Set(*person),
                 reason: Set((*reason).to_owned()),
                 ..Default::default()
             }
         }))
-        .exec_without_returning(&txn)
+        .exec_without_returning(db)
         .await?;
     }
     sends::Entity::update_many()
-        .col_expr(sends::Column::Total, Expr::value(total))
-        .filter(sends::Column::Id.eq(send.id))
-        .exec(&txn)
+        .col_expr(sends::Column::Total, Expr::col(sends::Column::Total).add(total))
+        .filter(sends::Column::Id.eq(part.send))
+        .exec(db)
         .await?;
-    crate::comms::templates::store::freeze(&txn, template_version_id).await?;
-    txn.commit().await?;
-    Ok(send.id)
+    crate::comms::templates::store::freeze(db, part.template_version_id).await?;
+    Ok(total)
 }
 
 async fn set_state<C: ConnectionTrait>(

@@ -17,6 +17,7 @@ pub fn all(state: AppState) -> Vec<Task> {
     let s2 = state.clone();
     let s3 = state.clone();
     let s4 = state.clone();
+    let s5 = state.clone();
     // Validated when the configuration was read.
     let batch = state
         .config
@@ -64,6 +65,18 @@ pub fn all(state: AppState) -> Vec<Task> {
             Arc::new(move |slot| {
                 let s = s4.clone();
                 Box::pin(async move { crate::events::rules::nightly(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+        // Scheduled campaigns go when their time comes; one pass catches up
+        // everything overdue after downtime.
+        Task::new(
+            "campaigns",
+            "* * * * *",
+            CatchUp::RunOnce,
+            Arc::new(move |slot| {
+                let s = s5.clone();
+                Box::pin(async move { crate::comms::campaigns::launch_due(&s, slot).await })
             }),
         )
         .expect("valid cron"),

@@ -1483,6 +1483,7 @@ async fn permission_profiles_limit_modules_levels_and_scopes() {
             "sends",
             "registrations",
             "administration",
+            "events",
         ] {
             form.push((
                 format!("{module}_level"),

@@ -62,10 +62,29 @@ pub async fn counts<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<C
     Ok(Counts { scheduled, sent })
 }
 
-/// A template with scheduled sends cannot be deleted (JUNGO2: inactivate it
-/// instead). Automatic rules will also hold it once they exist.
+/// A template with scheduled sends, used by an automatic rule or by a
+/// campaign not sent yet cannot be deleted (JUNGO2: inactivate it instead).
 pub async fn deletable<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<bool> {
-    Ok(counts(db, template_id).await?.scheduled == 0)
+    use crate::db::entities::{campaigns, rules};
+    let rules = rules::Entity::find()
+        .filter(rules::Column::TemplateId.eq(template_id))
+        .count(db)
+        .await?;
+    let campaigns = campaigns::Entity::find()
+        .filter(campaigns::Column::TemplateId.eq(template_id))
+        .filter(campaigns::Column::State.ne("sent"))
+        .count(db)
+        .await?;
+    Ok(rules == 0 && campaigns == 0 && counts(db, template_id).await?.scheduled == 0)
+}
+
+/// Campaigns that use a template (C7 shows it when picking one).
+pub async fn campaign_count<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<u64> {
+    use crate::db::entities::campaigns;
+    Ok(campaigns::Entity::find()
+        .filter(campaigns::Column::TemplateId.eq(template_id))
+        .count(db)
+        .await?)
 }
 
 pub async fn list(

@@ -1,0 +1,558 @@
+//! Campaigns (C7): a recipient type, a channel and a template, filters on
+//! the person and on the events they took part in, a selection (some
+//! persons or all matching, across pages), and a schedule (the nightly
+//! batch or a chosen time). Launching computes the recipients then, so a
+//! campaign scheduled for tonight reaches who matches tonight; the number
+//! of recipients is never capped.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::ActiveValue::{NotSet, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::app::AppState;
+use crate::comms::context;
+use crate::comms::eligibility::{self, Category};
+use crate::comms::templates::model::RecipientType;
+use crate::comms::templates::store as tstore;
+use crate::db::entities::{
+    campaigns, events, outbox, participations, persons, send_exclusions, templates,
+};
+use crate::delivery::outbox::Origin;
+use crate::delivery::sends::{self, Recipient};
+use crate::error::{AppError, AppResult};
+use crate::events::model::{SendChannel, parse_date};
+
+/// The filters of C7 that the record holds today, all combinable; empty
+/// means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Filters {
+    pub created_from: String,
+    pub created_to: String,
+    pub born_from: String,
+    pub born_to: String,
+    pub status: String,
+    pub referent: String,
+    pub programme: String,
+    pub city: String,
+    pub promo: String,
+    pub site: String,
+    /// Took part in an event of this type / programme / step / place, or
+    /// dated within the period.
+    pub event_type: String,
+    pub event_programme: String,
+    pub event_step: String,
+    pub event_place: String,
+    pub event_from: String,
+    pub event_to: String,
+}
+
+impl Filters {
+    pub fn from_pairs(f: &crate::web::form::FormPairs) -> Self {
+        let g = |k: &str| f.get(k).trim().to_owned();
+        Filters {
+            created_from: g("created_from"),
+            created_to: g("created_to"),
+            born_from: g("born_from"),
+            born_to: g("born_to"),
+            status: g("status"),
+            referent: g("referent"),
+            programme: g("programme"),
+            city: g("city"),
+            promo: g("promo"),
+            site: g("site"),
+            event_type: g("event_type"),
+            event_programme: g("event_programme"),
+            event_step: g("event_step"),
+            event_place: g("event_place"),
+            event_from: g("event_from"),
+            event_to: g("event_to"),
+        }
+    }
+
+    /// The fields whose value cannot be read (a date that is not one…).
+    pub fn invalid(&self) -> Vec<&'static str> {
+        let mut bad = Vec::new();
+        for (name, v) in [
+            ("created_from", &self.created_from),
+            ("created_to", &self.created_to),
+            ("born_from", &self.born_from),
+            ("born_to", &self.born_to),
+            ("event_from", &self.event_from),
+            ("event_to", &self.event_to),
+        ] {
+            if !v.is_empty() && parse_date(v).is_none() {
+                bad.push(name);
+            }
+        }
+        for (name, v) in [
+            ("referent", &self.referent),
+            ("programme", &self.programme),
+            ("promo", &self.promo),
+            ("event_programme", &self.event_programme),
+        ] {
+            if !v.is_empty() && v.parse::<i64>().is_err() {
+                bad.push(name);
+            }
+        }
+        bad
+    }
+
+    fn has_event_filter(&self) -> bool {
+        [
+            &self.event_type,
+            &self.event_programme,
+            &self.event_step,
+            &self.event_place,
+            &self.event_from,
+            &self.event_to,
+        ]
+        .iter()
+        .any(|v| !v.is_empty())
+    }
+
+    /// The condition on `persons` (invalid values are ignored: the page
+    /// reports them and does not launch).
+    pub fn condition(&self, recipient_type: RecipientType) -> Condition {
+        let mut c = Condition::all().add(persons::Column::RecipientType.eq(recipient_type.as_str()));
+        let day = |s: &str| parse_date(s);
+        if let Some(d) = day(&self.created_from) {
+            c = c.add(persons::Column::CreatedAt.gte(d.and_hms_opt(0, 0, 0).unwrap().and_utc()));
+        }
+        if let Some(d) = day(&self.created_to) {
+            c = c.add(persons::Column::CreatedAt.lt((d + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap().and_utc()));
+        }
+        if let Some(d) = day(&self.born_from) {
+            c = c.add(persons::Column::BirthDate.gte(d));
+        }
+        if let Some(d) = day(&self.born_to) {
+            c = c.add(persons::Column::BirthDate.lte(d));
+        }
+        if !self.status.is_empty() {
+            c = c.add(persons::Column::Status.eq(self.status.clone()));
+        }
+        if let Ok(r) = self.referent.parse::<i64>() {
+            c = c.add(persons::Column::ReferentUserId.eq(r));
+        }
+        if let Ok(p) = self.programme.parse::<i64>() {
+            c = c.add(persons::Column::ProgrammeId.eq(p));
+        }
+        if let Ok(y) = self.promo.parse::<i32>() {
+            c = c.add(persons::Column::PromoYear.eq(y));
+        }
+        if !self.city.is_empty() {
+            c = c.add(persons::Column::City.eq(self.city.clone()));
+        }
+        if !self.site.is_empty() {
+            c = c.add(persons::Column::Site.eq(self.site.clone()));
+        }
+        if self.has_event_filter() {
+            let mut ev = Condition::all();
+            if !self.event_type.is_empty() {
+                ev = ev.add(events::Column::EventType.eq(self.event_type.clone()));
+            }
+            if let Ok(p) = self.event_programme.parse::<i64>() {
+                ev = ev.add(events::Column::ProgrammeId.eq(p));
+            }
+            if !self.event_step.is_empty() {
+                ev = ev.add(events::Column::Step.eq(self.event_step.clone()));
+            }
+            if !self.event_place.is_empty() {
+                ev = ev.add(
+                    Condition::any()
+                        .add(events::Column::Site.contains(&self.event_place))
+                        .add(events::Column::City.contains(&self.event_place)),
+                );
+            }
+            if let Some(d) = day(&self.event_from) {
+                ev = ev.add(events::Column::LocalDate.gte(d.format("%Y-%m-%d").to_string()));
+            }
+            if let Some(d) = day(&self.event_to) {
+                ev = ev.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
+            }
+            let sub = Query::select()
+                .column((participations::Entity, participations::Column::PersonId))
+                .from(participations::Entity)
+                .inner_join(
+                    events::Entity,
+                    Expr::col((events::Entity, events::Column::Id))
+                        .equals((participations::Entity, participations::Column::EventId)),
+                )
+                .cond_where(ev)
+                .to_owned();
+            c = c.add(persons::Column::Id.in_subquery(sub));
+        }
+        c
+    }
+}
+
+/// Which of the matching persons the campaign goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Selection {
+    /// Every person matching the filters when the campaign is launched.
+    All,
+    Some(Vec<i64>),
+}
+
+impl Selection {
+    pub fn parse(s: &str) -> Selection {
+        match s {
+            "all" => Selection::All,
+            s => Selection::Some(serde_json::from_str(s).unwrap_or_default()),
+        }
+    }
+
+    pub fn store(&self) -> String {
+        match self {
+            Selection::All => "all".into(),
+            Selection::Some(ids) => serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Selection::Some(v) if v.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignState {
+    Draft,
+    Scheduled,
+    Sending,
+    Sent,
+}
+
+impl CampaignState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CampaignState::Draft => "draft",
+            CampaignState::Scheduled => "scheduled",
+            CampaignState::Sending => "sending",
+            CampaignState::Sent => "sent",
+        }
+    }
+}
+
+pub async fn create(
+    db: &DatabaseConnection,
+    name: &str,
+    recipient_type: RecipientType,
+    channel: SendChannel,
+    template: i64,
+    by: i64,
+) -> AppResult<i64> {
+    let now = Utc::now();
+    Ok(campaigns::Entity::insert(campaigns::ActiveModel {
+        id: NotSet,
+        name: Set(name.to_owned()),
+        recipient_type: Set(recipient_type.as_str().into()),
+        channel: Set(channel.as_str().into()),
+        template_id: Set(template),
+        filters: Set(serde_json::to_string(&Filters::default()).unwrap_or_default()),
+        selection: Set(Selection::Some(Vec::new()).store()),
+        state: Set(CampaignState::Draft.as_str().into()),
+        scheduled_at: Set(None),
+        send_id: Set(None),
+        created_by: Set(Some(by)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .exec(db)
+    .await?
+    .last_insert_id)
+}
+
+pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<campaigns::Model> {
+    campaigns::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub fn filters_of(c: &campaigns::Model) -> Filters {
+    serde_json::from_str(&c.filters).unwrap_or_default()
+}
+
+pub fn recipient_type_of(c: &campaigns::Model) -> RecipientType {
+    RecipientType::parse(&c.recipient_type).unwrap_or(RecipientType::Member)
+}
+
+/// Saves the filters and the selection, while the campaign is not sent.
+pub async fn save(
+    db: &DatabaseConnection,
+    id: i64,
+    filters: &Filters,
+    selection: &Selection,
+) -> AppResult<bool> {
+    let res = campaigns::Entity::update_many()
+        .col_expr(
+            campaigns::Column::Filters,
+            Expr::value(serde_json::to_string(filters).unwrap_or_default()),
+        )
+        .col_expr(campaigns::Column::Selection, Expr::value(selection.store()))
+        .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::State.is_in(["draft", "scheduled"]))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Schedules (or reschedules) a draft or scheduled campaign.
+pub async fn schedule(db: &DatabaseConnection, id: i64, at: DateTime<Utc>) -> AppResult<bool> {
+    let res = campaigns::Entity::update_many()
+        .col_expr(campaigns::Column::State, Expr::value("scheduled"))
+        .col_expr(campaigns::Column::ScheduledAt, Expr::value(at))
+        .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::State.is_in(["draft", "scheduled"]))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// Back to draft: the schedule is cancelled.
+pub async fn unschedule(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
+    let res = campaigns::Entity::update_many()
+        .col_expr(campaigns::Column::State, Expr::value("draft"))
+        .col_expr(campaigns::Column::ScheduledAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::State.eq("scheduled"))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// The ids of the persons the campaign would reach now (before eligibility).
+pub async fn targets(db: &DatabaseConnection, c: &campaigns::Model) -> AppResult<Vec<i64>> {
+    let cond = filters_of(c).condition(recipient_type_of(c));
+    let all: Vec<i64> = persons::Entity::find()
+        .select_only()
+        .column(persons::Column::Id)
+        .filter(cond)
+        .order_by_asc(persons::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(match Selection::parse(&c.selection) {
+        Selection::All => all,
+        Selection::Some(ids) => {
+            let chosen: std::collections::HashSet<i64> = ids.into_iter().collect();
+            all.into_iter().filter(|i| chosen.contains(i)).collect()
+        }
+    })
+}
+
+/// Persons who already received this campaign.
+pub async fn sent_to(db: &DatabaseConnection, id: i64) -> AppResult<std::collections::HashSet<i64>> {
+    Ok(outbox::Entity::find()
+        .select_only()
+        .column(outbox::Column::PersonId)
+        .filter(outbox::Column::Origin.eq(Origin::Campaign.as_str()))
+        .filter(outbox::Column::OriginId.eq(id))
+        .into_tuple::<Option<i64>>()
+        .all(db)
+        .await?
+        .into_iter()
+        .flatten()
+        .collect())
+}
+
+/// Launches one campaign: claims it (scheduled → sending, so two nodes
+/// cannot both launch it), then queues its messages a thousand persons at
+/// a time, each slice in its own transaction. A crash halfway leaves the
+/// campaign "sending"; the next pass resumes it and reaches only the
+/// persons without a message or an exclusion yet, so nobody gets it twice.
+pub async fn launch(state: &AppState, id: i64) -> AppResult<Option<i64>> {
+    let db = &state.db;
+    let claimed = campaigns::Entity::update_many()
+        .col_expr(campaigns::Column::State, Expr::value(CampaignState::Sending.as_str()))
+        .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(campaigns::Column::Id.eq(id))
+        .filter(campaigns::Column::State.eq(CampaignState::Scheduled.as_str()))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1;
+    if !claimed {
+        return Ok(None);
+    }
+    let c = get(db, id).await?;
+    resume(state, &c).await.map(Some)
+}
+
+/// Queues what a "sending" campaign has not queued yet, then marks it sent.
+pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
+    let db = &state.db;
+    let channel = SendChannel::parse(&c.channel).unwrap_or(SendChannel::Email);
+    let t = templates::Entity::find_by_id(c.template_id)
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let version = tstore::current_version(db, &t).await?;
+    let send = match c.send_id {
+        Some(s) => s,
+        None => {
+            let s = sends::open(db, &c.name, Origin::Campaign, Some(c.id), c.created_by).await?;
+            campaigns::Entity::update_many()
+                .col_expr(campaigns::Column::SendId, Expr::value(s))
+                .filter(campaigns::Column::Id.eq(c.id))
+                .exec(db)
+                .await?;
+            s
+        }
+    };
+    let mut done = sent_to(db, c.id).await?;
+    done.extend(
+        send_exclusions::Entity::find()
+            .select_only()
+            .column(send_exclusions::Column::PersonId)
+            .filter(send_exclusions::Column::SendId.eq(send))
+            .into_tuple::<i64>()
+            .all(db)
+            .await?,
+    );
+    let ids: Vec<i64> = targets(db, c)
+        .await?
+        .into_iter()
+        .filter(|i| !done.contains(i))
+        .collect();
+    let sender = match c.created_by {
+        Some(u) => crate::db::entities::users::Entity::find_by_id(u).one(db).await?,
+        None => None,
+    };
+    let part = sends::Part {
+        send,
+        origin: Origin::Campaign,
+        origin_id: Some(c.id),
+        template_version_id: version.id,
+        mail_domain: state.mail_from.email.domain(),
+        due: Utc::now(),
+    };
+    for chunk in ids.chunks(1000) {
+        let decisions = eligibility::check(db, chunk, channel, Category::Campaigns).await?;
+        let data = context::people(db, chunk).await?;
+        let mut recipients = Vec::with_capacity(chunk.len());
+        let mut exclusions = Vec::new();
+        for (pid, d) in decisions {
+            match d {
+                Ok(address) => {
+                    let pd = data.get(&pid).cloned().unwrap_or_default();
+                    let l = pd.locale.unwrap_or(state.default_locale);
+                    let mut root = context::common(state, sender.as_ref());
+                    if let Some(Value::Object(pn)) = root.get_mut("person") {
+                        pd.fill(pn);
+                    }
+                    root.insert(
+                        "unsubscribe_url".into(),
+                        Value::from(context::unsubscribe_url(state, &address, Category::Campaigns)),
+                    );
+                    recipients.push(Recipient {
+                        address,
+                        merge_data: Value::Object(root),
+                        locale: l.code(),
+                        person_id: Some(pid),
+                        event_id: None,
+                    });
+                }
+                Err(why) => exclusions.push((pid, why.as_str())),
+            }
+        }
+        let txn = db.begin().await?;
+        sends::append(&txn, &part, recipients, &exclusions).await?;
+        // A live launch keeps the campaign fresh: only one idle for ten
+        // minutes counts as interrupted.
+        campaigns::Entity::update_many()
+            .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(campaigns::Column::Id.eq(c.id))
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+        state.outbox_wakeup.notify_waiters();
+    }
+    campaigns::Entity::update_many()
+        .col_expr(campaigns::Column::State, Expr::value(CampaignState::Sent.as_str()))
+        .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+        .filter(campaigns::Column::Id.eq(c.id))
+        .exec(db)
+        .await?;
+    Ok(send)
+}
+
+/// The scheduled task: launches every campaign whose time has come.
+pub async fn launch_due(state: &AppState, now: DateTime<Utc>) -> AppResult<String> {
+    let due: Vec<i64> = campaigns::Entity::find()
+        .select_only()
+        .column(campaigns::Column::Id)
+        .filter(campaigns::Column::State.eq(CampaignState::Scheduled.as_str()))
+        .filter(campaigns::Column::ScheduledAt.lte(now))
+        .into_tuple()
+        .all(&state.db)
+        .await?;
+    // A campaign left "sending" by a crash resumes once it has been idle
+    // for a while (a live launch touches it with every slice of a
+    // thousand persons).
+    let stale: Vec<campaigns::Model> = campaigns::Entity::find()
+        .filter(campaigns::Column::State.eq(CampaignState::Sending.as_str()))
+        .filter(campaigns::Column::UpdatedAt.lt(now - chrono::Duration::minutes(10)))
+        .all(&state.db)
+        .await?;
+    for c in &stale {
+        campaigns::Entity::update_many()
+            .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(campaigns::Column::Id.eq(c.id))
+            .exec(&state.db)
+            .await?;
+        resume(state, c).await?;
+    }
+    let mut launched = 0;
+    for id in due {
+        if launch(state, id).await?.is_some() {
+            launched += 1;
+        }
+    }
+    Ok(format!("{launched} campaigns launched"))
+}
+
+/// The day a "nightly" campaign goes: the next batch.
+pub fn nightly_at(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
+    crate::comms::direct::next_batch(state, now)
+}
+
+/// A local date and time typed in the form, in the network zone.
+pub fn parse_when(state: &AppState, date: &str, time: &str) -> Option<DateTime<Utc>> {
+    let d: NaiveDate = parse_date(date)?;
+    let t = crate::events::model::parse_time(time)?;
+    crate::events::model::local_to_utc(state.tz, d, t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selections_round_trip() {
+        assert_eq!(Selection::parse("all"), Selection::All);
+        let s = Selection::Some(vec![3, 1]);
+        assert_eq!(Selection::parse(&s.store()), s);
+        assert!(Selection::parse("garbage").is_empty());
+    }
+
+    #[test]
+    fn unreadable_filters_are_named() {
+        let f = Filters {
+            born_from: "31/02/1990".into(),
+            promo: "twenty".into(),
+            city: "Lyon".into(),
+            ..Default::default()
+        };
+        assert_eq!(f.invalid(), vec!["born_from", "promo"]);
+        assert!(Filters::default().invalid().is_empty());
+    }
+}
