@@ -262,14 +262,16 @@ pub async fn show(
     let sent_list: Vec<i64> = sent_ids.iter().copied().collect();
     select = match tab.as_str() {
         "sent" => select.filter(persons::Column::Id.is_in(sent_list)),
-        "scheduled" => select.filter(persons::Column::Id.is_in(
-            targets
-                .iter()
-                .copied()
-                .filter(|i| !sent_ids.contains(i))
-                .take(SUMMARY_CAP)
-                .collect::<Vec<_>>(),
-        )),
+        "scheduled" => select.filter(
+            persons::Column::Id.is_in(
+                targets
+                    .iter()
+                    .copied()
+                    .filter(|i| !sent_ids.contains(i))
+                    .take(SUMMARY_CAP)
+                    .collect::<Vec<_>>(),
+            ),
+        ),
         _ => select.filter(persons::Column::Id.is_not_in(sent_list)),
     };
     let total = select.clone().count(&state.db).await?;
@@ -361,8 +363,16 @@ pub async fn select(
         "all" => Selection::All,
         "none" => Selection::Some(Vec::new()),
         _ => {
-            let shown: Vec<i64> = f.all("shown").iter().filter_map(|s| s.parse().ok()).collect();
-            let picked: Vec<i64> = f.all("pick").iter().filter_map(|s| s.parse().ok()).collect();
+            let shown: Vec<i64> = f
+                .all("shown")
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            let picked: Vec<i64> = f
+                .all("pick")
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect();
             let mut ids: Vec<i64> = match Selection::parse(&c.selection) {
                 Selection::All => campaigns::targets(&state.db, &c).await?,
                 Selection::Some(v) => v,
@@ -398,13 +408,17 @@ pub async fn schedule(
     let at = match f.get("when") {
         "cancel" => {
             campaigns::unschedule(&state.db, id).await?;
-            return Ok(Redirect::to(&format!("/admin/campaigns/{id}?notice=cancelled")).into_response());
+            return Ok(
+                Redirect::to(&format!("/admin/campaigns/{id}?notice=cancelled")).into_response(),
+            );
         }
         "now" => now,
         "at" => match campaigns::parse_when(&state, f.get("date"), f.get("time")) {
             Some(t) if t > now => t,
             _ => {
-                return Ok(Redirect::to(&format!("/admin/campaigns/{id}?notice=bad_time")).into_response());
+                return Ok(
+                    Redirect::to(&format!("/admin/campaigns/{id}?notice=bad_time")).into_response(),
+                );
             }
         },
         _ => campaigns::nightly_at(&state, now),

@@ -120,13 +120,19 @@ impl Filters {
     /// The condition on `persons` (invalid values are ignored: the page
     /// reports them and does not launch).
     pub fn condition(&self, recipient_type: RecipientType) -> Condition {
-        let mut c = Condition::all().add(persons::Column::RecipientType.eq(recipient_type.as_str()));
+        let mut c =
+            Condition::all().add(persons::Column::RecipientType.eq(recipient_type.as_str()));
         let day = |s: &str| parse_date(s);
         if let Some(d) = day(&self.created_from) {
             c = c.add(persons::Column::CreatedAt.gte(d.and_hms_opt(0, 0, 0).unwrap().and_utc()));
         }
         if let Some(d) = day(&self.created_to) {
-            c = c.add(persons::Column::CreatedAt.lt((d + chrono::Duration::days(1)).and_hms_opt(0, 0, 0).unwrap().and_utc()));
+            c = c.add(
+                persons::Column::CreatedAt.lt((d + chrono::Duration::days(1))
+                    .and_hms_opt(0, 0, 0)
+                    .unwrap()
+                    .and_utc()),
+            );
         }
         if let Some(d) = day(&self.born_from) {
             c = c.add(persons::Column::BirthDate.gte(d));
@@ -321,7 +327,10 @@ pub async fn schedule(db: &DatabaseConnection, id: i64, at: DateTime<Utc>) -> Ap
 pub async fn unschedule(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
     let res = campaigns::Entity::update_many()
         .col_expr(campaigns::Column::State, Expr::value("draft"))
-        .col_expr(campaigns::Column::ScheduledAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(
+            campaigns::Column::ScheduledAt,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
         .filter(campaigns::Column::Id.eq(id))
         .filter(campaigns::Column::State.eq("scheduled"))
         .exec(db)
@@ -350,7 +359,10 @@ pub async fn targets(db: &DatabaseConnection, c: &campaigns::Model) -> AppResult
 }
 
 /// Persons who already received this campaign.
-pub async fn sent_to(db: &DatabaseConnection, id: i64) -> AppResult<std::collections::HashSet<i64>> {
+pub async fn sent_to(
+    db: &DatabaseConnection,
+    id: i64,
+) -> AppResult<std::collections::HashSet<i64>> {
     Ok(outbox::Entity::find()
         .select_only()
         .column(outbox::Column::PersonId)
@@ -372,7 +384,10 @@ pub async fn sent_to(db: &DatabaseConnection, id: i64) -> AppResult<std::collect
 pub async fn launch(state: &AppState, id: i64) -> AppResult<Option<i64>> {
     let db = &state.db;
     let claimed = campaigns::Entity::update_many()
-        .col_expr(campaigns::Column::State, Expr::value(CampaignState::Sending.as_str()))
+        .col_expr(
+            campaigns::Column::State,
+            Expr::value(CampaignState::Sending.as_str()),
+        )
         .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(campaigns::Column::Id.eq(id))
         .filter(campaigns::Column::State.eq(CampaignState::Scheduled.as_str()))
@@ -424,7 +439,11 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .filter(|i| !done.contains(i))
         .collect();
     let sender = match c.created_by {
-        Some(u) => crate::db::entities::users::Entity::find_by_id(u).one(db).await?,
+        Some(u) => {
+            crate::db::entities::users::Entity::find_by_id(u)
+                .one(db)
+                .await?
+        }
         None => None,
     };
     let part = sends::Part {
@@ -451,7 +470,11 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
                     }
                     root.insert(
                         "unsubscribe_url".into(),
-                        Value::from(context::unsubscribe_url(state, &address, Category::Campaigns)),
+                        Value::from(context::unsubscribe_url(
+                            state,
+                            &address,
+                            Category::Campaigns,
+                        )),
                     );
                     recipients.push(Recipient {
                         address,
@@ -477,7 +500,10 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         state.outbox_wakeup.notify_waiters();
     }
     campaigns::Entity::update_many()
-        .col_expr(campaigns::Column::State, Expr::value(CampaignState::Sent.as_str()))
+        .col_expr(
+            campaigns::Column::State,
+            Expr::value(CampaignState::Sent.as_str()),
+        )
         .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
         .filter(campaigns::Column::Id.eq(c.id))
         .exec(db)

@@ -194,7 +194,10 @@ pub async fn append<C: ConnectionTrait>(
         .await?;
     }
     sends::Entity::update_many()
-        .col_expr(sends::Column::Total, Expr::col(sends::Column::Total).add(total))
+        .col_expr(
+            sends::Column::Total,
+            Expr::col(sends::Column::Total).add(total),
+        )
         .filter(sends::Column::Id.eq(part.send))
         .exec(db)
         .await?;

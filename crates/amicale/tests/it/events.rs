@@ -238,3 +238,458 @@ async fn acceptance_automatic_rule_reminder() {
     })
     .await;
 }
+
+async fn template(app: &TestApp, name: &str, modes: &[&str], subject: &str, body: &str) -> i64 {
+    let mut f = vec![
+        ("kind", "email"),
+        ("name", name),
+        ("active", "1"),
+        ("recipient_types", "beneficiary"),
+        ("recipient_types", "member"),
+        ("subject_fr", subject),
+        ("body_fr", body),
+    ];
+    for m in modes {
+        f.push(("sending_modes", m));
+    }
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=email",
+            "/admin/templates/new",
+            &f,
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    id_after(&res, "/admin/templates/")
+}
+
+async fn new_event(app: &TestApp, title: &str, day: NaiveDate, capacity: &str) -> i64 {
+    let res = app
+        .post_form(
+            "/admin/events/new",
+            "/admin/events/new",
+            &[
+                ("title", title),
+                ("nature", "collective"),
+                ("event_type", "Atelier"),
+                ("mode", "onsite"),
+                ("city", "Lyon"),
+                ("date", &day.format("%Y-%m-%d").to_string()),
+                ("start", "14:00"),
+                ("end", "16:00"),
+                ("capacity", capacity),
+                ("open_registration", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    id_after(&res, "/admin/events/")
+}
+
+#[tokio::test]
+async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let day = Utc::now().date_naive() + Duration::days(5);
+
+        // Bad input: told on its field, kept, nothing created.
+        let res = app
+            .post_form(
+                "/admin/events/new",
+                "/admin/events/new",
+                &[
+                    ("title", "Atelier CV"),
+                    ("nature", "collective"),
+                    ("event_type", "Atelier"),
+                    ("mode", "onsite"),
+                    ("date", &day.to_string()),
+                    ("start", "16:00"),
+                    ("end", "14:00"),
+                    ("capacity", "zero"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let page = res.text().await.unwrap();
+        assert!(page.contains("The end must come after the start."));
+        assert!(page.contains("Enter a whole number of places"));
+        assert!(page.contains("value=\"Atelier CV\""), "typed values kept");
+        assert_eq!(
+            amicale::db::entities::events::Entity::find().count(&app.state.db).await.unwrap(),
+            0
+        );
+
+        let event = new_event(&app, "Atelier CV", day, "1").await;
+        let page = format!("/admin/events/{event}");
+        let a = person(&app, "Hélène", "Dupré", "helene.dupre@example.org", true).await;
+        let c = person(&app, "Karim", "Benali", "karim.benali@example.org", false).await;
+        for id in [a, c] {
+            app.post_form(&page, &format!("{page}/participants"), &[("person", &id.to_string())])
+                .await;
+        }
+        // A second click registers once.
+        app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
+            .await;
+        let html = body(&app, &page).await;
+        assert!(html.contains("1(1)/1"), "capacity 1: one registered, one waiting");
+        assert!(html.contains("Waiting list"));
+        // The search box finds persons to add.
+        let found = body(&app, &format!("{page}?find=dupre")).await;
+        assert!(found.contains("Hélène Dupré"));
+
+        // Removing the registered one promotes the waiting one.
+        let res = app
+            .post_form(&page, &format!("{page}/participants/{a}/remove"), &[])
+            .await;
+        assert_eq!(res.status(), 303);
+        assert!(body(&app, &page).await.contains("1(0)/1"));
+        // Editing the event: two places now, and Hélène comes back.
+        let res = app
+            .post_form(
+                &format!("{page}/edit"),
+                &format!("{page}/edit"),
+                &[
+                    ("title", "Atelier CV"),
+                    ("nature", "collective"),
+                    ("event_type", "Atelier"),
+                    ("mode", "onsite"),
+                    ("city", "Lyon"),
+                    ("date", &day.to_string()),
+                    ("start", "14:00"),
+                    ("end", "16:00"),
+                    ("capacity", "2"),
+                    ("open_registration", "1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
+            .await;
+        assert!(body(&app, &page).await.contains("2(0)/2"));
+
+        // Attendance and confirmation are saved.
+        let parts = amicale::events::store::participants(&app.state.db, event).await.unwrap();
+        let karim = parts.iter().find(|p| p.person.id == c).unwrap().participation.id;
+        let res = app
+            .post_form(
+                &page,
+                &format!("{page}/attendance"),
+                &[
+                    ("row", &karim.to_string()),
+                    (&format!("confirmed_{karim}"), "1"),
+                    (&format!("presence_{karim}"), "excused"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let parts = amicale::events::store::participants(&app.state.db, event).await.unwrap();
+        let k = parts.iter().find(|p| p.person.id == c).unwrap();
+        assert!(k.participation.confirmed);
+        assert_eq!(k.participation.presence, "excused");
+        let sheet = body(&app, &format!("{page}/sheet")).await;
+        assert!(sheet.contains("BENALI Karim") && sheet.contains("Signature"));
+
+        // Sending from the event page: the one who refuses e-mails is told
+        // apart before sending, and excluded from the send.
+        let t = template(
+            &app,
+            "Convocation",
+            &["event_page"],
+            "Convocation : {{ event.title }}",
+            "<p>Bonjour {{ participant.first_name }}, rendez-vous le {{ event.start | date(\"j F Y\") }}.</p>",
+        )
+        .await;
+        let html = body(&app, &page).await;
+        assert!(html.contains("1 of 2 will receive it"), "{html}");
+        assert!(html.contains("Karim Benali — e-mail not accepted"));
+        let res = app
+            .post_form(
+                &page,
+                &format!("{page}/send"),
+                &[("channel", "email"), ("audience", "all"), ("template", &t.to_string())],
+            )
+            .await;
+        assert_eq!(res.headers()["location"], format!("{page}?notice=sent:1").as_str());
+        let got = sink.wait_for(1, 20).await;
+        assert_eq!(got[0].to, vec!["helene.dupre@example.org"]);
+        assert_eq!(got[0].subject(), "Convocation : Atelier CV");
+        let exclusions = amicale::db::entities::send_exclusions::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(exclusions.len(), 1);
+        assert_eq!((exclusions[0].person_id, exclusions[0].reason.as_str()), (c, "email_not_accepted"));
+        let html = body(&app, &page).await;
+        assert!(html.contains("Convocation") && html.contains("event page"));
+
+        // The calendar file of the event.
+        let res = app.get(&format!("/events/{event}.ics")).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/calendar"));
+        let ics = res.text().await.unwrap();
+        assert!(ics.contains("BEGIN:VEVENT") && ics.contains("SUMMARY:Atelier CV"));
+        assert!(ics.contains("\r\n"));
+        // The agenda: not among "my events" (no facilitator was chosen),
+        // under its day among everyone's.
+        let mine = body(&app, &format!("/admin/agenda?view=week&date={day}")).await;
+        assert!(!mine.contains("Atelier CV"));
+        let all = body(&app, &format!("/admin/agenda?view=day&date={day}&all=1")).await;
+        assert!(all.contains("Atelier CV"), "{all}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn campaigns_reach_the_selection_once_and_respect_unsubscribing() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let t = template(
+            &app,
+            "Lettre de novembre",
+            &["campaign"],
+            "Nouvelles pour {{ person.first_name }}",
+            "<p>Bonjour {{ person.first_name }}.</p><p><a href=\"{{ unsubscribe_url }}\">Se désinscrire</a></p>",
+        )
+        .await;
+        let a = person(&app, "Hélène", "Dupré", "helene.dupre@example.org", true).await;
+        let b2 = person(&app, "Karim", "Benali", "karim.benali@example.org", true).await;
+        let _c = person(&app, "Sophie", "Laurent", "sophie.laurent@example.org", true).await;
+
+        // Sophie unsubscribes from campaigns through her signed link, one
+        // click, without an account or a cookie (RFC 8058).
+        let url = amicale::comms::context::unsubscribe_url(
+            &app.state,
+            "sophie.laurent@example.org",
+            amicale::comms::eligibility::Category::Campaigns,
+        );
+        let anon = reqwest::Client::new();
+        let page = anon.get(&url).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let done = anon.post(&url).send().await.unwrap();
+        assert_eq!(done.status(), 200);
+        assert!(anon.post(&url).send().await.unwrap().status().is_success(), "twice is harmless");
+        // Karim's address with Sophie's signature is not a link.
+        let karim = amicale::comms::context::unsubscribe_url(
+            &app.state,
+            "karim.benali@example.org",
+            amicale::comms::eligibility::Category::Campaigns,
+        );
+        let forged = format!(
+            "{}.{}",
+            karim.rsplit_once('.').unwrap().0,
+            url.rsplit_once('.').unwrap().1
+        );
+        assert_eq!(anon.post(&forged).send().await.unwrap().status(), 404);
+
+        let res = app
+            .post_form(
+                "/admin/campaigns/new?recipient_type=beneficiary&channel=email",
+                "/admin/campaigns/new",
+                &[
+                    ("name", "Nouvelles de novembre"),
+                    ("recipient_type", "beneficiary"),
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let id = id_after(&res, "/admin/campaigns/");
+        let page = format!("/admin/campaigns/{id}");
+        // Nothing is selected yet: scheduling is refused.
+        let res = app
+            .post_form(&page, &format!("{page}/schedule"), &[("when", "now")])
+            .await;
+        assert!(res.headers()["location"].to_str().unwrap().ends_with("notice=empty"));
+        // A bad filter is told, and "Clear" empties everything.
+        app.post_form(&page, &format!("{page}/filters"), &[("action", "filter"), ("born_from", "31/02/1990")])
+            .await;
+        assert!(body(&app, &page).await.contains("aria-invalid=\"true\""));
+        app.post_form(&page, &format!("{page}/filters"), &[("action", "clear")]).await;
+        let html = body(&app, &page).await;
+        assert!(html.contains("3 matching") && html.contains("0 selected"), "{html}");
+
+        // Select all across pages: three targeted, two will receive it.
+        app.post_form(&page, &format!("{page}/select"), &[("action", "all")]).await;
+        let html = body(&app, &page).await;
+        assert!(html.contains("2 of 3 will receive it"), "{html}");
+        assert!(html.contains("unsubscribed from this kind of message"));
+        let res = app
+            .post_form(&page, &format!("{page}/schedule"), &[("when", "now")])
+            .await;
+        assert!(res.headers()["location"].to_str().unwrap().ends_with("notice=launched"));
+        let got = sink.wait_for(2, 20).await;
+        let mut to: Vec<String> = got.iter().map(|m| m.to.join(",")).collect();
+        to.sort();
+        assert_eq!(to, vec!["helene.dupre@example.org", "karim.benali@example.org"]);
+        assert!(got.iter().all(|m| m.text().contains("/unsubscribe/")));
+
+        // Sent: read-only, and launching again reaches nobody twice.
+        let res = app
+            .post_form(&page, &format!("{page}/schedule"), &[("when", "now")])
+            .await;
+        assert!(res.headers()["location"].to_str().unwrap().ends_with("notice=locked"));
+        let c = amicale::comms::campaigns::get(&app.state.db, id).await.unwrap();
+        assert_eq!(c.state, "sent");
+        amicale::comms::campaigns::resume(&app.state, &c).await.unwrap();
+        assert_eq!(
+            outbox::Entity::find().filter(outbox::Column::Origin.eq("campaign")).count(&app.state.db).await.unwrap(),
+            2
+        );
+        let history = body(&app, "/admin/campaigns").await;
+        assert!(history.contains("Nouvelles de novembre") && history.contains("sent"));
+        let mine = body(&app, &format!("/admin/people/{a}/messages")).await;
+        assert!(mine.contains("Lettre de novembre") && mine.contains("campaign"));
+        let _ = b2;
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rules_are_checked_skip_inactive_templates_and_never_remind_late() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let t = template(
+            &app,
+            "Rappel",
+            &["automatic"],
+            "Rappel : {{ event.title }}",
+            "<p>Bonjour {{ participant.first_name }}.</p>",
+        )
+        .await;
+        // SMS needs a provider: refused with the reason, input kept.
+        let res = app
+            .post_form(
+                "/admin/rules/new",
+                "/admin/rules/new",
+                &[
+                    ("name", "SMS J-1"),
+                    ("channel", "sms"),
+                    ("template", &t.to_string()),
+                    ("offset", "-1"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("SMS sending needs an SMS provider")
+                && html.contains("value=\"SMS J-1\"")
+        );
+        let res = app
+            .post_form(
+                "/admin/rules/new",
+                "/admin/rules/new",
+                &[
+                    ("name", "Trop tard"),
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                    ("offset", "-45"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+
+        let today = Utc::now().with_timezone(&app.state.tz).date_naive();
+        let past = new_event(&app, "Passé", today - Duration::days(1), "").await;
+        let p = person(&app, "Hélène", "Dupré", "helene.dupre@example.org", true).await;
+        let page = format!("/admin/events/{past}");
+        app.post_form(
+            &page,
+            &format!("{page}/participants"),
+            &[("person", &p.to_string())],
+        )
+        .await;
+        for (name, offset) in [("Avant", "-2"), ("Après", "1")] {
+            let res = app
+                .post_form(
+                    "/admin/rules/new",
+                    "/admin/rules/new",
+                    &[
+                        ("name", name),
+                        ("channel", "email"),
+                        ("template", &t.to_string()),
+                        ("offset", offset),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), 303);
+        }
+        // Catching up the day three days ago: the J-2 reminder of an event
+        // now past is not sent late; the J+1 follow-up of yesterday's event
+        // is due today and goes.
+        let missed = rules::run_day(&app.state, today - Duration::days(3), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!(missed.queued, 0, "{missed:?}");
+        let due = rules::run_day(&app.state, today, Utc::now()).await.unwrap();
+        assert_eq!(due.queued, 1, "{due:?}");
+        assert_eq!(sink.wait_for(1, 20).await.len(), 1);
+
+        // "Send the test to me" goes to the administrator only.
+        let test_page = body(&app, &format!("/admin/rules/test?date={today}")).await;
+        assert!(
+            test_page.contains("already sent by an earlier run"),
+            "{test_page}"
+        );
+        let rule = rules::load_all(&app.state.db, false)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|l| l.rule.name == "Après")
+            .unwrap()
+            .rule
+            .id;
+        let participation = amicale::db::entities::participations::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let res = app
+            .post_form(
+                &format!("/admin/rules/test?date={today}"),
+                "/admin/rules/test/me",
+                &[
+                    ("date", &today.to_string()),
+                    ("rule", &rule.to_string()),
+                    ("participation", &participation.to_string()),
+                ],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("notice=sent")
+        );
+        let got = sink.wait_for(2, 20).await;
+        let test = got
+            .iter()
+            .find(|m| m.to == vec![ADMIN.to_owned()])
+            .expect("test to me");
+        assert_eq!(test.subject(), "[TEST] Rappel : Passé");
+        assert_eq!(got.len(), 2, "no participant mailed by the test");
+
+        // An inactive template: the rule shows in red and is skipped.
+        amicale::comms::templates::store::set_active(&app.state.db, t, false, None)
+            .await
+            .unwrap();
+        let list = body(&app, "/admin/rules").await;
+        assert!(list.contains("class=\"problem\"") && list.contains("template inactive"));
+        let s = rules::run_day(&app.state, today + Duration::days(1), Utc::now())
+            .await
+            .unwrap();
+        assert_eq!((s.rules, s.skipped_rules), (0, 2));
+        // A template held by a rule cannot be deleted.
+        assert!(
+            !amicale::comms::templates::store::deletable(&app.state.db, t)
+                .await
+                .unwrap()
+        );
+        app.stop().await;
+    })
+    .await;
+}
