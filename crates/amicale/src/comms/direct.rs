@@ -382,8 +382,9 @@ pub fn next_batch(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
         .ok()
         .and_then(|c| c.parse::<croner::Cron>().ok())
         .and_then(|c| {
-            c.find_next_occurrence(&now.with_timezone(&state.tz), false)
-                .ok()
+            // Whole seconds: croner keeps the fraction of its starting point.
+            let from = chrono::Timelike::with_nanosecond(&now.with_timezone(&state.tz), 0)?;
+            c.find_next_occurrence(&from, false).ok()
         })
         .map(|d| d.with_timezone(&Utc))
         .unwrap_or(now)

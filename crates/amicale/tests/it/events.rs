@@ -693,3 +693,376 @@ async fn rules_are_checked_skip_inactive_templates_and_never_remind_late() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn members_register_themselves_and_get_their_calendar() {
+    let (app, _sink, _db) = admin_app(Backend::Sqlite).await;
+    let day = Utc::now().date_naive() + Duration::days(3);
+    let event = new_event(&app, "Afterwork alumni", day, "1").await;
+    let closed = {
+        let res = app
+            .post_form(
+                "/admin/events/new",
+                "/admin/events/new",
+                &[
+                    ("title", "Comité interne"),
+                    ("nature", "collective"),
+                    ("event_type", "Réunion"),
+                    ("mode", "remote"),
+                    ("date", &day.to_string()),
+                    ("start", "10:00"),
+                    ("end", "11:00"),
+                ],
+            )
+            .await;
+        id_after(&res, "/admin/events/")
+    };
+    // A member with a person record linked to their account.
+    let member = "zoe@example.org";
+    app.create_user(member, "member passphrase", false).await;
+    let pid = person(&app, "Zoé", "Roux", member, true).await;
+    let uid = amicale::db::entities::users::Entity::find()
+        .filter(amicale::db::entities::users::Column::Email.eq(member))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    amicale::db::entities::persons::Entity::update_many()
+        .col_expr(
+            amicale::db::entities::persons::Column::UserId,
+            sea_orm::sea_query::Expr::value(uid),
+        )
+        .filter(amicale::db::entities::persons::Column::Id.eq(pid))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let other = person(&app, "Léo", "Martin", "leo@example.org", true).await;
+    let page = format!("/admin/events/{event}");
+    app.post_form(
+        &page,
+        &format!("{page}/participants"),
+        &[("person", &other.to_string())],
+    )
+    .await;
+
+    let m = crate::support::new_client();
+    assert_eq!(app.login_with(&m, member, "member passphrase").await, 303);
+    let page_as = |path: &str| {
+        let (app, m, path) = (&app, &m, path.to_owned());
+        async move {
+            let res = m.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            res.text().await.unwrap()
+        }
+    };
+    let post_as = |action: String| {
+        let (app, m) = (&app, &m);
+        async move {
+            let html = m
+                .get(app.url("/events"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            let token = crate::support::extract_csrf(&html).unwrap();
+            m.post(app.url(&action))
+                .header("origin", &app.base)
+                .form(&[("csrf_token", token)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let list = page_as("/events").await;
+    assert!(list.contains("Afterwork alumni") && !list.contains("Comité interne"));
+    // Full: the member goes on the waiting list.
+    let res = post_as(format!("/events/{event}/register")).await;
+    assert_eq!(res.status(), 303);
+    assert!(
+        page_as("/events")
+            .await
+            .contains("You are on the waiting list.")
+    );
+    // A closed event cannot be joined by posting to it.
+    let res = post_as(format!("/events/{closed}/register")).await;
+    assert_eq!(res.status(), 403);
+    // Staff pages stay closed to members.
+    for path in [
+        "/admin/events",
+        "/admin/rules",
+        "/admin/campaigns",
+        "/admin/agenda",
+    ] {
+        assert_eq!(
+            m.get(app.url(path)).send().await.unwrap().status(),
+            403,
+            "{path}"
+        );
+    }
+    let ics = m
+        .get(app.url(&format!("/events/{closed}.ics")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ics.status(), 404);
+    // Léo leaves: Zoé takes the place, and her private feed lists the event.
+    app.post_form(&page, &format!("{page}/participants/{other}/remove"), &[])
+        .await;
+    let list = page_as("/events").await;
+    assert!(list.contains("You are registered."));
+    let feed = list
+        .split("readonly value=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .unwrap()
+        .to_owned();
+    let anon = reqwest::Client::new();
+    let ics = anon.get(&feed).send().await.unwrap();
+    assert_eq!(ics.status(), 200);
+    let ics = ics.text().await.unwrap();
+    assert!(ics.contains("SUMMARY:Afterwork alumni") && !ics.contains("Comité"));
+    let tampered = feed.replacen(
+        &format!("/calendar/{uid}."),
+        &format!("/calendar/{}.", uid + 1),
+        1,
+    );
+    assert_eq!(anon.get(&tampered).send().await.unwrap().status(), 404);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn the_person_page_sends_tonight_or_now_and_shows_the_history() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let t = template(
+            &app,
+            "Suivi",
+            &["person_page"],
+            "Votre suivi, {{ person.first_name }}",
+            "<p>Bonjour {{ person.civility }} {{ person.last_name }}.</p>",
+        )
+        .await;
+        let t2 = template(
+            &app,
+            "Relance",
+            &["person_page"],
+            "Relance",
+            "<p>Relance.</p>",
+        )
+        .await;
+        let p = person(&app, "Hélène", "Dupré", "helene.dupre@example.org", true).await;
+        let q = person(&app, "Karim", "Benali", "karim.benali@example.org", false).await;
+        let page = format!("/admin/people/{p}/messages");
+        let html = body(&app, &page).await;
+        assert!(html.contains("1 of 1 will receive it") && html.contains("Suivi"));
+        // Two templates, for tonight: two messages waiting for the batch.
+        let res = app
+            .post_form(
+                &page,
+                &page,
+                &[
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                    ("template", &t2.to_string()),
+                    ("when", "tonight"),
+                ],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("notice=sent:2")
+        );
+        let rows = outbox::Entity::find()
+            .filter(outbox::Column::PersonId.eq(p))
+            .all(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 2);
+        let batch = amicale::comms::direct::next_batch(&app.state, Utc::now());
+        assert!(
+            rows.iter()
+                .all(|r| r.next_attempt_at == batch && r.origin == "person_page"),
+            "{batch} {rows:?}"
+        );
+        // Now: delivered at once.
+        app.post_form(
+            &page,
+            &page,
+            &[
+                ("channel", "email"),
+                ("template", &t.to_string()),
+                ("when", "now"),
+            ],
+        )
+        .await;
+        let got = sink.wait_for(1, 20).await;
+        assert_eq!(got[0].subject(), "Votre suivi, Hélène");
+        assert!(got[0].text().contains("Bonjour Mme Dupré."));
+        let html = body(&app, &page).await;
+        assert_eq!(html.matches("person page").count(), 3, "{html}");
+        // Karim refuses e-mails: told, nothing queued.
+        let kpage = format!("/admin/people/{q}/messages");
+        let res = app
+            .post_form(
+                &kpage,
+                &kpage,
+                &[
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                    ("when", "now"),
+                ],
+            )
+            .await;
+        let loc = res.headers()["location"].to_str().unwrap().to_owned();
+        assert!(loc.ends_with("notice=excluded:email_not_accepted"), "{loc}");
+        assert!(
+            body(&app, &loc)
+                .await
+                .contains("Not sent: e-mail not accepted.")
+        );
+        assert_eq!(
+            outbox::Entity::find()
+                .filter(outbox::Column::PersonId.eq(q))
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            0
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+/// `amicale rules dry-run` and `amicale schedule list|run` against the
+/// database of a running server.
+#[tokio::test]
+async fn rules_dry_run_and_schedule_commands() {
+    let (app, _sink, db) = admin_app(Backend::Sqlite).await;
+    let t = template(
+        &app,
+        "Rappel J-1",
+        &["automatic"],
+        "Rappel",
+        "<p>Bonjour {{ participant.first_name }}.</p>",
+    )
+    .await;
+    let today = Utc::now().with_timezone(&app.state.tz).date_naive();
+    let day = today + Duration::days(3);
+    let event = new_event(&app, "Atelier", day + Duration::days(1), "").await;
+    let page = format!("/admin/events/{event}");
+    for (f, l, e, ok) in [
+        ("Hélène", "Dupré", "helene@example.org", true),
+        ("Karim", "Benali", "karim@example.org", false),
+    ] {
+        let id = person(&app, f, l, e, ok).await;
+        app.post_form(
+            &page,
+            &format!("{page}/participants"),
+            &[("person", &id.to_string())],
+        )
+        .await;
+    }
+    let res = app
+        .post_form(
+            "/admin/rules/new",
+            "/admin/rules/new",
+            &[
+                ("name", "Veille"),
+                ("channel", "email"),
+                ("template", &t.to_string()),
+                ("offset", "-1"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
+            .args(args)
+            .env("AMICALE_DATABASE_URL", &db.url)
+            .env("AMICALE_LOG_LEVEL", "warn")
+            .env(
+                "AMICALE_SECRET_KEY",
+                "test-secret-key-that-is-long-enough-0123456789",
+            )
+            .output()
+            .unwrap()
+    };
+    let out = run(&["rules", "dry-run", "--date", &day.to_string()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = v.as_array().unwrap();
+    assert_eq!(lines.len(), 2, "{v}");
+    for l in lines {
+        assert_eq!(l["rule"], "Veille");
+        assert_eq!(l["template"], "Rappel J-1");
+        assert_eq!(l["channel"], "email");
+    }
+    let excluded: Vec<_> = lines
+        .iter()
+        .map(|l| (l["recipient"].as_str().unwrap(), l["excluded"].clone()))
+        .collect();
+    assert!(excluded.contains(&("Hélène Dupré", serde_json::Value::Null)));
+    assert!(excluded.contains(&("Karim Benali", serde_json::json!("email_not_accepted"))));
+    // Nothing was sent by the dry run.
+    assert_eq!(
+        outbox::Entity::find().count(&app.state.db).await.unwrap(),
+        0
+    );
+    let out = run(&["rules", "dry-run", "--date", "22/11/2026"]);
+    assert!(!out.status.success());
+
+    let out = run(&["schedule", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["task"].as_str().unwrap())
+        .collect();
+    for n in [
+        "automatic-rules",
+        "campaigns",
+        "invitation-reminders",
+        "outbox-housekeeping",
+    ] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let rules_row = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task"] == "automatic-rules")
+        .unwrap();
+    assert_eq!(rules_row["cron"], "0 19 * * *");
+    assert!(rules_row["next"].as_str().unwrap().contains("T19:00:00"));
+    // One slot now (the latest 19:00), then the same slot again: it does
+    // not run twice.
+    let first = run(&["schedule", "run", "automatic-rules"]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first: serde_json::Value = serde_json::from_slice(&first.stdout).unwrap();
+    assert_eq!(first["outcome"], "ok", "{first}");
+    let second = run(&["schedule", "run", "automatic-rules"]);
+    let second: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(second["slot"], first["slot"]);
+    assert_eq!(second["outcome"], "already ran");
+    assert!(!run(&["schedule", "run", "no-such-task"]).status.success());
+    app.stop().await;
+}
