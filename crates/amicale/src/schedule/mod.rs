@@ -79,7 +79,10 @@ impl Task {
         now: DateTime<Utc>,
     ) -> Vec<DateTime<Utc>> {
         let mut out = Vec::new();
-        let mut cursor = after.with_timezone(&tz);
+        // Whole seconds: croner keeps the fraction of its starting point,
+        // and a slot must be the same instant whoever computes it (it is
+        // the claim key).
+        let mut cursor = whole_seconds(after).with_timezone(&tz);
         while let Ok(next) = self.cron.find_next_occurrence(&cursor, false) {
             let utc = next.with_timezone(&Utc);
             if utc > now {
@@ -96,10 +99,14 @@ impl Task {
 
     pub fn next_after(&self, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         self.cron
-            .find_next_occurrence(&now.with_timezone(&tz), false)
+            .find_next_occurrence(&whole_seconds(now).with_timezone(&tz), false)
             .ok()
             .map(|d| d.with_timezone(&Utc))
     }
+}
+
+fn whole_seconds(t: DateTime<Utc>) -> DateTime<Utc> {
+    chrono::Timelike::with_nanosecond(&t, 0).unwrap_or(t)
 }
 
 /// A slot this node claimed during a tick, with what became of it.
