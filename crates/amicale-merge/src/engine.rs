@@ -321,6 +321,21 @@ impl Engine {
 }
 
 impl Engine {
+    /// The top-level names a template reads (`event`, `participant`,
+    /// `participants`, `unsubscribe_url`…): a sender leaves out of each
+    /// message's stored data what its template never reads.
+    pub fn roots(
+        &self,
+        source: &str,
+        kind: Kind,
+    ) -> Result<std::collections::BTreeSet<String>, MergeError> {
+        let tmpl = self
+            .fr
+            .template_from_named_str(template_name(kind), source)
+            .map_err(|err| check::syntax_error(source, &err))?;
+        Ok(tmpl.undeclared_variables(false).into_iter().collect())
+    }
+
     /// Compiles `source` without keeping it: the last step of validation.
     pub(crate) fn check_compiles(&self, source: &str, kind: Kind) -> Result<(), MergeError> {
         self.fr
@@ -354,5 +369,24 @@ impl Compiled<'_> {
     /// The template source.
     pub fn source(&self) -> &str {
         &self.source
+    }
+}
+
+#[cfg(test)]
+mod roots_tests {
+    use super::*;
+
+    #[test]
+    fn roots_are_the_top_level_names_read() {
+        let e = Engine::new();
+        let r = e
+            .roots(
+                "{{ event.title }} {% for p in participants %}{{ p.first_name }}{% endfor %} {{ participant.first_name | upper }}",
+                Kind::Html,
+            )
+            .unwrap();
+        let got: Vec<&str> = r.iter().map(String::as_str).collect();
+        assert_eq!(got, vec!["event", "participant", "participants"]);
+        assert!(e.roots("{{ broken", Kind::Text).is_err());
     }
 }

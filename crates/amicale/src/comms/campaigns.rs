@@ -411,6 +411,11 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .await?
         .ok_or(AppError::NotFound)?;
     let version = tstore::current_version(db, &t).await?;
+    let roots = context::roots_of(
+        state,
+        crate::comms::templates::model::TemplateKind::of(&t),
+        &version,
+    );
     let send = match c.send_id {
         Some(s) => s,
         None => {
@@ -476,6 +481,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
                             Category::Campaigns,
                         )),
                     );
+                    context::prune(&mut root, roots.as_ref());
                     recipients.push(Recipient {
                         address,
                         merge_data: Value::Object(root),

@@ -215,27 +215,16 @@ pub fn local(state: &AppState, t: DateTime<Utc>) -> String {
         .to_string()
 }
 
-/// The `event.*` values of one event.
-pub async fn event_values<C: ConnectionTrait>(
-    db: &C,
+/// The `event.*` values of one event, given its programme's name and its
+/// first facilitator.
+pub fn event_map(
     state: &AppState,
     e: &events::Model,
+    programme: &str,
+    facilitator: Option<&users::Model>,
     l: Locale,
-) -> AppResult<Map<String, Value>> {
-    let programme = match e.programme_id {
-        Some(id) => programmes::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .map(|p| p.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let facilitator: Option<users::Model> = crate::events::store::facilitators(db, e.id)
-        .await?
-        .into_iter()
-        .next();
+) -> Map<String, Value> {
     let (ffirst, flast) = facilitator
-        .as_ref()
         .map(|u| match u.display_name.split_once(' ') {
             Some((a, b)) => (a.to_owned(), b.to_owned()),
             None => (u.display_name.clone(), String::new()),
@@ -258,17 +247,48 @@ pub async fn event_values<C: ConnectionTrait>(
             "step" => json!(e.step),
             "facilitator_first_name" => json!(ffirst),
             "facilitator_last_name" => json!(flast),
-            "facilitator_email" => json!(
-                facilitator
-                    .as_ref()
-                    .map(|u| u.email.clone())
-                    .unwrap_or_default()
-            ),
+            "facilitator_email" => json!(facilitator.map(|u| u.email.clone()).unwrap_or_default()),
             _ => json!(""),
         };
         m.insert(f.name.to_owned(), v);
     }
-    Ok(m)
+    m
+}
+
+/// Keeps only the top-level names a template reads: the stored data of a
+/// message is what its rendering needs, not every namespace.
+pub fn prune(root: &mut Map<String, Value>, roots: Option<&std::collections::BTreeSet<String>>) {
+    if let Some(keep) = roots {
+        root.retain(|k, _| keep.contains(k));
+    }
+}
+
+/// The top-level names a template version reads in any of its parts
+/// (newsletters also read the unsubscribe link of their layout); `None`
+/// when a part does not parse, which keeps every name.
+pub fn roots_of(
+    state: &AppState,
+    kind: crate::comms::templates::model::TemplateKind,
+    v: &crate::db::entities::template_versions::Model,
+) -> Option<std::collections::BTreeSet<String>> {
+    use amicale_merge::Kind;
+    let mut out = std::collections::BTreeSet::new();
+    let parts = [
+        (v.subject_fr.as_str(), Kind::Text),
+        (v.body_fr.as_str(), Kind::Html),
+        (v.text_fr.as_str(), Kind::Text),
+        (v.subject_en.as_deref().unwrap_or(""), Kind::Text),
+        (v.body_en.as_deref().unwrap_or(""), Kind::Html),
+        (v.text_en.as_deref().unwrap_or(""), Kind::Text),
+    ];
+    for (src, k) in parts {
+        out.extend(state.merge.roots(src, k).ok()?);
+    }
+    if kind == crate::comms::templates::model::TemplateKind::Newsletter {
+        out.insert("unsubscribe_url".into());
+        out.insert("network".into());
+    }
+    Some(out)
 }
 
 /// The participant namespace: the person's fields plus attendance.

@@ -6,6 +6,7 @@ pub mod campaigns;
 pub mod context;
 pub mod direct;
 pub mod eligibility;
+pub mod reports;
 pub mod templates;
 pub mod unsubscribe;
 
@@ -20,6 +21,7 @@ pub fn router() -> Router<AppState> {
             "/unsubscribe/{token}",
             get(unsubscribe::form).post(unsubscribe::confirm),
         )
+        .route("/admin/reports", get(reports::page))
         .route("/admin/campaigns", get(campaign_pages::list))
         .route(
             "/admin/campaigns/new",

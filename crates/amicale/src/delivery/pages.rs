@@ -16,7 +16,7 @@ use futures_util::stream::{self, Stream};
 use crate::app::AppState;
 use crate::delivery::sends::{self, Progress};
 use crate::error::AppResult;
-use crate::web::extract::{Admin, Require};
+use crate::web::extract::{ManageSends, Require};
 use crate::web::page::{Page, render};
 
 pub fn router() -> Router<AppState> {
@@ -37,7 +37,11 @@ struct ListTpl<'a> {
     rows: Vec<Progress>,
 }
 
-async fn list(State(state): State<AppState>, _: Require<Admin>, p: Page) -> AppResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Require<ManageSends>,
+    p: Page,
+) -> AppResult<Response> {
     let mut rows = Vec::new();
     for s in sends::list(&state.db, 100).await? {
         rows.push(sends::progress(&state.db, s.id, Utc::now()).await?);
@@ -63,7 +67,7 @@ impl ShowTpl<'_> {
 
 async fn show(
     State(state): State<AppState>,
-    _: Require<Admin>,
+    _: Require<ManageSends>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
@@ -74,7 +78,7 @@ async fn show(
 /// One progress snapshot a second until the send is finished.
 async fn events(
     State(state): State<AppState>,
-    _: Require<Admin>,
+    _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     sends::get(&state.db, id).await?;
@@ -101,7 +105,7 @@ async fn events(
 
 async fn pause(
     State(state): State<AppState>,
-    _: Require<Admin>,
+    _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     sends::pause(&state.db, id).await?;
@@ -111,7 +115,7 @@ async fn pause(
 
 async fn resume(
     State(state): State<AppState>,
-    _: Require<Admin>,
+    _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     sends::resume(&state.db, id).await?;
@@ -123,7 +127,7 @@ async fn resume(
 
 async fn stop(
     State(state): State<AppState>,
-    _: Require<Admin>,
+    _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let n = sends::stop(&state.db, id).await?;

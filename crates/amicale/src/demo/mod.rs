@@ -2,6 +2,7 @@
 //! Deterministic (seeded), idempotent, and fast enough to run at every start.
 
 mod data;
+mod events;
 mod people;
 mod templates;
 
@@ -73,6 +74,7 @@ pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin
         people::generate(db, &mut rng, have, people - have, &programme_ids, &org_ids).await?;
     }
     templates::load(db, admin).await?;
+    events::load(db, admin).await?;
     Ok(DemoLogin {
         email: ADMIN_EMAIL.into(),
         password,

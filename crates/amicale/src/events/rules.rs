@@ -9,8 +9,7 @@
 //! run, a second node or a restart mid-batch finds the claims and sends
 //! nothing again; a crash before commit leaves neither claim nor message.
 
-use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
@@ -27,8 +26,8 @@ use crate::comms::templates::model::TemplateKind;
 use crate::comms::templates::store as templates;
 use crate::crypto::random_token;
 use crate::db::entities::{
-    events, outbox, participations, rule_deliveries, rules, template_versions,
-    templates as template_rows,
+    event_facilitators, events, outbox, participations, programmes, rule_deliveries, rules,
+    template_versions, templates as template_rows, users,
 };
 use crate::delivery::outbox::{Origin, State};
 use crate::error::{AppError, AppResult};
@@ -228,14 +227,17 @@ pub struct Planned {
 /// What one rule would send on `day`, without writing anything. Events
 /// whose start is before `now` are left out for offsets ≤ 0: a reminder is
 /// not sent after the event it announces (after downtime, say).
+#[allow(clippy::too_many_arguments)]
 pub async fn plan_rule(
     state: &AppState,
+    cache: &mut EventCache,
     r: &rules::Model,
     t: &template_rows::Model,
     channel: SendChannel,
     day: NaiveDate,
     now: DateTime<Utc>,
-) -> AppResult<Vec<Planned>> {
+    skip_done: bool,
+) -> AppResult<(Vec<Planned>, usize)> {
     let db = &state.db;
     let mut evs = events::Entity::find()
         .filter(event_condition(r, day))
@@ -246,7 +248,7 @@ pub async fn plan_rule(
         evs.retain(|e| e.starts_at >= now);
     }
     if evs.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), 0));
     }
     let ev_ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
     let mut parts: Vec<participations::Model> = Vec::new();
@@ -279,16 +281,33 @@ pub async fn plan_rule(
         v.dedup();
         v
     };
+    let before = parts.len();
+    if skip_done {
+        parts.retain(|p| !done.contains(&p.id));
+    }
+    let skipped = before - parts.len();
+    let _ = person_ids;
+    let version = crate::comms::templates::store::current_version(&state.db, t).await?;
+    let roots = context::roots_of(state, TemplateKind::of(t), &version);
+    cache.prepare(state, &evs, &parts).await?;
     let mut by_event: HashMap<i64, Vec<participations::Model>> = HashMap::new();
     for p in parts {
         by_event.entry(p.event_id).or_default().push(p);
     }
-    let mut out = Vec::with_capacity(person_ids.len());
+    let mut out = Vec::new();
     for e in &evs {
         let Some(ps) = by_event.remove(&e.id) else {
             continue;
         };
-        for b in build_for_event(state, e, &ps, channel, Category::Events, None).await? {
+        for b in cache.build(
+            state,
+            e,
+            &ps,
+            channel,
+            Category::Events,
+            None,
+            roots.as_ref(),
+        ) {
             out.push(Planned {
                 rule: r.id,
                 rule_name: r.name.clone(),
@@ -308,7 +327,7 @@ pub async fn plan_rule(
             });
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 /// One participant's message of an event-triggered send: the decision
@@ -322,88 +341,200 @@ pub struct Built {
     pub locale: Locale,
 }
 
-/// Builds the messages of `event` for the given participations: `event.*`,
-/// `participant.*` (and `person.*`, the same person), the `participants`
-/// loop over everyone registered, the network, the sender and the signed
-/// unsubscribe link.
+/// What building event-triggered messages reads, loaded in bulk and kept
+/// across the rules of one run (many rules look at the same events and
+/// participants).
+#[derive(Default)]
+pub struct EventCache {
+    programmes: Option<HashMap<i64, String>>,
+    people: HashMap<i64, context::PersonData>,
+    facts: HashMap<i64, eligibility::Facts>,
+    /// Registered (not waiting) participations of each event.
+    everyone: HashMap<i64, Vec<participations::Model>>,
+    facilitator: HashMap<i64, Option<users::Model>>,
+    event_maps: HashMap<(i64, Locale), serde_json::Map<String, Value>>,
+    lists: HashMap<(i64, Locale), Vec<Value>>,
+}
+
+impl EventCache {
+    /// Loads what [`EventCache::build`] needs for these events and persons.
+    pub async fn prepare(
+        &mut self,
+        state: &AppState,
+        evs: &[events::Model],
+        parts: &[participations::Model],
+    ) -> AppResult<()> {
+        let db = &state.db;
+        if self.programmes.is_none() {
+            self.programmes = Some(
+                programmes::Entity::find()
+                    .all(db)
+                    .await?
+                    .into_iter()
+                    .map(|p| (p.id, p.name))
+                    .collect(),
+            );
+        }
+        let fresh: Vec<i64> = evs
+            .iter()
+            .map(|e| e.id)
+            .filter(|id| !self.everyone.contains_key(id))
+            .collect();
+        for chunk in fresh.chunks(500) {
+            for id in chunk {
+                self.everyone.insert(*id, Vec::new());
+                self.facilitator.insert(*id, None);
+            }
+            for r in participations::Entity::find()
+                .filter(participations::Column::EventId.is_in(chunk.iter().copied()))
+                .filter(participations::Column::Waiting.eq(false))
+                .order_by_asc(participations::Column::Id)
+                .all(db)
+                .await?
+            {
+                if let Some(v) = self.everyone.get_mut(&r.event_id) {
+                    v.push(r);
+                }
+            }
+            let links = event_facilitators::Entity::find()
+                .filter(event_facilitators::Column::EventId.is_in(chunk.iter().copied()))
+                .all(db)
+                .await?;
+            if !links.is_empty() {
+                let ids: Vec<i64> = links.iter().map(|l| l.user_id).collect();
+                let mut staff: Vec<users::Model> = users::Entity::find()
+                    .filter(users::Column::Id.is_in(ids))
+                    .all(db)
+                    .await?;
+                // The first by name, as the event page lists them.
+                staff.sort_by(|a, b| a.display_name.cmp(&b.display_name));
+                for u in staff {
+                    for l in links.iter().filter(|l| l.user_id == u.id) {
+                        let slot = self.facilitator.entry(l.event_id).or_insert(None);
+                        if slot.is_none() {
+                            *slot = Some(u.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let mut need: Vec<i64> = evs
+            .iter()
+            .filter_map(|e| self.everyone.get(&e.id))
+            .flatten()
+            .chain(parts.iter())
+            .map(|p| p.person_id)
+            .filter(|id| !self.people.contains_key(id))
+            .collect();
+        need.sort_unstable();
+        need.dedup();
+        if !need.is_empty() {
+            self.facts.extend(eligibility::facts(db, &need).await?);
+            self.people.extend(context::people(db, &need).await?);
+        }
+        Ok(())
+    }
+
+    /// Builds the messages of `e` for `parts` (loaded by
+    /// [`EventCache::prepare`]): `event.*`, `participant.*` (and `person.*`,
+    /// the same person), the `participants` loop over everyone registered,
+    /// the network, the sender and the signed unsubscribe link; only the
+    /// names in `roots` are kept when given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn build(
+        &mut self,
+        state: &AppState,
+        e: &events::Model,
+        parts: &[participations::Model],
+        channel: SendChannel,
+        category: Category,
+        sender: Option<&users::Model>,
+        roots: Option<&BTreeSet<String>>,
+    ) -> Vec<Built> {
+        let wants = |name: &str| roots.is_none_or(|r| r.contains(name));
+        let mut out = Vec::with_capacity(parts.len());
+        for p in parts {
+            let Some(d) = self.people.get(&p.person_id) else {
+                continue;
+            };
+            let l = d.locale.unwrap_or(state.default_locale);
+            let decision = match self.facts.get(&p.person_id) {
+                Some(f) => eligibility::decide(f, channel, category),
+                None => Err(Exclusion::Deactivated),
+            };
+            let mut root = context::common(state, sender);
+            if wants("event") {
+                let programmes = self.programmes.get_or_insert_with(HashMap::new);
+                let facilitator = self.facilitator.get(&e.id).cloned().flatten();
+                let map = self.event_maps.entry((e.id, l)).or_insert_with(|| {
+                    let programme = e
+                        .programme_id
+                        .and_then(|i| programmes.get(&i))
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    context::event_map(state, e, programme, facilitator.as_ref(), l)
+                });
+                root.insert("event".into(), Value::Object(map.clone()));
+            }
+            if wants("participants") {
+                let (people, everyone) = (&self.people, &self.everyone);
+                let list = self.lists.entry((e.id, l)).or_insert_with(|| {
+                    everyone
+                        .get(&e.id)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| {
+                            people
+                                .get(&x.person_id)
+                                .map(|od| Value::Object(context::participant_values(od, x, l)))
+                        })
+                        .collect()
+                });
+                root.insert("participants".into(), Value::Array(list.clone()));
+            }
+            if let Some(Value::Object(pn)) = root.get_mut("person") {
+                d.fill(pn);
+            }
+            root.insert(
+                "participant".into(),
+                Value::Object(context::participant_values(d, p, l)),
+            );
+            if let Ok(address) = &decision {
+                root.insert(
+                    "unsubscribe_url".into(),
+                    Value::from(context::unsubscribe_url(state, address, category)),
+                );
+            }
+            context::prune(&mut root, roots);
+            out.push(Built {
+                participation: p.id,
+                person: p.person_id,
+                name: d
+                    .person
+                    .as_ref()
+                    .map(|x| format!("{} {}", x.first_name, x.last_name))
+                    .unwrap_or_default(),
+                decision,
+                merge_data: Value::Object(root),
+                locale: l,
+            });
+        }
+        out
+    }
+}
+
+/// The messages of one event for the given participations (the event page).
 pub async fn build_for_event(
     state: &AppState,
     e: &events::Model,
     parts: &[participations::Model],
     channel: SendChannel,
     category: Category,
-    sender: Option<&crate::db::entities::users::Model>,
+    sender: Option<&users::Model>,
 ) -> AppResult<Vec<Built>> {
-    let db = &state.db;
-    let everyone = participations::Entity::find()
-        .filter(participations::Column::EventId.eq(e.id))
-        .filter(participations::Column::Waiting.eq(false))
-        .order_by_asc(participations::Column::Id)
-        .all(db)
-        .await?;
-    let mut ids: Vec<i64> = everyone
-        .iter()
-        .chain(parts.iter())
-        .map(|p| p.person_id)
-        .collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let facts = eligibility::facts(db, &ids).await?;
-    let data = context::people(db, &ids).await?;
-    let mut event_maps: HashMap<Locale, serde_json::Map<String, Value>> = HashMap::new();
-    let mut lists: HashMap<Locale, Vec<Value>> = HashMap::new();
-    let mut out = Vec::with_capacity(parts.len());
-    for p in parts {
-        let Some(d) = data.get(&p.person_id) else {
-            continue;
-        };
-        let l = d.locale.unwrap_or(state.default_locale);
-        let decision = match facts.get(&p.person_id) {
-            Some(f) => eligibility::decide(f, channel, category),
-            None => Err(Exclusion::Deactivated),
-        };
-        if let Entry::Vacant(v) = event_maps.entry(l) {
-            v.insert(context::event_values(db, state, e, l).await?);
-        }
-        let list = lists.entry(l).or_insert_with(|| {
-            everyone
-                .iter()
-                .filter_map(|x| {
-                    data.get(&x.person_id)
-                        .map(|od| Value::Object(context::participant_values(od, x, l)))
-                })
-                .collect()
-        });
-        let mut root = context::common(state, sender);
-        root.insert("event".into(), Value::Object(event_maps[&l].clone()));
-        root.insert("participants".into(), Value::Array(list.clone()));
-        if let Some(Value::Object(pn)) = root.get_mut("person") {
-            d.fill(pn);
-        }
-        root.insert(
-            "participant".into(),
-            Value::Object(context::participant_values(d, p, l)),
-        );
-        if let Ok(address) = &decision {
-            root.insert(
-                "unsubscribe_url".into(),
-                Value::from(context::unsubscribe_url(state, address, category)),
-            );
-        }
-        out.push(Built {
-            participation: p.id,
-            person: p.person_id,
-            name: d
-                .person
-                .as_ref()
-                .map(|x| format!("{} {}", x.first_name, x.last_name))
-                .unwrap_or_default(),
-            decision,
-            merge_data: Value::Object(root),
-            locale: l,
-        });
-    }
-    Ok(out)
+    let mut cache = EventCache::default();
+    cache.prepare(state, std::slice::from_ref(e), parts).await?;
+    Ok(cache.build(state, e, parts, channel, category, sender, None))
 }
 
 /// A rule with its template, or why it cannot send.
@@ -449,12 +580,17 @@ pub async fn dry_run(
 ) -> AppResult<(Vec<Planned>, Vec<(rules::Model, String, Skip)>)> {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
+    let mut cache = EventCache::default();
     for l in load_all(&state.db, only_rule.is_none()).await? {
         if only_rule.is_some_and(|id| id != l.rule.id) {
             continue;
         }
         match l.usable {
-            Ok(ch) => out.extend(plan_rule(state, &l.rule, &l.template, ch, day, now).await?),
+            Ok(ch) => out.extend(
+                plan_rule(state, &mut cache, &l.rule, &l.template, ch, day, now, false)
+                    .await?
+                    .0,
+            ),
             Err(why) => skipped.push((l.rule, l.template.name, why)),
         }
     }
@@ -482,6 +618,7 @@ pub async fn run_day(
 ) -> AppResult<RunSummary> {
     let mut sum = RunSummary::default();
     let mail_domain = state.mail_from.email.domain().to_owned();
+    let mut cache = EventCache::default();
     for l in load_all(&state.db, true).await? {
         let channel = match l.usable {
             Ok(c) => c,
@@ -496,16 +633,18 @@ pub async fn run_day(
             }
         };
         sum.rules += 1;
-        let planned = plan_rule(state, &l.rule, &l.template, channel, day, now).await?;
-        let fresh: Vec<Planned> = planned
-            .into_iter()
-            .filter(|p| {
-                if p.already {
-                    sum.already += 1;
-                }
-                !p.already
-            })
-            .collect();
+        let (fresh, already) = plan_rule(
+            state,
+            &mut cache,
+            &l.rule,
+            &l.template,
+            channel,
+            day,
+            now,
+            true,
+        )
+        .await?;
+        sum.already += already;
         if fresh.is_empty() {
             continue;
         }

@@ -140,6 +140,15 @@ impl Permission for EditEvents {
     }
 }
 
+/// Reads the sends' reports (C13).
+pub struct ViewSends;
+
+impl Permission for ViewSends {
+    fn allows(s: &SessionUser) -> bool {
+        grants(s, Module::Sends, Level::Consult)
+    }
+}
+
 /// Sends templates from a person page or an event page (C8, C9).
 pub struct SendMessages;
 
