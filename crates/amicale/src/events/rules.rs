@@ -14,7 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait, TryInsertResult,
 };
 use serde_json::Value;
@@ -128,42 +128,70 @@ pub async fn set_active(db: &DatabaseConnection, id: i64, active: bool) -> AppRe
     Ok(())
 }
 
-/// The events a rule looks at on `day`: dated `day − offset`, matching
-/// every filter it sets.
-fn event_condition(r: &rules::Model, day: NaiveDate) -> Condition {
-    let event_day = day - Duration::days(r.offset_days as i64);
-    let mut c = Condition::all()
-        .add(events::Column::LocalDate.eq(event_day.format("%Y-%m-%d").to_string()));
-    if !r.nature.is_empty() {
-        c = c.add(events::Column::Nature.eq(r.nature.clone()));
-    }
-    if !r.event_type.is_empty() {
-        c = c.add(events::Column::EventType.eq(r.event_type.clone()));
-    }
-    if let Some(p) = r.programme_id {
-        c = c.add(events::Column::ProgrammeId.eq(p));
-    }
-    if !r.step.is_empty() {
-        c = c.add(events::Column::Step.eq(r.step.clone()));
-    }
-    if !r.mode.is_empty() {
-        c = c.add(events::Column::Mode.eq(r.mode.clone()));
-    }
-    c
+/// The calendar day of the events a rule looks at when run on `day`.
+fn event_day(r: &rules::Model, day: NaiveDate) -> String {
+    (day - Duration::days(r.offset_days as i64))
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
-fn participation_condition(r: &rules::Model) -> Condition {
-    // The waiting list is not reached: those persons do not take part.
-    let mut c = Condition::all().add(participations::Column::Waiting.eq(false));
-    if !r.presence.is_empty() {
-        c = c.add(participations::Column::Presence.eq(r.presence.clone()));
+/// Whether an event (of the rule's day) matches every filter the rule sets.
+fn event_matches(r: &rules::Model, e: &events::Model) -> bool {
+    (r.nature.is_empty() || r.nature == e.nature)
+        && (r.event_type.is_empty() || r.event_type == e.event_type)
+        && r.programme_id.is_none_or(|p| e.programme_id == Some(p))
+        && (r.step.is_empty() || r.step == e.step)
+        && (r.mode.is_empty() || r.mode == e.mode)
+}
+
+/// Whether a registered participation matches the rule's presence and
+/// confirmation filters (the waiting list is never reached).
+fn participation_matches(r: &rules::Model, p: &participations::Model) -> bool {
+    !p.waiting
+        && (r.presence.is_empty() || r.presence == p.presence)
+        && match r.confirmed.as_str() {
+            "yes" => p.confirmed,
+            "no" => !p.confirmed,
+            _ => true,
+        }
+}
+
+/// The events of the days some rules look at, with their registered
+/// participations: loaded once per run, each rule then filters in memory.
+#[derive(Default)]
+pub struct Candidates {
+    by_day: HashMap<String, Vec<events::Model>>,
+}
+
+impl Candidates {
+    pub async fn load(
+        state: &AppState,
+        cache: &mut EventCache,
+        rules: &[&rules::Model],
+        day: NaiveDate,
+    ) -> AppResult<Self> {
+        let mut days: Vec<String> = rules.iter().map(|r| event_day(r, day)).collect();
+        days.sort();
+        days.dedup();
+        let mut by_day: HashMap<String, Vec<events::Model>> = HashMap::new();
+        let mut all = Vec::new();
+        for chunk in days.chunks(100) {
+            for e in events::Entity::find()
+                .filter(events::Column::LocalDate.is_in(chunk.to_vec()))
+                .order_by_asc(events::Column::StartsAt)
+                .all(&state.db)
+                .await?
+            {
+                by_day
+                    .entry(e.local_date.clone())
+                    .or_default()
+                    .push(e.clone());
+                all.push(e);
+            }
+        }
+        cache.load_events(state, &all).await?;
+        Ok(Candidates { by_day })
     }
-    match r.confirmed.as_str() {
-        "yes" => c = c.add(participations::Column::Confirmed.eq(true)),
-        "no" => c = c.add(participations::Column::Confirmed.eq(false)),
-        _ => {}
-    }
-    c
 }
 
 /// Why a whole rule is skipped on a day.
@@ -231,6 +259,7 @@ pub struct Planned {
 pub async fn plan_rule(
     state: &AppState,
     cache: &mut EventCache,
+    cands: &Candidates,
     r: &rules::Model,
     t: &template_rows::Model,
     channel: SendChannel,
@@ -239,54 +268,45 @@ pub async fn plan_rule(
     skip_done: bool,
 ) -> AppResult<(Vec<Planned>, usize)> {
     let db = &state.db;
-    let mut evs = events::Entity::find()
-        .filter(event_condition(r, day))
-        .order_by_asc(events::Column::StartsAt)
-        .all(db)
-        .await?;
+    let mut evs: Vec<events::Model> = cands
+        .by_day
+        .get(&event_day(r, day))
+        .into_iter()
+        .flatten()
+        .filter(|e| event_matches(r, e))
+        .cloned()
+        .collect();
     if r.offset_days <= 0 {
         evs.retain(|e| e.starts_at >= now);
     }
     if evs.is_empty() {
         return Ok((Vec::new(), 0));
     }
+    let mut parts: Vec<participations::Model> = evs
+        .iter()
+        .flat_map(|e| cache.registered(e.id))
+        .filter(|p| participation_matches(r, p))
+        .cloned()
+        .collect();
     let ev_ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
-    let mut parts: Vec<participations::Model> = Vec::new();
+    let mut done = std::collections::HashSet::new();
     for chunk in ev_ids.chunks(500) {
-        parts.extend(
-            participations::Entity::find()
-                .filter(participations::Column::EventId.is_in(chunk.iter().copied()))
-                .filter(participation_condition(r))
-                .order_by_asc(participations::Column::Id)
+        done.extend(
+            rule_deliveries::Entity::find()
+                .select_only()
+                .column(rule_deliveries::Column::ParticipationId)
+                .filter(rule_deliveries::Column::RuleId.eq(r.id))
+                .filter(rule_deliveries::Column::EventId.is_in(chunk.iter().copied()))
+                .into_tuple::<i64>()
                 .all(db)
                 .await?,
         );
     }
-    let part_ids: Vec<i64> = parts.iter().map(|p| p.id).collect();
-    let mut done = std::collections::HashSet::new();
-    for chunk in part_ids.chunks(500) {
-        done.extend(
-            rule_deliveries::Entity::find()
-                .filter(rule_deliveries::Column::RuleId.eq(r.id))
-                .filter(rule_deliveries::Column::ParticipationId.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?
-                .into_iter()
-                .map(|d| d.participation_id),
-        );
-    }
-    let person_ids: Vec<i64> = {
-        let mut v: Vec<i64> = parts.iter().map(|p| p.person_id).collect();
-        v.sort_unstable();
-        v.dedup();
-        v
-    };
     let before = parts.len();
     if skip_done {
         parts.retain(|p| !done.contains(&p.id));
     }
     let skipped = before - parts.len();
-    let _ = person_ids;
     let version = crate::comms::templates::store::current_version(&state.db, t).await?;
     let roots = context::roots_of(state, TemplateKind::of(t), &version);
     cache.prepare(state, &evs, &parts).await?;
@@ -375,6 +395,34 @@ impl EventCache {
                     .collect(),
             );
         }
+        self.load_events(state, evs).await?;
+        let mut need: Vec<i64> = evs
+            .iter()
+            .filter_map(|e| self.everyone.get(&e.id))
+            .flatten()
+            .chain(parts.iter())
+            .map(|p| p.person_id)
+            .filter(|id| !self.people.contains_key(id))
+            .collect();
+        need.sort_unstable();
+        need.dedup();
+        if !need.is_empty() {
+            self.facts.extend(eligibility::facts(db, &need).await?);
+            self.people.extend(context::people(db, &need).await?);
+        }
+        Ok(())
+    }
+
+    /// The registered participations of an event loaded by
+    /// [`EventCache::load_events`].
+    pub fn registered(&self, event: i64) -> &[participations::Model] {
+        self.everyone.get(&event).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// Loads the registered participations and the facilitator of events
+    /// not loaded yet.
+    pub async fn load_events(&mut self, state: &AppState, evs: &[events::Model]) -> AppResult<()> {
+        let db = &state.db;
         let fresh: Vec<i64> = evs
             .iter()
             .map(|e| e.id)
@@ -417,20 +465,6 @@ impl EventCache {
                     }
                 }
             }
-        }
-        let mut need: Vec<i64> = evs
-            .iter()
-            .filter_map(|e| self.everyone.get(&e.id))
-            .flatten()
-            .chain(parts.iter())
-            .map(|p| p.person_id)
-            .filter(|id| !self.people.contains_key(id))
-            .collect();
-        need.sort_unstable();
-        need.dedup();
-        if !need.is_empty() {
-            self.facts.extend(eligibility::facts(db, &need).await?);
-            self.people.extend(context::people(db, &need).await?);
         }
         Ok(())
     }
@@ -581,15 +615,29 @@ pub async fn dry_run(
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     let mut cache = EventCache::default();
-    for l in load_all(&state.db, only_rule.is_none()).await? {
-        if only_rule.is_some_and(|id| id != l.rule.id) {
-            continue;
-        }
+    let loaded: Vec<Loaded> = load_all(&state.db, only_rule.is_none())
+        .await?
+        .into_iter()
+        .filter(|l| only_rule.is_none_or(|id| id == l.rule.id))
+        .collect();
+    let refs: Vec<&rules::Model> = loaded.iter().map(|l| &l.rule).collect();
+    let cands = Candidates::load(state, &mut cache, &refs, day).await?;
+    for l in loaded {
         match l.usable {
             Ok(ch) => out.extend(
-                plan_rule(state, &mut cache, &l.rule, &l.template, ch, day, now, false)
-                    .await?
-                    .0,
+                plan_rule(
+                    state,
+                    &mut cache,
+                    &cands,
+                    &l.rule,
+                    &l.template,
+                    ch,
+                    day,
+                    now,
+                    false,
+                )
+                .await?
+                .0,
             ),
             Err(why) => skipped.push((l.rule, l.template.name, why)),
         }
@@ -619,7 +667,14 @@ pub async fn run_day(
     let mut sum = RunSummary::default();
     let mail_domain = state.mail_from.email.domain().to_owned();
     let mut cache = EventCache::default();
-    for l in load_all(&state.db, true).await? {
+    let loaded = load_all(&state.db, true).await?;
+    let refs: Vec<&rules::Model> = loaded
+        .iter()
+        .filter(|l| l.usable.is_ok())
+        .map(|l| &l.rule)
+        .collect();
+    let cands = Candidates::load(state, &mut cache, &refs, day).await?;
+    for l in loaded {
         let channel = match l.usable {
             Ok(c) => c,
             Err(why) => {
@@ -636,6 +691,7 @@ pub async fn run_day(
         let (fresh, already) = plan_rule(
             state,
             &mut cache,
+            &cands,
             &l.rule,
             &l.template,
             channel,

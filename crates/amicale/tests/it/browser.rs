@@ -260,3 +260,172 @@ async fn template_editor_and_sms_counter_in_a_real_browser() {
     browser.close().await;
     app.stop().await;
 }
+
+/// The UI part of the automatic-rule acceptance scenario: the rule is set
+/// up through its form in Chromium, the list shows it, and the test page
+/// lists two recipients and one exclusion with its reason.
+#[tokio::test]
+async fn automatic_rule_set_up_and_tested_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, _sink, _db) = spawn_app(Backend::Sqlite).await;
+    app.create_user("erin@example.org", "erin's passphrase", true)
+        .await;
+    assert_eq!(
+        app.login("erin@example.org", "erin's passphrase")
+            .await
+            .status(),
+        303
+    );
+    // Seed through the forms with a plain client: a template, a workshop in
+    // two days, three participants (one refusing e-mails).
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=email",
+            "/admin/templates/new",
+            &[
+                ("kind", "email"),
+                ("name", "Rappel réunion J-2"),
+                ("active", "1"),
+                ("recipient_types", "member"),
+                ("sending_modes", "automatic"),
+                ("subject_fr", "Rappel : {{ event.title }}"),
+                ("body_fr", "<p>Bonjour {{ participant.first_name }}, le {{ event.start | date(\"l j F Y\") }}.</p>"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let today = chrono::Utc::now().with_timezone(&app.state.tz).date_naive();
+    let day = today + chrono::Duration::days(2);
+    let res = app
+        .post_form(
+            "/admin/events/new",
+            "/admin/events/new",
+            &[
+                ("title", "Atelier Cartes en main"),
+                ("nature", "collective"),
+                ("event_type", "Atelier"),
+                ("mode", "onsite"),
+                ("date", &day.to_string()),
+                ("start", "23:00"),
+                ("end", "23:30"),
+            ],
+        )
+        .await;
+    let event = res.headers()["location"].to_str().unwrap().to_owned();
+    for (first, email, accepts) in [
+        ("Hélène", "helene@example.org", true),
+        ("Karim", "karim@example.org", true),
+        ("Sophie", "sophie@example.org", false),
+    ] {
+        let mut f = vec![
+            ("first_name", first),
+            ("last_name", "Test"),
+            ("email0", email),
+            ("status", "active"),
+        ];
+        if accepts {
+            f.push(("email0_accepts", "1"));
+        }
+        let res = app
+            .post_form("/admin/people/new", "/admin/people/new", &f)
+            .await;
+        let id = res.headers()["location"].to_str().unwrap()["/admin/people/".len()..]
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
+        app.post_form(&event, &format!("{event}/participants"), &[("person", &id)])
+            .await;
+    }
+
+    let c = &browser.client;
+    log_in(c, &app, "erin@example.org", "erin's passphrase").await;
+    c.goto(&app.url("/admin/rules/new")).await.unwrap();
+    c.find(Locator::Css("input[name=name]"))
+        .await
+        .unwrap()
+        .send_keys("Rappel ateliers J-2")
+        .await
+        .unwrap();
+    for css in [
+        "select[name=nature] option[value=collective]",
+        "select[name=channel] option[value=email]",
+    ] {
+        c.find(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    }
+    c.find(Locator::XPath(
+        "//select[@name='template']/option[normalize-space(.)='Rappel réunion J-2']",
+    ))
+    .await
+    .unwrap()
+    .click()
+    .await
+    .unwrap();
+    c.find(Locator::Css("input[name=event_type]"))
+        .await
+        .unwrap()
+        .send_keys("Atelier")
+        .await
+        .unwrap();
+    let offset = c.find(Locator::Css("input[name=offset]")).await.unwrap();
+    offset.clear().await.unwrap();
+    offset.send_keys("-2").await.unwrap();
+    c.find(Locator::Css("form.stack button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Back on the list: the rule with its offset written as JUNGO2 does.
+    c.wait()
+        .for_element(Locator::XPath("//td[normalize-space(.)='J-2']"))
+        .await
+        .unwrap();
+    c.find(Locator::Css("a.button[href^='/admin/rules/test?rule=']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let count = c
+        .wait()
+        .for_element(Locator::Id("dry-run-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // Today is the default day: the workshop is in two days, J-2.
+    assert_eq!(count, "3 lines");
+    let excluded = c
+        .find_all(Locator::Css("table.dry-run tr.excluded"))
+        .await
+        .unwrap();
+    assert_eq!(excluded.len(), 1);
+    assert!(
+        excluded[0]
+            .text()
+            .await
+            .unwrap()
+            .contains("e-mail not accepted")
+    );
+    assert_eq!(
+        c.find_all(Locator::Css("table.dry-run tr.included"))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    std::fs::write(shots.join("rule-test.png"), c.screenshot().await.unwrap()).unwrap();
+    browser.close().await;
+    app.stop().await;
+}

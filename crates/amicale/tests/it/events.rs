@@ -1066,3 +1066,109 @@ async fn rules_dry_run_and_schedule_commands() {
     assert!(!run(&["schedule", "run", "no-such-task"]).status.success());
     app.stop().await;
 }
+
+#[tokio::test]
+async fn reports_count_targeted_excluded_and_delivered_per_send_and_rule() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let t = template(
+            &app,
+            "Rappel",
+            &["automatic", "event_page"],
+            "Rappel : {{ event.title }}",
+            "<p>Bonjour {{ participant.first_name }}.</p>",
+        )
+        .await;
+        let today = Utc::now().with_timezone(&app.state.tz).date_naive();
+        let event = new_event(&app, "Atelier réseau", today + Duration::days(2), "").await;
+        let page = format!("/admin/events/{event}");
+        for (f, l, e, ok) in [
+            ("Hélène", "Dupré", "helene@example.org", true),
+            ("Karim", "Benali", "karim@example.org", true),
+            ("Sophie", "Laurent", "sophie@example.org", false),
+        ] {
+            let id = person(&app, f, l, e, ok).await;
+            app.post_form(
+                &page,
+                &format!("{page}/participants"),
+                &[("person", &id.to_string())],
+            )
+            .await;
+        }
+        let res = app
+            .post_form(
+                "/admin/rules/new",
+                "/admin/rules/new",
+                &[
+                    ("name", "Rappel J-2"),
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                    ("offset", "-2"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        rules::run_day(&app.state, today, Utc::now()).await.unwrap();
+        app.post_form(
+            &page,
+            &format!("{page}/send"),
+            &[
+                ("channel", "email"),
+                ("audience", "all"),
+                ("template", &t.to_string()),
+            ],
+        )
+        .await;
+        sink.wait_for(4, 20).await;
+        // Every message reached its final state before the report is read.
+        for _ in 0..200 {
+            let waiting = outbox::Entity::find()
+                .filter(outbox::Column::State.is_in(["queued", "sending"]))
+                .count(&app.state.db)
+                .await
+                .unwrap();
+            if waiting == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let lines = amicale::comms::reports::lines(&app.state, &Default::default())
+            .await
+            .unwrap();
+        assert_eq!(lines.len(), 2, "{lines:?}");
+        for l in &lines {
+            assert_eq!(
+                (l.targeted, l.excluded, l.sent, l.failed),
+                (3, 1, 2, 0),
+                "{l:?}"
+            );
+            assert_eq!(l.excluded_by, vec![("email_not_accepted".to_owned(), 1)]);
+            assert_eq!(l.delivered_pct(), Some(100.0));
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.origin == "rule" && l.name == "Rappel J-2")
+        );
+        assert!(lines.iter().any(|l| l.origin == "event_page"));
+        let html = body(&app, "/admin/reports").await;
+        assert!(
+            html.contains("Rappel J-2") && html.contains("e-mail not accepted : 1"),
+            "{html}"
+        );
+        assert!(html.contains("average 100.0 %"));
+        let csv = app.get("/admin/reports?format=csv").await;
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let csv = csv.text().await.unwrap();
+        assert_eq!(csv.lines().count(), 3, "{csv}");
+        assert!(csv.starts_with("origin,name,date,targeted,excluded"));
+        assert!(csv.contains("rule,Rappel J-2,"));
+        app.stop().await;
+    })
+    .await;
+}
