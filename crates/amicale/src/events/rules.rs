@@ -309,7 +309,11 @@ pub async fn plan_rule(
     let skipped = before - parts.len();
     let version = crate::comms::templates::store::current_version(&state.db, t).await?;
     let roots = context::roots_of(state, TemplateKind::of(t), &version);
-    cache.prepare(state, &evs, &parts).await?;
+    if parts.is_empty() {
+        return Ok((Vec::new(), skipped));
+    }
+    let lists = roots.as_ref().is_none_or(|r| r.contains("participants"));
+    cache.prepare(state, &evs, &parts, lists).await?;
     let mut by_event: HashMap<i64, Vec<participations::Model>> = HashMap::new();
     for p in parts {
         by_event.entry(p.event_id).or_default().push(p);
@@ -377,12 +381,15 @@ pub struct EventCache {
 }
 
 impl EventCache {
-    /// Loads what [`EventCache::build`] needs for these events and persons.
+    /// Loads what [`EventCache::build`] needs for these events and persons;
+    /// with `lists`, every registered participant too (for templates that
+    /// loop over `participants`).
     pub async fn prepare(
         &mut self,
         state: &AppState,
         evs: &[events::Model],
         parts: &[participations::Model],
+        lists: bool,
     ) -> AppResult<()> {
         let db = &state.db;
         if self.programmes.is_none() {
@@ -396,10 +403,16 @@ impl EventCache {
             );
         }
         self.load_events(state, evs).await?;
-        let mut need: Vec<i64> = evs
-            .iter()
-            .filter_map(|e| self.everyone.get(&e.id))
-            .flatten()
+        let everyone: Vec<&participations::Model> = if lists {
+            evs.iter()
+                .filter_map(|e| self.everyone.get(&e.id))
+                .flatten()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut need: Vec<i64> = everyone
+            .into_iter()
             .chain(parts.iter())
             .map(|p| p.person_id)
             .filter(|id| !self.people.contains_key(id))
@@ -567,7 +580,9 @@ pub async fn build_for_event(
     sender: Option<&users::Model>,
 ) -> AppResult<Vec<Built>> {
     let mut cache = EventCache::default();
-    cache.prepare(state, std::slice::from_ref(e), parts).await?;
+    cache
+        .prepare(state, std::slice::from_ref(e), parts, true)
+        .await?;
     Ok(cache.build(state, e, parts, channel, category, sender, None))
 }
 
