@@ -104,6 +104,30 @@ pub async fn update(db: &DatabaseConnection, id: i64, e: &EventInput) -> AppResu
     r.created_at = NotSet;
     events::Entity::update(r).exec(&txn).await?;
     set_facilitators(&txn, id, &e.facilitators).await?;
+    // More places (or none): the waiting list moves up, first come first.
+    let (registered, waiting) = fill(&txn, id).await?;
+    let room = match e.capacity {
+        None => waiting,
+        Some(c) => (c.max(0) as u64).saturating_sub(registered).min(waiting),
+    };
+    if room > 0 {
+        let next: Vec<i64> = participations::Entity::find()
+            .filter(participations::Column::EventId.eq(id))
+            .filter(participations::Column::Waiting.eq(true))
+            .order_by_asc(participations::Column::RegisteredAt)
+            .order_by_asc(participations::Column::Id)
+            .limit(room)
+            .all(&txn)
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        participations::Entity::update_many()
+            .col_expr(participations::Column::Waiting, Expr::value(false))
+            .filter(participations::Column::Id.is_in(next))
+            .exec(&txn)
+            .await?;
+    }
     txn.commit().await?;
     Ok(())
 }

@@ -343,7 +343,11 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
             .await;
         assert_eq!(res.status(), 303);
         assert!(body(&app, &page).await.contains("1(0)/1"));
-        // Editing the event: two places now, and Hélène comes back.
+        // Hélène comes back: full, so on the waiting list; editing the
+        // event to two places moves her up.
+        app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
+            .await;
+        assert!(body(&app, &page).await.contains("1(1)/1"));
         let res = app
             .post_form(
                 &format!("{page}/edit"),
@@ -363,8 +367,6 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
             )
             .await;
         assert_eq!(res.status(), 303);
-        app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
-            .await;
         assert!(body(&app, &page).await.contains("2(0)/2"));
 
         // Attendance and confirmation are saved.
