@@ -460,12 +460,14 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         due: Utc::now(),
     };
     for chunk in ids.chunks(1000) {
-        let decisions = eligibility::check(db, chunk, channel, Category::Campaigns).await?;
         let data = context::people(db, chunk).await?;
+        let facts = eligibility::facts_of(db, &data).await?;
         let mut recipients = Vec::with_capacity(chunk.len());
         let mut exclusions = Vec::new();
-        for (pid, d) in decisions {
-            match d {
+        for pid in chunk {
+            let Some(f) = facts.get(pid) else { continue };
+            let pid = *pid;
+            match eligibility::decide(f, channel, Category::Campaigns) {
                 Ok(address) => {
                     let pd = data.get(&pid).cloned().unwrap_or_default();
                     let l = pd.locale.unwrap_or(state.default_locale);

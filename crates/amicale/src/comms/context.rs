@@ -58,6 +58,12 @@ pub struct PersonData {
     pub company: String,
     /// The language of the person's account, when they have one.
     pub locale: Option<Locale>,
+    /// Whether the reference e-mail accepts e-mails.
+    pub email_accepts: bool,
+    /// The principal phone and whether it accepts contact.
+    pub principal: Option<(String, bool)>,
+    /// The referent contact of the person's organisation, if it has one.
+    pub org_referent: Option<i64>,
 }
 
 impl PersonData {
@@ -116,7 +122,7 @@ pub async fn people<C: ConnectionTrait>(
             .all(db)
             .await?;
         let org_ids: Vec<i64> = rows.iter().filter_map(|p| p.organisation_id).collect();
-        let orgs: HashMap<i64, String> = if org_ids.is_empty() {
+        let orgs: HashMap<i64, (String, Option<i64>)> = if org_ids.is_empty() {
             HashMap::new()
         } else {
             organisations::Entity::find()
@@ -124,7 +130,7 @@ pub async fn people<C: ConnectionTrait>(
                 .all(db)
                 .await?
                 .into_iter()
-                .map(|o| (o.id, o.name))
+                .map(|o| (o.id, (o.name, o.referent_person_id)))
                 .collect()
         };
         for p in rows {
@@ -137,8 +143,11 @@ pub async fn people<C: ConnectionTrait>(
                         .unwrap_or_default(),
                     company: p
                         .organisation_id
-                        .and_then(|i| orgs.get(&i).cloned())
+                        .and_then(|i| orgs.get(&i).map(|o| o.0.clone()))
                         .unwrap_or_default(),
+                    org_referent: p
+                        .organisation_id
+                        .and_then(|i| orgs.get(&i).and_then(|o| o.1)),
                     person: Some(p),
                     ..Default::default()
                 },
@@ -173,6 +182,7 @@ pub async fn people<C: ConnectionTrait>(
         {
             if let Some(d) = out.get_mut(&e.person_id) {
                 d.email = e.address;
+                d.email_accepts = e.accepts_email;
             }
         }
         for ph in person_phones::Entity::find()
@@ -181,6 +191,9 @@ pub async fn people<C: ConnectionTrait>(
             .await?
         {
             if let Some(d) = out.get_mut(&ph.person_id) {
+                if ph.is_principal {
+                    d.principal = Some((ph.number.clone(), ph.accepts_contact));
+                }
                 if ph.is_principal || d.phone.is_empty() {
                     d.phone = ph.number.clone();
                 }

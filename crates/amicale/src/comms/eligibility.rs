@@ -8,9 +8,8 @@ use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::db::entities::{
-    organisations, person_emails, person_phones, persons, suppressions, unsubscriptions,
-};
+use crate::comms::context::{self, PersonData};
+use crate::db::entities::{suppressions, unsubscriptions};
 use crate::delivery::suppressions::normalise;
 use crate::error::AppResult;
 use crate::events::model::SendChannel;
@@ -149,93 +148,64 @@ pub fn decide(f: &Facts, channel: SendChannel, category: Category) -> Result<Str
 
 /// The facts of many persons in a few queries (chunks of 500 ids).
 pub async fn facts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<HashMap<i64, Facts>> {
-    let mut out: HashMap<i64, Facts> = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let people = persons::Entity::find()
-            .filter(persons::Column::Id.is_in(chunk.iter().copied()))
-            .all(db)
-            .await?;
-        let org_ids: Vec<i64> = people.iter().filter_map(|p| p.organisation_id).collect();
-        let referents: HashMap<i64, Option<i64>> = if org_ids.is_empty() {
-            HashMap::new()
-        } else {
-            organisations::Entity::find()
-                .filter(organisations::Column::Id.is_in(org_ids))
+    let data = context::people(db, ids).await?;
+    facts_of(db, &data).await
+}
+
+/// The facts of persons whose record the sender already loaded for the
+/// merge data: only suppressions and unsubscriptions are read here.
+pub async fn facts_of<C: ConnectionTrait>(
+    db: &C,
+    data: &HashMap<i64, PersonData>,
+) -> AppResult<HashMap<i64, Facts>> {
+    let mut out: HashMap<i64, Facts> = HashMap::with_capacity(data.len());
+    for (id, d) in data {
+        let Some(p) = &d.person else { continue };
+        // An organisation with a referent is written to through them only;
+        // without one, each of its contacts may be.
+        let not_referent =
+            p.recipient_type == "partner_contact" && d.org_referent.is_some_and(|r| r != p.id);
+        out.insert(
+            *id,
+            Facts {
+                deactivated: p.status == "deactivated",
+                email: (!d.email.is_empty()).then(|| (d.email.clone(), d.email_accepts)),
+                phone: d.principal.clone(),
+                sms_consent: p.sms_consent,
+                not_referent,
+                ..Default::default()
+            },
+        );
+    }
+    let addresses: Vec<String> = out
+        .values()
+        .filter_map(|f| f.email.as_ref().map(|(a, _)| normalise(a)))
+        .collect();
+    let mut bounced: HashSet<String> = HashSet::new();
+    let mut unsub: HashMap<String, HashSet<String>> = HashMap::new();
+    for chunk in addresses.chunks(500) {
+        bounced.extend(
+            suppressions::Entity::find()
+                .filter(suppressions::Column::Address.is_in(chunk.to_vec()))
                 .all(db)
                 .await?
                 .into_iter()
-                .map(|o| (o.id, o.referent_person_id))
-                .collect()
-        };
-        for p in &people {
-            // An organisation with a referent is written to through them
-            // only; without one, each of its contacts may be.
-            let not_referent = p.recipient_type == "partner_contact"
-                && p.organisation_id
-                    .and_then(|o| referents.get(&o).copied().flatten())
-                    .is_some_and(|r| r != p.id);
-            out.insert(
-                p.id,
-                Facts {
-                    deactivated: p.status == "deactivated",
-                    sms_consent: p.sms_consent,
-                    not_referent,
-                    ..Default::default()
-                },
-            );
-        }
-        for e in person_emails::Entity::find()
-            .filter(person_emails::Column::PersonId.is_in(chunk.iter().copied()))
-            .filter(person_emails::Column::IsReference.eq(true))
-            .all(db)
-            .await?
-        {
-            if let Some(f) = out.get_mut(&e.person_id) {
-                f.email = Some((e.address, e.accepts_email));
-            }
-        }
-        for ph in person_phones::Entity::find()
-            .filter(person_phones::Column::PersonId.is_in(chunk.iter().copied()))
-            .filter(person_phones::Column::IsPrincipal.eq(true))
-            .all(db)
-            .await?
-        {
-            if let Some(f) = out.get_mut(&ph.person_id) {
-                f.phone = Some((ph.number, ph.accepts_contact));
-            }
-        }
-        let addresses: Vec<String> = chunk
-            .iter()
-            .filter_map(|id| out.get(id))
-            .filter_map(|f| f.email.as_ref().map(|(a, _)| normalise(a)))
-            .collect();
-        if addresses.is_empty() {
-            continue;
-        }
-        let bounced: HashSet<String> = suppressions::Entity::find()
-            .filter(suppressions::Column::Address.is_in(addresses.clone()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|s| s.address)
-            .collect();
-        let mut unsub: HashMap<String, HashSet<String>> = HashMap::new();
+                .map(|s| s.address),
+        );
         for u in unsubscriptions::Entity::find()
-            .filter(unsubscriptions::Column::Address.is_in(addresses))
+            .filter(unsubscriptions::Column::Address.is_in(chunk.to_vec()))
             .all(db)
             .await?
         {
             unsub.entry(u.address).or_default().insert(u.category);
         }
-        for id in chunk {
-            if let Some(f) = out.get_mut(id)
-                && let Some((a, _)) = &f.email
-            {
-                let key = normalise(a);
-                f.hard_bounced = bounced.contains(&key);
-                if let Some(cats) = unsub.remove(&key) {
-                    f.unsubscribed = cats;
-                }
+    }
+    for f in out.values_mut() {
+        if let Some((a, _)) = &f.email {
+            let key = normalise(a);
+            f.hard_bounced = bounced.contains(&key);
+            if let Some(cats) = unsub.remove(&key) {
+                f.unsubscribed = cats;
             }
         }
     }

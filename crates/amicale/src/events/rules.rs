@@ -420,8 +420,9 @@ impl EventCache {
         need.sort_unstable();
         need.dedup();
         if !need.is_empty() {
-            self.facts.extend(eligibility::facts(db, &need).await?);
-            self.people.extend(context::people(db, &need).await?);
+            let data = context::people(db, &need).await?;
+            self.facts.extend(eligibility::facts_of(db, &data).await?);
+            self.people.extend(data);
         }
         Ok(())
     }
