@@ -53,6 +53,7 @@ fn recipient(i: usize) -> Recipient {
         locale: "fr",
         person_id: None,
         event_id: None,
+        segments: None,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Inner {
     pub rate: crate::delivery::rate::RateLimiter,
     /// Signs outgoing mail when DKIM is configured.
     pub dkim: Option<Arc<amicale_mailkit::dkim::Signer>>,
+    /// Calls SMS providers.
+    pub http: reqwest::Client,
 }
 
 impl Deref for AppState {
@@ -91,6 +93,12 @@ impl AppState {
             merge: amicale_merge::Engine::new(),
             rate: crate::delivery::rate::RateLimiter::new(config.smtp_rate_per_sec),
             dkim,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .connect_timeout(std::time::Duration::from_secs(10))
+                .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             config,
         })))
     }
@@ -183,6 +191,7 @@ pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
     for n in 0..state.config.workers {
         set.spawn(delivery::worker::run(state.clone(), shutdown.clone(), n));
     }
+    set.spawn(delivery::sms::worker::run(state.clone(), shutdown.clone()));
     let scheduler = schedule::Scheduler::new(
         state.db.clone(),
         state.tz,

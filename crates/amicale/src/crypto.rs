@@ -4,6 +4,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
+use ring::aead;
 use sea_orm::{DatabaseConnection, EntityTrait};
 use sha2::{Digest, Sha256};
 
@@ -69,6 +70,53 @@ impl SecretKey {
         self.mac(purpose, data).verify_slice(&sig).is_ok()
     }
 
+    /// Encrypts a stored secret (a provider token, an SMTP password) with a
+    /// key derived for `purpose`: a copied database without the secret key
+    /// reveals nothing. Output: URL-safe base64 of nonce ‖ ciphertext ‖ tag.
+    pub fn seal(&self, purpose: &str, plaintext: &str) -> String {
+        let mut nonce = [0u8; aead::NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let mut buf = plaintext.as_bytes().to_vec();
+        self.aead_key(purpose)
+            .seal_in_place_append_tag(
+                aead::Nonce::assume_unique_for_key(nonce),
+                aead::Aad::from(purpose.as_bytes()),
+                &mut buf,
+            )
+            .expect("ChaCha20-Poly1305 seals any length we store");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&buf);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// The plaintext of [`SecretKey::seal`]; `None` when it was sealed with
+    /// another key or purpose, or altered.
+    pub fn open(&self, purpose: &str, sealed: &str) -> Option<String> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if raw.len() < aead::NONCE_LEN + aead::CHACHA20_POLY1305.tag_len() {
+            return None;
+        }
+        let (nonce, rest) = raw.split_at(aead::NONCE_LEN);
+        let mut buf = rest.to_vec();
+        let plain = self
+            .aead_key(purpose)
+            .open_in_place(
+                aead::Nonce::try_assume_unique_for_key(nonce).ok()?,
+                aead::Aad::from(purpose.as_bytes()),
+                &mut buf,
+            )
+            .ok()?;
+        String::from_utf8(plain.to_vec()).ok()
+    }
+
+    fn aead_key(&self, purpose: &str) -> aead::LessSafeKey {
+        let derived = self.mac("seal", purpose.as_bytes()).finalize().into_bytes();
+        aead::LessSafeKey::new(
+            aead::UnboundKey::new(&aead::CHACHA20_POLY1305, &derived)
+                .expect("a 32-byte key fits ChaCha20-Poly1305"),
+        )
+    }
+
     fn mac(&self, purpose: &str, data: &[u8]) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.0).expect("HMAC accepts any key length");
         mac.update(purpose.as_bytes());
@@ -107,6 +155,22 @@ mod tests {
         assert!(!k.verify("csrf", b"abd", &s));
         assert!(!k.verify("link", b"abc", &s));
         assert!(!k.verify("csrf", b"abc", "not-base64!"));
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_their_key_and_purpose() {
+        let k = SecretKey::from_config(&"k".repeat(40)).unwrap();
+        let sealed = k.seal("sms", "tok-123");
+        assert!(!sealed.contains("tok-123"));
+        assert_ne!(sealed, k.seal("sms", "tok-123"), "a fresh nonce each time");
+        assert_eq!(k.open("sms", &sealed).as_deref(), Some("tok-123"));
+        assert_eq!(k.open("smtp", &sealed), None);
+        let other = SecretKey::from_config(&"j".repeat(40)).unwrap();
+        assert_eq!(other.open("sms", &sealed), None);
+        let mut bytes = URL_SAFE_NO_PAD.decode(&sealed).unwrap();
+        bytes[14] ^= 1;
+        assert_eq!(k.open("sms", &URL_SAFE_NO_PAD.encode(bytes)), None);
+        assert_eq!(k.open("sms", "short"), None);
     }
 
     #[test]

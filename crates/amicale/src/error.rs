@@ -28,6 +28,9 @@ pub enum AppError {
     /// details were already reported to the user.
     #[error("{0}")]
     Rejected(String),
+    /// An SMS send needs more segments than the packages have left.
+    #[error("SMS credit: {needed} segments needed, {remaining} left")]
+    SmsCredit { needed: i64, remaining: i64 },
     #[error("{0}")]
     Internal(String),
 }

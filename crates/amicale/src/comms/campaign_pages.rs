@@ -404,6 +404,13 @@ pub async fn schedule(
     if Selection::parse(&c.selection).is_empty() {
         return Ok(Redirect::to(&format!("/admin/campaigns/{id}?notice=empty")).into_response());
     }
+    if c.channel == SendChannel::Sms.as_str()
+        && !crate::delivery::sms::account::configured(&state.db).await?
+    {
+        return Ok(
+            Redirect::to(&format!("/admin/campaigns/{id}?notice=sms_unavailable")).into_response(),
+        );
+    }
     let now = Utc::now();
     let at = match f.get("when") {
         "cancel" => {

@@ -455,9 +455,18 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         send,
         origin: Origin::Campaign,
         origin_id: Some(c.id),
+        channel: channel.outbox(),
         template_version_id: version.id,
         mail_domain: state.mail_from.email.domain(),
         due: Utc::now(),
+    };
+    let mut pricer = match channel.outbox() {
+        crate::delivery::outbox::Channel::Sms => Some(
+            crate::delivery::sms::pricing::Pricer::new(state)
+                .await?
+                .ok_or_else(|| AppError::Internal("no SMS account is configured".into()))?,
+        ),
+        crate::delivery::outbox::Channel::Email => None,
     };
     for chunk in ids.chunks(1000) {
         let data = context::people(db, chunk).await?;
@@ -484,12 +493,18 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
                         )),
                     );
                     context::prune(&mut root, roots.as_ref());
+                    let merge_data = Value::Object(root);
+                    let segments = match pricer.as_mut() {
+                        Some(p) => Some(p.segments(state, version.id, &merge_data, l).await?),
+                        None => None,
+                    };
                     recipients.push(Recipient {
                         address,
-                        merge_data: Value::Object(root),
+                        merge_data,
                         locale: l.code(),
                         person_id: Some(pid),
                         event_id: None,
+                        segments,
                     });
                 }
                 Err(why) => exclusions.push((pid, why.as_str())),
@@ -537,21 +552,32 @@ pub async fn launch_due(state: &AppState, now: DateTime<Utc>) -> AppResult<Strin
         .filter(campaigns::Column::UpdatedAt.lt(now - chrono::Duration::minutes(10)))
         .all(&state.db)
         .await?;
+    // One campaign that cannot go on (SMS credit exhausted: it resumes where
+    // it stopped once a package is added) does not hold the others back.
+    let mut held = 0;
     for c in &stale {
         campaigns::Entity::update_many()
             .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
             .filter(campaigns::Column::Id.eq(c.id))
             .exec(&state.db)
             .await?;
-        resume(state, c).await?;
+        if let Err(e) = resume(state, c).await {
+            tracing::warn!(campaign = c.id, error = %e, "campaign held");
+            held += 1;
+        }
     }
     let mut launched = 0;
     for id in due {
-        if launch(state, id).await?.is_some() {
-            launched += 1;
+        match launch(state, id).await {
+            Ok(Some(_)) => launched += 1,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(campaign = id, error = %e, "campaign held");
+                held += 1;
+            }
         }
     }
-    Ok(format!("{launched} campaigns launched"))
+    Ok(format!("{launched} campaigns launched, {held} held"))
 }
 
 /// The day a "nightly" campaign goes: the next batch.

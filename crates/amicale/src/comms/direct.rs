@@ -17,6 +17,7 @@ use crate::comms::templates::store as tstore;
 use crate::db::entities::{events, outbox, participations, persons, template_versions, templates};
 use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
+use crate::delivery::sms::pricing::Pricer;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Audience, SendChannel};
 use crate::events::rules::build_for_event;
@@ -24,8 +25,36 @@ use crate::web::extract::{Require, SendMessages, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
-/// The channels a user can pick today (SMS waits for an SMS provider).
-pub const CHANNELS: [SendChannel; 2] = [SendChannel::Email, SendChannel::Newsletter];
+/// The channels a user can pick; SMS needs an SMS account and credit.
+pub const CHANNELS: [SendChannel; 3] = [
+    SendChannel::Email,
+    SendChannel::Newsletter,
+    SendChannel::Sms,
+];
+
+/// A pricer for SMS sends, `Ok(None)` for e-mail, and `Err` with the notice
+/// to show when SMS cannot be sent at all.
+async fn pricer_for(
+    state: &AppState,
+    channel: SendChannel,
+) -> AppResult<Result<Option<Pricer>, &'static str>> {
+    if channel.is_email() {
+        return Ok(Ok(None));
+    }
+    Ok(match Pricer::new(state).await? {
+        Some(p) => Ok(Some(p)),
+        None => Err("sms_unavailable"),
+    })
+}
+
+/// The notice of a send the SMS credit cannot cover; other errors go on.
+fn credit_notice<T>(r: AppResult<T>) -> AppResult<Result<T, String>> {
+    match r {
+        Ok(v) => Ok(Ok(v)),
+        Err(AppError::SmsCredit { needed, .. }) => Ok(Err(format!("sms_credit:{needed}"))),
+        Err(e) => Err(e),
+    }
+}
 
 pub struct TemplateChoice {
     pub id: i64,
@@ -173,6 +202,12 @@ pub async fn send_event(
         Some(who.user()),
     )
     .await?;
+    let back =
+        |n: &str| Ok(Redirect::to(&format!("/admin/events/{id}?notice={n}")).into_response());
+    let mut pricer = match pricer_for(&state, channel).await? {
+        Ok(p) => p,
+        Err(notice) => return back(notice),
+    };
     let mut queued = 0usize;
     for t in &picked {
         let version = tstore::current_version(&state.db, t).await?;
@@ -180,22 +215,33 @@ pub async fn send_event(
         let mut exclusions = Vec::new();
         for b in &built {
             match &b.decision {
-                Ok(address) => recipients.push(Recipient {
-                    address: address.clone(),
-                    merge_data: b.merge_data.clone(),
-                    locale: b.locale.code(),
-                    person_id: Some(b.person),
-                    event_id: Some(id),
-                }),
+                Ok(address) => {
+                    let segments = match pricer.as_mut() {
+                        Some(p) => Some(
+                            p.segments(&state, version.id, &b.merge_data, b.locale)
+                                .await?,
+                        ),
+                        None => None,
+                    };
+                    recipients.push(Recipient {
+                        address: address.clone(),
+                        merge_data: b.merge_data.clone(),
+                        locale: b.locale.code(),
+                        person_id: Some(b.person),
+                        event_id: Some(id),
+                        segments,
+                    })
+                }
                 Err(why) => exclusions.push((b.person, why.as_str())),
             }
         }
-        queued += recipients.len();
-        sends::create_with_exclusions(
+        let n = recipients.len();
+        let created = sends::create_with_exclusions(
             &state.db,
             &format!("{} — {}", e.title, t.name),
             Origin::EventPage,
             Some(id),
+            channel.outbox(),
             version.id,
             recipients,
             exclusions,
@@ -203,10 +249,15 @@ pub async fn send_event(
             state.mail_from.email.domain(),
             Utc::now(),
         )
-        .await?;
+        .await;
+        if let Err(notice) = credit_notice(created)? {
+            state.outbox_wakeup.notify_waiters();
+            return back(&notice);
+        }
+        queued += n;
     }
     state.outbox_wakeup.notify_waiters();
-    Ok(Redirect::to(&format!("/admin/events/{id}?notice=sent:{queued}")).into_response())
+    back(&format!("sent:{queued}"))
 }
 
 /// One message of a history.
@@ -440,27 +491,42 @@ pub async fn person_send(
     } else {
         Utc::now()
     };
+    let mut pricer = match pricer_for(&state, channel).await? {
+        Ok(p) => p,
+        Err(notice) => return back(notice),
+    };
     for t in &picked {
         let version = tstore::current_version(&state.db, t).await?;
-        sends::create_with_exclusions(
+        let merge_data = Value::Object(root.clone());
+        let segments = match pricer.as_mut() {
+            Some(p) => Some(p.segments(&state, version.id, &merge_data, l).await?),
+            None => None,
+        };
+        let created = sends::create_with_exclusions(
             &state.db,
             &format!("{} {} — {}", person.first_name, person.last_name, t.name),
             Origin::PersonPage,
             Some(id),
+            channel.outbox(),
             version.id,
             [Recipient {
                 address: address.clone(),
-                merge_data: Value::Object(root.clone()),
+                merge_data,
                 locale: l.code(),
                 person_id: Some(id),
                 event_id: None,
+                segments,
             }],
             Vec::new(),
             Some(who.user().id),
             state.mail_from.email.domain(),
             due,
         )
-        .await?;
+        .await;
+        if let Err(notice) = credit_notice(created)? {
+            state.outbox_wakeup.notify_waiters();
+            return back(&notice);
+        }
     }
     state.outbox_wakeup.notify_waiters();
     back(&format!("sent:{}", picked.len()))

@@ -9,6 +9,7 @@ mod people;
 mod photos;
 mod profiles;
 mod registrations;
+mod sms;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(profiles::Profiles),
             Box::new(photos::Photos),
             Box::new(events::Events),
+            Box::new(sms::Sms),
         ]
     }
 }

@@ -88,6 +88,7 @@ pub fn from_csv(
             locale,
             person_id: None,
             event_id: None,
+            segments: None,
         });
     }
     if problems.is_empty() {

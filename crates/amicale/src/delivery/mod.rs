@@ -7,6 +7,7 @@ pub mod outbox;
 pub mod pages;
 pub mod rate;
 pub mod sends;
+pub mod sms;
 pub mod smtp;
 pub mod suppressions;
 pub mod transport;

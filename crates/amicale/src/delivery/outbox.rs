@@ -59,12 +59,14 @@ impl State {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Channel {
     Email,
+    Sms,
 }
 
 impl Channel {
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
+            Channel::Sms => "sms",
         }
     }
 }
@@ -158,6 +160,7 @@ pub async fn enqueue_version<C: ConnectionTrait>(
 /// then time): one query with an OR would scan the whole outbox per batch.
 pub async fn claim(
     db: &DatabaseConnection,
+    channel: Channel,
     owner: &str,
     now: DateTime<Utc>,
     lease: Duration,
@@ -173,14 +176,16 @@ pub async fn claim(
         if want == 0 {
             break;
         }
-        claimed.extend(claim_state(db, owner, now, lease, want, state, time_col).await?);
+        claimed.extend(claim_state(db, channel, owner, now, lease, want, state, time_col).await?);
     }
     claimed.sort_by_key(|m| m.id);
     Ok(claimed)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn claim_state(
     db: &DatabaseConnection,
+    channel: Channel,
     owner: &str,
     now: DateTime<Utc>,
     lease: Duration,
@@ -198,7 +203,7 @@ async fn claim_state(
         .is_null()
         .or(Expr::col(outbox::Column::SendId).in_subquery(running));
     if Backend::of(db) == Backend::Postgres {
-        return claim_state_pg(db, owner, now, lease, limit, state, time_col).await;
+        return claim_state_pg(db, channel, owner, now, lease, limit, state, time_col).await;
     }
     // Queued and deferred rows are due once their time has come; a leased
     // row only once its lease has run out.
@@ -210,6 +215,7 @@ async fn claim_state(
     let mut pick = Query::select();
     pick.column(outbox::Column::Id)
         .from(outbox::Entity)
+        .and_where(Expr::col(outbox::Column::Channel).eq(channel.as_str()))
         .and_where(Expr::col(outbox::Column::State).eq(state.as_str()))
         .and_where(due)
         .and_where(not_paused)
@@ -234,8 +240,10 @@ async fn claim_state(
 /// PostgreSQL: the pick runs once, in a CTE. As `id IN (SELECT … LIMIT n
 /// FOR UPDATE SKIP LOCKED)` the planner may run the subquery again and take
 /// more than `n` rows.
+#[allow(clippy::too_many_arguments)]
 async fn claim_state_pg(
     db: &DatabaseConnection,
+    channel: Channel,
     owner: &str,
     now: DateTime<Utc>,
     lease: Duration,
@@ -250,7 +258,7 @@ async fn claim_state_pg(
     let sql = format!(
         "WITH picked AS (
             SELECT id FROM outbox
-            WHERE state = $1 AND {col} {cmp} $2
+            WHERE channel = $6 AND state = $1 AND {col} {cmp} $2
               AND (send_id IS NULL OR send_id IN (SELECT id FROM sends WHERE state = 'running'))
             ORDER BY {col} LIMIT $3
             FOR UPDATE SKIP LOCKED)
@@ -269,13 +277,23 @@ async fn claim_state_pg(
             (limit as i64).into(),
             owner.into(),
             (now + lease).into(),
+            channel.as_str().into(),
         ],
     );
     Ok(outbox::Model::find_by_statement(stmt).all(db).await?)
 }
 
+/// What an SMS adds to its outcome: the segments billed and the provider's
+/// id, which its delivery receipts quote. Empty for e-mail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Billing {
+    pub segments: Option<i32>,
+    pub provider_id: Option<String>,
+}
+
 /// Records the outcome of a claimed message. Only the lease holder may: a
 /// worker that lost its lease to another cannot overwrite the newer result.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish<C: ConnectionTrait>(
     db: &C,
     id: i64,
@@ -283,6 +301,7 @@ pub async fn finish<C: ConnectionTrait>(
     state: State,
     answer: Option<String>,
     next_attempt: Option<DateTime<Utc>>,
+    billing: Billing,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let mut q = leased_by(vec![id], owner, state)
@@ -293,6 +312,12 @@ pub async fn finish<C: ConnectionTrait>(
     }
     if matches!(state, State::Sent | State::Caught) {
         q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
+        if let Some(n) = billing.segments {
+            q = q.col_expr(outbox::Column::Segments, Expr::value(n));
+        }
+        if let Some(pid) = billing.provider_id {
+            q = q.col_expr(outbox::Column::ProviderId, Expr::value(pid));
+        }
     }
     Ok(q.exec(db).await?.rows_affected == 1)
 }

@@ -41,6 +41,8 @@ pub struct Recipient {
     pub person_id: Option<i64>,
     /// The event it is about, for the event's history.
     pub event_id: Option<i64>,
+    /// SMS only: segments the message will take, reserved on the credit.
+    pub segments: Option<i32>,
 }
 
 const CHUNK: usize = 500;
@@ -63,6 +65,7 @@ pub async fn create(
         label,
         origin,
         origin_id,
+        Channel::Email,
         template_version_id,
         recipients,
         Vec::new(),
@@ -80,6 +83,7 @@ pub async fn create_with_exclusions(
     label: &str,
     origin: Origin,
     origin_id: Option<i64>,
+    channel: Channel,
     template_version_id: i64,
     recipients: impl IntoIterator<Item = Recipient>,
     exclusions: Vec<(i64, &'static str)>,
@@ -93,6 +97,7 @@ pub async fn create_with_exclusions(
         send,
         origin,
         origin_id,
+        channel,
         template_version_id,
         mail_domain,
         due,
@@ -132,6 +137,7 @@ pub struct Part<'a> {
     pub send: i64,
     pub origin: Origin,
     pub origin_id: Option<i64>,
+    pub channel: Channel,
     pub template_version_id: i64,
     pub mail_domain: &'a str,
     /// Not delivered before this instant (the nightly batch).
@@ -140,7 +146,8 @@ pub struct Part<'a> {
 
 /// Adds messages and exclusions to a send, on `db` (the caller's
 /// transaction): a large send is queued a slice at a time, each slice
-/// committed with what it records.
+/// committed with what it records. SMS reserve their segments: a slice the
+/// credit cannot cover is refused whole ([`AppError::SmsCredit`]).
 pub async fn append<C: ConnectionTrait>(
     db: &C,
     part: &Part<'_>,
@@ -155,8 +162,13 @@ pub async fn append<C: ConnectionTrait>(
     while iter.peek().is_some() {
         let chunk: Vec<Recipient> = iter.by_ref().take(CHUNK).collect();
         total += chunk.len() as i64;
+        if part.channel == Channel::Sms {
+            let needed = chunk.iter().map(|r| r.segments.unwrap_or(1) as i64).sum();
+            crate::delivery::sms::credit::ensure(db, needed).await?;
+        }
         let rows = chunk.into_iter().map(|r| outbox::ActiveModel {
-            channel: Set(Channel::Email.as_str().into()),
+            channel: Set(part.channel.as_str().into()),
+            segments: Set(r.segments),
             recipient: Set(r.address),
             subject: Set(String::new()),
             body_text: Set(String::new()),

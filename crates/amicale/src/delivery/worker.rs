@@ -60,6 +60,7 @@ pub async fn deliver_batch(
     // sent, but the outcomes not yet recorded.
     let batch = outbox::claim(
         &state.db,
+        outbox::Channel::Email,
         owner,
         Utc::now(),
         lease,
@@ -92,7 +93,7 @@ pub async fn deliver_batch(
                 Err(why) => Outcome::Failed(why),
             },
         };
-        results.push((msg, outcome));
+        results.push((msg, outcome, outbox::Billing::default()));
     }
     let n = results.len();
     record(state, owner, results).await?;
@@ -124,7 +125,7 @@ pub struct VersionCache {
 }
 
 impl VersionCache {
-    async fn version(
+    pub async fn version(
         &mut self,
         state: &AppState,
         id: i64,
@@ -211,15 +212,17 @@ async fn prepare(
     Ok(build(state, msg, subject, text, html, files))
 }
 
-async fn record(
+/// Records a batch's outcomes in one transaction: deferred messages get
+/// their next attempt (or are given up), hard bounces suppress the address.
+pub async fn record(
     state: &AppState,
     owner: &str,
-    results: Vec<(&row::Model, Outcome)>,
+    results: Vec<(&row::Model, Outcome, outbox::Billing)>,
 ) -> AppResult<()> {
     let cfg = &state.config;
     let now = Utc::now();
     let txn = state.db.begin().await?;
-    for (msg, outcome) in results {
+    for (msg, outcome, billing) in results {
         let (st, answer, next) = match outcome {
             Outcome::Sent(a) => (State::Sent, Some(a), None),
             Outcome::Caught => (State::Caught, Some("mail catcher".into()), None),
@@ -262,7 +265,7 @@ async fn record(
                 tracing::warn!(id = msg.id, state = st.as_str(), answer = ?answer, "message not delivered")
             }
         }
-        if !outbox::finish(&txn, msg.id, owner, st, answer, next, now).await? {
+        if !outbox::finish(&txn, msg.id, owner, st, answer, next, billing, now).await? {
             tracing::warn!(id = msg.id, "lease lost before the outcome was recorded");
         }
     }

@@ -75,10 +75,40 @@ pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin
     }
     templates::load(db, admin).await?;
     events::load(db, admin).await?;
+    sms(db, admin).await?;
     Ok(DemoLogin {
         email: ADMIN_EMAIL.into(),
         password,
     })
+}
+
+/// SMS work out of the box: the catcher keeps them in the outbox, and a
+/// package of 1,000 segments is on the books.
+async fn sms(db: &DatabaseConnection, admin: i64) -> AppResult<()> {
+    use crate::db::entities::sms_accounts;
+    if sms_accounts::Entity::find().count(db).await? > 0 {
+        return Ok(());
+    }
+    sms_accounts::Entity::insert(sms_accounts::ActiveModel {
+        provider: Set("catcher".into()),
+        label: Set("Démo (capture)".into()),
+        sender: Set("AMICALE".into()),
+        settings: Set("{}".into()),
+        secrets: Set(String::new()),
+        transliterate: Set(true),
+        updated_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    crate::delivery::sms::credit::add_package(
+        db,
+        chrono::Utc::now().date_naive(),
+        1000,
+        "Forfait de démonstration",
+        Some(admin),
+    )
+    .await
 }
 
 async fn fill(db: &DatabaseConnection) -> AppResult<()> {

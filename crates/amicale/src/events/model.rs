@@ -25,6 +25,7 @@ macro_rules! codes {
         }
     };
 }
+pub(crate) use codes;
 
 codes!(
     /// Individual (one beneficiary, an appointment) or collective (a workshop).
@@ -59,6 +60,16 @@ impl SendChannel {
 
     pub fn is_email(self) -> bool {
         !matches!(self, SendChannel::Sms)
+    }
+
+    /// The outbox channel that delivers it.
+    pub fn outbox(self) -> crate::delivery::outbox::Channel {
+        use crate::delivery::outbox::Channel;
+        if self.is_email() {
+            Channel::Email
+        } else {
+            Channel::Sms
+        }
     }
 }
 

@@ -200,8 +200,10 @@ pub enum Skip {
     TemplateInactive,
     /// The template's kind does not match the rule's channel.
     WrongKind,
-    /// No SMS provider is configured on this platform yet.
+    /// No SMS account is configured on this platform.
     SmsUnavailable,
+    /// The SMS credit cannot cover the day's messages.
+    SmsCredit,
 }
 
 impl Skip {
@@ -210,12 +212,17 @@ impl Skip {
             Skip::TemplateInactive => "template_inactive",
             Skip::WrongKind => "wrong_kind",
             Skip::SmsUnavailable => "sms_unavailable",
+            Skip::SmsCredit => "sms_credit",
         }
     }
 }
 
 /// Whether a rule can send at all, and with which template version.
-pub fn usable(r: &rules::Model, t: &template_rows::Model) -> Result<SendChannel, Skip> {
+pub fn usable(
+    r: &rules::Model,
+    t: &template_rows::Model,
+    sms_ready: bool,
+) -> Result<SendChannel, Skip> {
     let channel = SendChannel::parse(&r.channel).ok_or(Skip::WrongKind)?;
     if !t.active {
         return Err(Skip::TemplateInactive);
@@ -223,7 +230,7 @@ pub fn usable(r: &rules::Model, t: &template_rows::Model) -> Result<SendChannel,
     if TemplateKind::of(t) != channel.template_kind() {
         return Err(Skip::WrongKind);
     }
-    if !channel.is_email() {
+    if !channel.is_email() && !sms_ready {
         return Err(Skip::SmsUnavailable);
     }
     Ok(channel)
@@ -595,6 +602,7 @@ pub struct Loaded {
 }
 
 pub async fn load_all(db: &DatabaseConnection, only_active: bool) -> AppResult<Vec<Loaded>> {
+    let sms_ready = crate::delivery::sms::account::configured(db).await?;
     let mut q = rules::Entity::find().order_by_asc(rules::Column::Id);
     if only_active {
         q = q.filter(rules::Column::Active.eq(true));
@@ -610,7 +618,7 @@ pub async fn load_all(db: &DatabaseConnection, only_active: bool) -> AppResult<V
         .into_iter()
         .filter_map(|rule| {
             let template = templates.get(&rule.template_id)?.clone();
-            let usable = usable(&rule, &template);
+            let usable = usable(&rule, &template, sms_ready);
             Some(Loaded {
                 rule,
                 template,
@@ -721,10 +729,43 @@ pub async fn run_day(
             continue;
         }
         let version = templates::current_version(&state.db, &l.template).await?;
+        let mut pricer = if channel.is_email() {
+            None
+        } else {
+            crate::delivery::sms::pricing::Pricer::new(state).await?
+        };
         for chunk in fresh.chunks(CHUNK) {
-            let (q, e) = commit_chunk(state, &l.rule, &version, day, chunk, &mail_domain).await?;
-            sum.queued += q;
-            sum.excluded += e;
+            let done = commit_chunk(
+                state,
+                &l.rule,
+                &version,
+                channel,
+                pricer.as_mut(),
+                day,
+                chunk,
+                &mail_domain,
+            )
+            .await;
+            match done {
+                Ok((q, e)) => {
+                    sum.queued += q;
+                    sum.excluded += e;
+                }
+                // Nothing of this chunk was claimed: a run after a new
+                // package can still send it.
+                Err(AppError::SmsCredit { needed, remaining }) => {
+                    tracing::warn!(
+                        rule = l.rule.id,
+                        reason = Skip::SmsCredit.as_str(),
+                        needed,
+                        remaining,
+                        "automatic rule stopped"
+                    );
+                    sum.skipped_rules += 1;
+                    break;
+                }
+                Err(e) => return Err(e),
+            }
         }
     }
     if sum.queued > 0 {
@@ -733,14 +774,30 @@ pub async fn run_day(
     Ok(sum)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn commit_chunk(
     state: &AppState,
     rule: &rules::Model,
     version: &template_versions::Model,
+    channel: SendChannel,
+    mut pricer: Option<&mut crate::delivery::sms::pricing::Pricer>,
     day: NaiveDate,
     chunk: &[Planned],
     mail_domain: &str,
 ) -> AppResult<(usize, usize)> {
+    // Segments are counted before the transaction: rendering is CPU work.
+    let mut segments = HashMap::new();
+    if let Some(p) = pricer.as_mut() {
+        for pl in chunk
+            .iter()
+            .filter(|pl| pl.excluded.is_none() && !pl.already)
+        {
+            let n = p
+                .segments(state, version.id, &pl.merge_data, pl.locale)
+                .await?;
+            segments.insert(pl.participation, n);
+        }
+    }
     let now = Utc::now();
     let day_s = day.format("%Y-%m-%d").to_string();
     let txn = state.db.begin().await?;
@@ -768,12 +825,20 @@ async fn commit_chunk(
         .map(|c| c.participation_id)
         .collect();
     let excluded = claimed.len() - mine.len();
+    if !channel.is_email() {
+        let needed = mine
+            .iter()
+            .map(|p| segments.get(p).copied().unwrap_or(1) as i64)
+            .sum();
+        crate::delivery::sms::credit::ensure(&txn, needed).await?;
+    }
     let rows: Vec<outbox::ActiveModel> = chunk
         .iter()
         .filter(|p| mine.contains(&p.participation))
         .filter_map(|p| {
             Some(outbox::ActiveModel {
-                channel: Set(crate::delivery::outbox::Channel::Email.as_str().into()),
+                channel: Set(channel.outbox().as_str().into()),
+                segments: Set(segments.get(&p.participation).copied()),
                 recipient: Set(p.address.clone()?),
                 subject: Set(String::new()),
                 body_text: Set(String::new()),

@@ -235,9 +235,10 @@ async fn parse(
         }),
     };
     let channel = SendChannel::parse(f.get("channel"));
+    let sms_ready = crate::delivery::sms::account::configured(&state.db).await?;
     match channel {
         None => bad("channel", "err-required"),
-        Some(c) if !c.is_email() => bad("channel", "rule-err-sms"),
+        Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),
         _ => {}
     }
     let offset = Offset::parse(f.get("offset"));

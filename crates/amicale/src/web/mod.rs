@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router())
         .merge(crate::comms::router())
         .merge(crate::delivery::pages::router())
+        .merge(crate::delivery::sms::pages::router())
         .merge(crate::ops::router())
         .merge(crate::people::router())
         .merge(crate::events::router())

@@ -117,6 +117,7 @@ fn recipients(n: usize) -> Vec<Recipient> {
             locale: "fr",
             person_id: None,
             event_id: None,
+            segments: None,
         })
         .collect()
 }
@@ -191,6 +192,7 @@ async fn a_paused_send_resumes_where_it_stopped() {
         }
         let probe = amicale::delivery::outbox::claim(
             &app.state.db,
+            amicale::delivery::outbox::Channel::Email,
             "probe",
             Utc::now(),
             chrono::Duration::seconds(60),

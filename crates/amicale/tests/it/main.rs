@@ -12,4 +12,5 @@ mod outbox;
 mod people;
 mod scheduler;
 mod shell;
+mod sms;
 mod templates;

@@ -35,6 +35,8 @@ pub mod send_exclusions;
 pub mod sends;
 pub mod sessions;
 pub mod settings;
+pub mod sms_accounts;
+pub mod sms_packages;
 pub mod suppressions;
 pub mod template_attachments;
 pub mod template_versions;

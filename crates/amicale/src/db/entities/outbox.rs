@@ -31,6 +31,13 @@ pub struct Model {
     pub person_id: Option<i64>,
     /// The event the message is about (history of the event page).
     pub event_id: Option<i64>,
+    /// SMS segments billed (set when the SMS is handed to the provider).
+    pub segments: Option<i32>,
+    /// The SMS provider's id of the message, which its receipts quote.
+    pub provider_id: Option<String>,
+    /// The last delivery receipt: delivered, failed or pending.
+    pub receipt: Option<String>,
+    pub receipt_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
