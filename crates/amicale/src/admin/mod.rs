@@ -139,10 +139,10 @@ async fn outbox_message(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let mut m = outbox::get(&state.db, id).await?;
-    if let Ok((subject, text, html)) = content(&state, &m, &mut VersionCache::default()).await? {
-        m.subject = subject;
-        m.body_text = text;
-        m.body_html = html;
+    if let Ok(c) = content(&state, &m, &mut VersionCache::default()).await? {
+        m.subject = c.subject;
+        m.body_text = c.text;
+        m.body_html = c.html;
     }
     render(&MessageTpl {
         p: &p,
@@ -163,7 +163,7 @@ async fn outbox_body(
 ) -> AppResult<Response> {
     let m = outbox::get(&state.db, id).await?;
     let html = match content(&state, &m, &mut VersionCache::default()).await? {
-        Ok((_, _, html)) => html.unwrap_or_default(),
+        Ok(c) => c.html.unwrap_or_default(),
         Err(_) => String::new(),
     };
     Ok(crate::comms::templates::pages::sandboxed_html(html))

@@ -298,8 +298,12 @@ pub fn roots_of(
         out.extend(state.merge.roots(src, k).ok()?);
     }
     if kind == crate::comms::templates::model::TemplateKind::Newsletter {
-        out.insert("unsubscribe_url".into());
         out.insert("network".into());
+    }
+    // Every e-mail carries its unsubscribe link in a List-Unsubscribe
+    // header, whether or not the template shows it.
+    if kind != crate::comms::templates::model::TemplateKind::Sms {
+        out.insert("unsubscribe_url".into());
     }
     Some(out)
 }

@@ -22,6 +22,10 @@ pub fn router() -> Router<AppState> {
             get(unsubscribe::form).post(unsubscribe::confirm),
         )
         .route("/admin/reports", get(reports::page))
+        .route(
+            "/admin/tracking",
+            axum::routing::post(reports::set_tracking),
+        )
         .route("/admin/campaigns", get(campaign_pages::list))
         .route(
             "/admin/campaigns/new",

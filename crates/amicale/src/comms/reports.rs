@@ -3,8 +3,8 @@
 //! deferred, failed, bounced, delivered %, unsubscribed — with totals and
 //! averages, on a page and as CSV.
 //!
-//! Opens and clicks need the tracking of the delivery-engine issue; until
-//! it exists the report says "not tracked" rather than show zeros.
+//! Opens and clicks come from the tracking pixel and links: the messages
+//! opened or clicked at least once, as a share of those sent.
 
 use std::collections::HashMap;
 
@@ -16,7 +16,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
-use crate::db::entities::{outbox, rule_deliveries, rules, send_exclusions, sends, suppressions};
+use crate::db::entities::{
+    outbox, rule_deliveries, rules, send_exclusions, sends, suppressions, tracking_events,
+};
 use crate::delivery::outbox::State as MsgState;
 use crate::error::AppResult;
 use crate::events::model::{local_to_utc, parse_date};
@@ -38,6 +40,10 @@ pub struct Line {
     pub failed: i64,
     pub bounced: i64,
     pub unsubscribed: i64,
+    /// Messages opened at least once.
+    pub opened: i64,
+    /// Messages with at least one link clicked.
+    pub clicked: i64,
 }
 
 impl Line {
@@ -51,6 +57,22 @@ impl Line {
         self.delivered_pct()
             .map(|p| format!("{p:.1} %"))
             .unwrap_or_else(|| "—".into())
+    }
+
+    fn pct_of_sent(&self, n: i64) -> String {
+        if self.sent > 0 {
+            format!("{:.1} %", n as f64 * 100.0 / self.sent as f64)
+        } else {
+            "—".into()
+        }
+    }
+
+    pub fn opened_label(&self) -> String {
+        self.pct_of_sent(self.opened)
+    }
+
+    pub fn clicked_label(&self) -> String {
+        self.pct_of_sent(self.clicked)
     }
 
     fn add(&mut self, state: &str, n: i64) {
@@ -162,6 +184,46 @@ async fn bounces_and_unsubs(
     Ok((bounced, unsub))
 }
 
+#[derive(Debug, FromQueryResult)]
+struct KeyKind {
+    key: Option<i64>,
+    kind: String,
+    n: i64,
+}
+
+/// Messages opened and clicked per key (send or rule), among `filter`.
+async fn opens_and_clicks(
+    state: &AppState,
+    key: tracking_events::Column,
+    filter: sea_orm::Condition,
+) -> AppResult<HashMap<i64, (i64, i64)>> {
+    let rows = tracking_events::Entity::find()
+        .select_only()
+        .column_as(key, "key")
+        .column(tracking_events::Column::Kind)
+        .column_as(
+            sea_orm::sea_query::Expr::cust("COUNT(DISTINCT outbox_id)"),
+            "n",
+        )
+        .filter(filter)
+        .group_by(key)
+        .group_by(tracking_events::Column::Kind)
+        .into_model::<KeyKind>()
+        .all(&state.db)
+        .await?;
+    let mut out: HashMap<i64, (i64, i64)> = HashMap::new();
+    for r in rows {
+        let Some(k) = r.key else { continue };
+        let e = out.entry(k).or_default();
+        match r.kind.as_str() {
+            "open" => e.0 += r.n,
+            "click" => e.1 += r.n,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
 pub async fn lines(state: &AppState, p: &Period) -> AppResult<Vec<Line>> {
     let (_, _, start, end) = p.bounds(state);
     let db = &state.db;
@@ -229,8 +291,15 @@ pub async fn lines(state: &AppState, p: &Period) -> AppResult<Vec<Line>> {
         |r| r.send_id,
     )
     .await?;
+    let tracked = opens_and_clicks(
+        state,
+        tracking_events::Column::SendId,
+        sea_orm::Condition::all().add(tracking_events::Column::SendId.is_in(ids.clone())),
+    )
+    .await?;
     for id in &ids {
         if let Some(mut l) = by_send.remove(id) {
+            (l.opened, l.clicked) = tracked.get(id).copied().unwrap_or_default();
             l.bounced = bounced.get(id).copied().unwrap_or(0);
             l.unsubscribed = unsub.get(id).copied().unwrap_or(0);
             if l.origin != "test" {
@@ -284,12 +353,26 @@ pub async fn lines(state: &AppState, p: &Period) -> AppResult<Vec<Line>> {
             .or_default()
             .exclude(r.reason.unwrap_or_default(), r.n);
     }
+    let in_period = sea_orm::sea_query::Query::select()
+        .column(outbox::Column::Id)
+        .from(outbox::Entity)
+        .cond_where(rule_filter.clone())
+        .to_owned();
+    let tracked = opens_and_clicks(
+        state,
+        tracking_events::Column::RuleId,
+        sea_orm::Condition::all()
+            .add(tracking_events::Column::RuleId.is_not_null())
+            .add(tracking_events::Column::OutboxId.in_subquery(in_period)),
+    )
+    .await?;
     let (bounced, unsub) = bounces_and_unsubs(state, rule_filter, |r| r.origin_id).await?;
     let mut rule_lines: Vec<(i64, Line)> = by_rule.into_iter().collect();
     rule_lines.sort_by_key(|(k, _)| *k);
     for (k, mut l) in rule_lines {
         l.origin = "rule".into();
         l.name = names.get(&k).cloned().unwrap_or_else(|| format!("#{k}"));
+        (l.opened, l.clicked) = tracked.get(&k).copied().unwrap_or_default();
         l.bounced = bounced.get(&k).copied().unwrap_or(0);
         l.unsubscribed = unsub.get(&k).copied().unwrap_or(0);
         out.push(l);
@@ -311,6 +394,8 @@ pub fn totals(lines: &[Line]) -> (Line, String) {
         t.failed += l.failed;
         t.bounced += l.bounced;
         t.unsubscribed += l.unsubscribed;
+        t.opened += l.opened;
+        t.clicked += l.clicked;
         for (r, n) in &l.excluded_by {
             *reasons.entry(r.clone()).or_default() += n;
         }
@@ -336,6 +421,7 @@ struct Tpl<'a> {
     total: Line,
     average: String,
     csv: String,
+    tracking: bool,
 }
 
 fn csv_field(s: &str) -> String {
@@ -363,7 +449,7 @@ pub async fn page(
     let (total, average) = totals(&lines);
     if q.format == "csv" {
         let mut out = String::from(
-            "origin,name,date,targeted,excluded,excluded_by_reason,sent,waiting,deferred,failed,bounced,delivered_pct,unsubscribed\n",
+            "origin,name,date,targeted,excluded,excluded_by_reason,sent,waiting,deferred,failed,bounced,delivered_pct,opened,clicked,unsubscribed\n",
         );
         for l in &lines {
             let reasons: Vec<String> = l
@@ -372,7 +458,7 @@ pub async fn page(
                 .map(|(r, n)| format!("{r}:{n}"))
                 .collect();
             out.push_str(&format!(
-                "{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
                 csv_field(&l.origin),
                 csv_field(&l.name),
                 csv_field(&l.date),
@@ -387,6 +473,8 @@ pub async fn page(
                 l.delivered_pct()
                     .map(|p| format!("{p:.1}"))
                     .unwrap_or_default(),
+                l.opened,
+                l.clicked,
                 l.unsubscribed
             ));
         }
@@ -410,5 +498,18 @@ pub async fn page(
         lines,
         total,
         average,
+        tracking: crate::delivery::tracking::enabled(&state.db).await?,
     })
+}
+
+/// Turns the tracking of opens and clicks on or off (administrators).
+pub async fn set_tracking(
+    State(state): State<AppState>,
+    _: Require<crate::web::extract::Admin>,
+    f: crate::web::form::FormPairs,
+) -> AppResult<Response> {
+    let on = f.get("on") == "on";
+    crate::delivery::tracking::set_enabled(&state.db, on).await?;
+    tracing::info!(on, "tracking setting changed");
+    Ok(axum::response::Redirect::to("/admin/reports").into_response())
 }

@@ -10,6 +10,7 @@ mod photos;
 mod profiles;
 mod registrations;
 mod sms;
+mod tracking;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(photos::Photos),
             Box::new(events::Events),
             Box::new(sms::Sms),
+            Box::new(tracking::Tracking),
         ]
     }
 }

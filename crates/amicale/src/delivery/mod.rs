@@ -10,5 +10,6 @@ pub mod sends;
 pub mod sms;
 pub mod smtp;
 pub mod suppressions;
+pub mod tracking;
 pub mod transport;
 pub mod worker;

@@ -7,7 +7,7 @@ use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
 use lettre::Message;
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use sea_orm::{EntityTrait, TransactionTrait};
 
@@ -17,6 +17,7 @@ use crate::crypto::random_token;
 use crate::db::entities::{outbox as row, template_attachments, template_versions};
 use crate::delivery::outbox::{self, State};
 use crate::delivery::suppressions;
+use crate::delivery::tracking;
 use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
 use crate::error::AppResult;
 use crate::web::i18n::Locale;
@@ -73,6 +74,7 @@ pub async fn deliver_batch(
     let blocked =
         suppressions::among(&state.db, batch.iter().map(|m| m.recipient.as_str())).await?;
     let mut versions = VersionCache::default();
+    let track = tracking::enabled(&state.db).await?;
     let mut results = Vec::with_capacity(batch.len());
     for (i, msg) in batch.iter().enumerate() {
         if shutdown.is_set() {
@@ -82,7 +84,7 @@ pub async fn deliver_batch(
         }
         let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
             Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
-            None => match prepare(state, msg, &mut versions).await? {
+            None => match prepare(state, msg, &mut versions, track).await? {
                 Ok(m) => match sign(state, m.formatted()).await {
                     Ok(raw) => {
                         state.rate.acquire().await;
@@ -162,19 +164,30 @@ impl VersionCache {
     }
 }
 
+/// A message as the recipient receives it.
+#[derive(Debug, Clone, Default)]
+pub struct Content {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// The recipient's unsubscribe link, for the List-Unsubscribe header.
+    pub unsubscribe: Option<String>,
+}
+
 /// Subject, text and HTML as the recipient receives them: stored for system
 /// mails, rendered now from the frozen template version for templated sends.
 pub async fn content(
     state: &AppState,
     msg: &row::Model,
     versions: &mut VersionCache,
-) -> AppResult<Result<(String, String, Option<String>), String>> {
+) -> AppResult<Result<Content, String>> {
     let (Some(vid), Some(data)) = (msg.template_version_id, msg.merge_data.as_deref()) else {
-        return Ok(Ok((
-            msg.subject.clone(),
-            msg.body_text.clone(),
-            msg.body_html.clone(),
-        )));
+        return Ok(Ok(Content {
+            subject: msg.subject.clone(),
+            text: msg.body_text.clone(),
+            html: msg.body_html.clone(),
+            unsubscribe: None,
+        }));
     };
     let Some((kind, version)) = versions.version(state, vid).await? else {
         return Ok(Err(format!("template version {vid} no longer exists")));
@@ -188,9 +201,19 @@ pub async fn content(
         .as_deref()
         .and_then(Locale::parse)
         .unwrap_or_default();
+    let unsubscribe = ctx
+        .get("unsubscribe_url")
+        .and_then(|v| v.as_str())
+        .filter(|u| u.starts_with("http"))
+        .map(str::to_owned);
     Ok(
         match render::render(state, kind, &render::variant_for(&version, l), &ctx, l) {
-            Ok(r) => Ok((r.subject, r.text, r.html)),
+            Ok(r) => Ok(Content {
+                subject: r.subject,
+                text: r.text,
+                html: r.html,
+                unsubscribe,
+            }),
             Err(e) => Err(format!("render: {e}")),
         },
     )
@@ -200,16 +223,20 @@ async fn prepare(
     state: &AppState,
     msg: &row::Model,
     versions: &mut VersionCache,
+    track: bool,
 ) -> AppResult<Result<Message, String>> {
-    let (subject, text, html) = match content(state, msg, versions).await? {
+    let mut c = match content(state, msg, versions).await? {
         Ok(c) => c,
         Err(why) => return Ok(Err(why)),
     };
+    if track && tracking::applies(msg) {
+        c.html = c.html.map(|h| tracking::instrument(state, msg.id, &h));
+    }
     let files = match msg.template_version_id {
         Some(v) => versions.files(state, v).await?,
         None => Vec::new(),
     };
-    Ok(build(state, msg, subject, text, html, files))
+    Ok(build(state, msg, c, files))
 }
 
 /// Records a batch's outcomes in one transaction: deferred messages get
@@ -278,21 +305,39 @@ pub async fn record(
 fn build(
     state: &AppState,
     msg: &row::Model,
-    subject: String,
-    text: String,
-    html: Option<String>,
+    c: Content,
     files: Vec<template_attachments::Model>,
 ) -> Result<Message, String> {
+    let Content {
+        subject,
+        text,
+        html,
+        unsubscribe,
+    } = c;
     let to: Mailbox = msg
         .recipient
         .parse()
         .map_err(|e| format!("invalid recipient address: {e}"))?;
-    let builder = Message::builder()
+    let mut builder = Message::builder()
         .from(state.mail_from.clone())
         .to(to)
         .subject(subject)
         .message_id(Some(msg.message_id.clone()))
         .date(msg.created_at.into());
+    // RFC 2369 and RFC 8058: mail clients show an "unsubscribe" button that
+    // posts to the signed link, no cookie or form needed. The link is ours
+    // (base URL and a token), never text typed by a user.
+    if let Some(url) = unsubscribe.filter(|u| !u.contains(['\r', '\n', '<', '>'])) {
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+    }
     let body = match html {
         Some(html) => MultiPart::alternative_plain_html(text, html),
         None if files.is_empty() => {

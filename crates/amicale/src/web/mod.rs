@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::comms::router())
         .merge(crate::delivery::pages::router())
         .merge(crate::delivery::sms::pages::router())
+        .merge(crate::delivery::tracking::router())
         .merge(crate::ops::router())
         .merge(crate::people::router())
         .merge(crate::events::router())

@@ -14,3 +14,4 @@ mod scheduler;
 mod shell;
 mod sms;
 mod templates;
+mod tracking;

@@ -41,6 +41,7 @@ pub mod suppressions;
 pub mod template_attachments;
 pub mod template_versions;
 pub mod templates;
+pub mod tracking_events;
 pub mod unsubscriptions;
 pub mod user_prefs;
 pub mod users;

@@ -110,7 +110,7 @@ async fn deliver_one(
         ));
     }
     let text = match worker::content(state, msg, versions).await? {
-        Ok((_, text, _)) => account.prepare(&text),
+        Ok(c) => account.prepare(&c.text),
         Err(why) => return Ok((Outcome::Failed(why), none)),
     };
     let segments = amicale_sms::analyse(&text).segments as i64;

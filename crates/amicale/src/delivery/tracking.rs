@@ -1,0 +1,198 @@
+//! Opens and clicks (C13). At delivery, the links of a templated e-mail go
+//! through `/t/c/…` and a one-pixel image `/t/o/…` is added; both are signed
+//! with the network's secret, so a click link redirects only to the URL it
+//! was made for (no open redirect) and nobody can forge opens for another
+//! message. Only the first open of a message and the first click of each
+//! link are kept, without IP address or browser: enough for the reports,
+//! nothing more about the reader. A network setting turns tracking off.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Utc;
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
+
+use crate::app::AppState;
+use crate::db::entities::{outbox, settings, tracking_events};
+use crate::error::{AppError, AppResult};
+
+const SETTING: &str = "tracking";
+
+/// A transparent 1×1 GIF.
+const PIXEL: [u8; 43] = [
+    0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/t/o/{id}/{sig}", get(open))
+        .route("/t/c/{id}/{target}/{sig}", get(click))
+}
+
+/// On unless an administrator turned it off.
+pub async fn enabled(db: &DatabaseConnection) -> AppResult<bool> {
+    Ok(settings::Entity::find_by_id(SETTING.to_owned())
+        .one(db)
+        .await?
+        .is_none_or(|s| s.value != "off"))
+}
+
+pub async fn set_enabled(db: &DatabaseConnection, on: bool) -> AppResult<()> {
+    settings::Entity::insert(settings::ActiveModel {
+        key: Set(SETTING.to_owned()),
+        value: Set(if on { "on" } else { "off" }.to_owned()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(settings::Column::Key)
+            .update_column(settings::Column::Value)
+            .to_owned(),
+    )
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Templated e-mails of a send, a rule or a page are tracked; system mails
+/// (password resets, invitations) and tests are not.
+pub fn applies(msg: &outbox::Model) -> bool {
+    msg.channel == "email" && msg.template_version_id.is_some() && msg.origin != "test"
+}
+
+fn open_url(state: &AppState, id: i64) -> String {
+    let sig = state.secret.sign("open", id.to_string().as_bytes());
+    state.url(&format!("/t/o/{id}/{sig}"))
+}
+
+fn click_url(state: &AppState, id: i64, url: &str) -> String {
+    let sig = state
+        .secret
+        .sign("click", format!("{id}\n{url}").as_bytes());
+    let target = URL_SAFE_NO_PAD.encode(url);
+    state.url(&format!("/t/c/{id}/{target}/{sig}"))
+}
+
+/// The few entities a URL in an attribute may carry.
+fn unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#38;", "&")
+        .replace("&amp;", "&")
+}
+
+/// Web links are tracked; the unsubscribe link is not (it must work as is,
+/// and one-click clients post to it), nor mailto: and anchors.
+fn trackable(state: &AppState, url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && !url.contains("/unsubscribe/")
+        && !url.starts_with(&state.url("/t/"))
+}
+
+/// Rewrites the links of `html` and adds the pixel.
+pub fn instrument(state: &AppState, id: i64, html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let mut out = String::with_capacity(html.len() + 512);
+    let mut at = 0;
+    while let Some(found) = lower[at..].find("href=") {
+        let value = at + found + 5;
+        out.push_str(&html[at..value]);
+        at = value;
+        let Some(q) = html[value..]
+            .chars()
+            .next()
+            .filter(|c| *c == '"' || *c == '\'')
+        else {
+            continue;
+        };
+        let Some(len) = html[value + 1..].find(q) else {
+            break;
+        };
+        let raw = &html[value + 1..value + 1 + len];
+        let url = unescape(raw);
+        out.push(q);
+        if trackable(state, &url) {
+            out.push_str(&click_url(state, id, &url));
+        } else {
+            out.push_str(raw);
+        }
+        out.push(q);
+        at = value + len + 2;
+    }
+    out.push_str(&html[at..]);
+    let pixel = format!(
+        "<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">",
+        open_url(state, id)
+    );
+    match out.to_ascii_lowercase().rfind("</body>") {
+        Some(i) => out.insert_str(i, &pixel),
+        None => out.push_str(&pixel),
+    }
+    out
+}
+
+async fn record(state: &AppState, id: i64, kind: &str, url: &str) -> AppResult<()> {
+    let Some(msg) = outbox::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(());
+    };
+    tracking_events::Entity::insert(tracking_events::ActiveModel {
+        outbox_id: Set(id),
+        send_id: Set(msg.send_id),
+        rule_id: Set((msg.origin == "rule").then_some(msg.origin_id).flatten()),
+        kind: Set(kind.to_owned()),
+        url: Set(url.to_owned()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict_do_nothing()
+    .exec_without_returning(&state.db)
+    .await?;
+    Ok(())
+}
+
+async fn open(State(state): State<AppState>, Path((id, sig)): Path<(i64, String)>) -> Response {
+    if state.secret.verify("open", id.to_string().as_bytes(), &sig)
+        && let Err(e) = record(&state, id, "open", "").await
+    {
+        tracing::warn!(error = %e, "open not recorded");
+    }
+    // The image is served whatever happens: a mail client shows no error.
+    (
+        [
+            (header::CONTENT_TYPE, "image/gif"),
+            (header::CACHE_CONTROL, "no-store, private"),
+        ],
+        PIXEL.to_vec(),
+    )
+        .into_response()
+}
+
+async fn click(
+    State(state): State<AppState>,
+    Path((id, target, sig)): Path<(i64, String, String)>,
+) -> AppResult<Response> {
+    let url = URL_SAFE_NO_PAD
+        .decode(&target)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or(AppError::NotFound)?;
+    if !state
+        .secret
+        .verify("click", format!("{id}\n{url}").as_bytes(), &sig)
+    {
+        return Err(AppError::NotFound);
+    }
+    if let Err(e) = record(&state, id, "click", &url).await {
+        tracing::warn!(error = %e, "click not recorded");
+    }
+    let mut res = Redirect::to(&url).into_response();
+    *res.status_mut() = StatusCode::FOUND;
+    Ok(res)
+}
