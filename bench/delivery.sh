@@ -3,7 +3,8 @@
 #  1. ceiling: smtp-source -s 20 -d -l 5120 -m $N (20 sessions reusing their
 #     connections, 5 KB messages), median of 3;
 #  2. the product's real path (templated send → outbox → workers → SMTP) for
-#     $N personalised 5 KB HTML+text e-mails, on SQLite and on PostgreSQL.
+#     $N personalised 5 KB HTML+text e-mails with tracked links and pixel,
+#     on SQLite and on PostgreSQL.
 # Prints messages/s, the ratio to the ceiling (line "ratio:"), p50/p99
 # enqueue→accepted and peak RSS.
 #
@@ -51,7 +52,7 @@ run() {
   echo "--- $label"
   echo "$out"
   rate=$(echo "$out" | awk '/^messages\/s:/ {print $2}')
-  python3 -c "print(f'ratio: {$rate/$limit:.2f} ($label; tracking not built yet)')"
+  python3 -c "print(f'ratio: {$rate/$limit:.2f} ($label, tracking on)')"
 }
 pg_db() {
   local db="amicale_bench_$$_$1"

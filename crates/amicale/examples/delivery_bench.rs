@@ -21,7 +21,9 @@ fn body() -> String {
     let mut html = String::from(
         "<h2>Bonjour {{ person.civility }} {{ person.first_name }} {{ person.last_name }},</h2>\
          <p>Promo {{ person.promo_year }}, {{ person.programme }} — {{ person.company }}, {{ person.city }}.</p>\
-         <p>Rendez-vous le {{ event.start | date(\"l j F Y à H:i\") }} à {{ event.place }}, {{ event.city }}.</p>",
+         <p>Rendez-vous le {{ event.start | date(\"l j F Y à H:i\") }} à {{ event.place }}, {{ event.city }}.</p>\
+         <p><a href=\"https://amicale.example/events/42\">Je m'inscris</a> · \
+         <a href=\"https://jobs.example.org/offres?promo={{ person.promo_year }}&amp;ville={{ person.city }}\">Les offres</a></p>",
     );
     // Realistic newsletter filler to reach ~5 KB.
     while html.len() < 4800 {

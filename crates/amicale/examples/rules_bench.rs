@@ -298,6 +298,7 @@ async fn main() {
         SendChannel::Email,
         ctid,
         admin,
+        None,
     )
     .await
     .unwrap();

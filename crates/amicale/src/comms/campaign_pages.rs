@@ -92,6 +92,7 @@ struct NewTpl<'a> {
     offers: Vec<TemplateOffer>,
     error: Option<String>,
     name: String,
+    identities: Vec<crate::comms::direct::TemplateChoice>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -104,6 +105,7 @@ pub struct NewQuery {
 async fn new_page(
     state: &AppState,
     p: &Page,
+    user: &crate::db::entities::users::Model,
     q: &NewQuery,
     error: Option<String>,
     name: String,
@@ -130,16 +132,21 @@ async fn new_page(
         offers,
         error,
         name,
+        identities: if channel.is_email() {
+            crate::comms::direct::identity_choices(state, user).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 
 pub async fn new_form(
     State(state): State<AppState>,
-    _: Require<ManageSends>,
+    who: Require<ManageSends>,
     p: Page,
     Query(q): Query<NewQuery>,
 ) -> AppResult<Response> {
-    new_page(&state, &p, &q, None, String::new()).await
+    new_page(&state, &p, who.user(), &q, None, String::new()).await
 }
 
 pub async fn create(
@@ -156,10 +163,18 @@ pub async fn create(
     let rt = RecipientType::parse(&q.recipient_type);
     let channel = SendChannel::parse(&q.channel).filter(|c| CHANNELS.contains(c));
     let (Some(rt), Some(channel)) = (rt, channel) else {
-        return new_page(&state, &p, &q, Some(p.t("err-invalid")), name).await;
+        return new_page(&state, &p, who.user(), &q, Some(p.t("err-invalid")), name).await;
     };
     if name.is_empty() || name.chars().count() > 200 {
-        return new_page(&state, &p, &q, Some(p.t("campaign-err-name")), name).await;
+        return new_page(
+            &state,
+            &p,
+            who.user(),
+            &q,
+            Some(p.t("campaign-err-name")),
+            name,
+        )
+        .await;
     }
     let offered = allowed_templates(&state, channel, SendingMode::Campaign, Some(rt)).await?;
     let Some(t) = f
@@ -168,9 +183,33 @@ pub async fn create(
         .ok()
         .and_then(|id| offered.iter().find(|t| t.id == id))
     else {
-        return new_page(&state, &p, &q, Some(p.t("campaign-err-template")), name).await;
+        return new_page(
+            &state,
+            &p,
+            who.user(),
+            &q,
+            Some(p.t("campaign-err-template")),
+            name,
+        )
+        .await;
     };
-    let id = campaigns::create(&state.db, &name, rt, channel, t.id, who.user().id).await?;
+    let identity =
+        match crate::comms::direct::sender(&state, who.user(), channel, f.get("identity")).await? {
+            Ok(i) => i,
+            Err(_) => {
+                return new_page(
+                    &state,
+                    &p,
+                    who.user(),
+                    &q,
+                    Some(p.t("event-notice-bad_identity")),
+                    name,
+                )
+                .await;
+            }
+        };
+    let id =
+        campaigns::create(&state.db, &name, rt, channel, t.id, who.user().id, identity).await?;
     Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
 }
 

@@ -252,6 +252,7 @@ pub async fn create(
     channel: SendChannel,
     template: i64,
     by: i64,
+    identity: Option<i64>,
 ) -> AppResult<i64> {
     let now = Utc::now();
     Ok(campaigns::Entity::insert(campaigns::ActiveModel {
@@ -268,6 +269,7 @@ pub async fn create(
         created_by: Set(Some(by)),
         created_at: Set(now),
         updated_at: Set(now),
+        identity_id: Set(identity),
     })
     .exec(db)
     .await?
@@ -457,6 +459,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         origin_id: Some(c.id),
         channel: channel.outbox(),
         template_version_id: version.id,
+        identity_id: c.identity_id.filter(|_| channel.is_email()),
         mail_domain: state.mail_from.email.domain(),
         due: Utc::now(),
     };

@@ -47,6 +47,40 @@ async fn pricer_for(
     })
 }
 
+/// The identity an e-mail goes out as: the one posted if the user may use
+/// it (else the notice to show), none for SMS.
+pub async fn sender(
+    state: &AppState,
+    user: &crate::db::entities::users::Model,
+    channel: SendChannel,
+    posted: &str,
+) -> AppResult<Result<Option<i64>, &'static str>> {
+    if !channel.is_email() {
+        return Ok(Ok(None));
+    }
+    Ok(
+        match crate::delivery::identities::chosen(&state.db, user, posted).await? {
+            Some(i) => Ok(Some(i.id)),
+            None => Err("bad_identity"),
+        },
+    )
+}
+
+/// The identities offered on a send form.
+pub async fn identity_choices(
+    state: &AppState,
+    user: &crate::db::entities::users::Model,
+) -> AppResult<Vec<TemplateChoice>> {
+    Ok(crate::delivery::identities::usable(&state.db, user)
+        .await?
+        .into_iter()
+        .map(|i| TemplateChoice {
+            id: i.id,
+            name: format!("{} <{}>", i.label, i.address),
+        })
+        .collect())
+}
+
 /// The notice of a send the SMS credit cannot cover; other errors go on.
 fn credit_notice<T>(r: AppResult<T>) -> AppResult<Result<T, String>> {
     match r {
@@ -69,6 +103,8 @@ pub struct SendPanel {
     pub summary: Summary,
     /// Names of the excluded, with the reason code.
     pub excluded: Vec<(String, &'static str)>,
+    /// The sender identities the user may choose (e-mail only).
+    pub identities: Vec<TemplateChoice>,
 }
 
 /// Active templates of the channel's kind allowed for `mode` (and for the
@@ -129,6 +165,7 @@ async fn audience_of(
 
 pub async fn event_panel(
     state: &AppState,
+    user: &crate::db::entities::users::Model,
     e: &events::Model,
     channel: &str,
     audience: &str,
@@ -159,6 +196,11 @@ pub async fn event_panel(
                     .map(|e| (b.name.clone(), e.as_str()))
             })
             .collect(),
+        identities: if channel.is_email() {
+            identity_choices(state, user).await?
+        } else {
+            Vec::new()
+        },
     })
 }
 
@@ -204,6 +246,10 @@ pub async fn send_event(
     .await?;
     let back =
         |n: &str| Ok(Redirect::to(&format!("/admin/events/{id}?notice={n}")).into_response());
+    let identity_id = match sender(&state, who.user(), channel, f.get("identity")).await? {
+        Ok(i) => i,
+        Err(notice) => return back(notice),
+    };
     let mut pricer = match pricer_for(&state, channel).await? {
         Ok(p) => p,
         Err(notice) => return back(notice),
@@ -238,16 +284,19 @@ pub async fn send_event(
         let n = recipients.len();
         let created = sends::create_with_exclusions(
             &state.db,
-            &format!("{} — {}", e.title, t.name),
-            Origin::EventPage,
-            Some(id),
-            channel.outbox(),
-            version.id,
+            sends::Spec {
+                label: &format!("{} — {}", e.title, t.name),
+                origin: Origin::EventPage,
+                origin_id: Some(id),
+                channel: channel.outbox(),
+                template_version_id: version.id,
+                identity_id,
+                created_by: Some(who.user().id),
+                mail_domain: state.mail_from.email.domain(),
+                due: Utc::now(),
+            },
             recipients,
             exclusions,
-            Some(who.user().id),
-            state.mail_from.email.domain(),
-            Utc::now(),
         )
         .await;
         if let Err(notice) = credit_notice(created)? {
@@ -404,6 +453,11 @@ pub async fn person_page(
             })
             .into_iter()
             .collect(),
+        identities: if channel.is_email() {
+            identity_choices(&state, who.user()).await?
+        } else {
+            Vec::new()
+        },
     };
     let notice = match q.notice.split_once(':') {
         Some(("excluded", why)) => Some(p.t1(
@@ -491,6 +545,10 @@ pub async fn person_send(
     } else {
         Utc::now()
     };
+    let identity_id = match sender(&state, who.user(), channel, f.get("identity")).await? {
+        Ok(i) => i,
+        Err(notice) => return back(notice),
+    };
     let mut pricer = match pricer_for(&state, channel).await? {
         Ok(p) => p,
         Err(notice) => return back(notice),
@@ -504,11 +562,17 @@ pub async fn person_send(
         };
         let created = sends::create_with_exclusions(
             &state.db,
-            &format!("{} {} — {}", person.first_name, person.last_name, t.name),
-            Origin::PersonPage,
-            Some(id),
-            channel.outbox(),
-            version.id,
+            sends::Spec {
+                label: &format!("{} {} — {}", person.first_name, person.last_name, t.name),
+                origin: Origin::PersonPage,
+                origin_id: Some(id),
+                channel: channel.outbox(),
+                template_version_id: version.id,
+                identity_id,
+                created_by: Some(who.user().id),
+                mail_domain: state.mail_from.email.domain(),
+                due,
+            },
             [Recipient {
                 address: address.clone(),
                 merge_data,
@@ -518,9 +582,6 @@ pub async fn person_send(
                 segments,
             }],
             Vec::new(),
-            Some(who.user().id),
-            state.mail_from.email.domain(),
-            due,
         )
         .await;
         if let Err(notice) = credit_notice(created)? {

@@ -5,6 +5,7 @@ use sea_orm_migration::schema::*;
 
 mod accounts;
 mod events;
+mod identities;
 mod people;
 mod photos;
 mod profiles;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(events::Events),
             Box::new(sms::Sms),
             Box::new(tracking::Tracking),
+            Box::new(identities::Identities),
         ]
     }
 }

@@ -1,8 +1,11 @@
 //! Delivery: the outbox, the workers that empty it, the transports, sends
 //! that can be paused, and the suppression list.
 
+pub mod archive;
 pub mod batch;
 pub mod bounces;
+pub mod identities;
+pub mod identity_pages;
 pub mod outbox;
 pub mod pages;
 pub mod rate;

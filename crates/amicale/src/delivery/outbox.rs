@@ -283,12 +283,14 @@ async fn claim_state_pg(
     Ok(outbox::Model::find_by_statement(stmt).all(db).await?)
 }
 
-/// What an SMS adds to its outcome: the segments billed and the provider's
-/// id, which its delivery receipts quote. Empty for e-mail.
+/// What a delivery adds to its outcome: for an SMS the segments billed
+/// and the provider's id (which its receipts quote); for a templated
+/// e-mail its rendered subject, kept for the sender's archive.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Billing {
+pub struct Extras {
     pub segments: Option<i32>,
     pub provider_id: Option<String>,
+    pub subject: Option<String>,
 }
 
 /// Records the outcome of a claimed message. Only the lease holder may: a
@@ -301,7 +303,7 @@ pub async fn finish<C: ConnectionTrait>(
     state: State,
     answer: Option<String>,
     next_attempt: Option<DateTime<Utc>>,
-    billing: Billing,
+    extras: Extras,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
     let mut q = leased_by(vec![id], owner, state)
@@ -312,11 +314,14 @@ pub async fn finish<C: ConnectionTrait>(
     }
     if matches!(state, State::Sent | State::Caught) {
         q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
-        if let Some(n) = billing.segments {
+        if let Some(n) = extras.segments {
             q = q.col_expr(outbox::Column::Segments, Expr::value(n));
         }
-        if let Some(pid) = billing.provider_id {
+        if let Some(pid) = extras.provider_id {
             q = q.col_expr(outbox::Column::ProviderId, Expr::value(pid));
+        }
+        if let Some(subject) = extras.subject {
+            q = q.col_expr(outbox::Column::Subject, Expr::value(subject));
         }
     }
     Ok(q.exec(db).await?.rows_affected == 1)

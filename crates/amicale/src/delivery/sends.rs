@@ -47,8 +47,9 @@ pub struct Recipient {
 
 const CHUNK: usize = 500;
 
-/// Queues a templated send in one transaction: either every recipient is
-/// queued or none is. The version is frozen: what was sent stays viewable.
+/// Queues a templated e-mail send in one transaction: either every
+/// recipient is queued or none is. The version is frozen: what was sent
+/// stays viewable.
 #[allow(clippy::too_many_arguments)]
 pub async fn create(
     db: &DatabaseConnection,
@@ -62,45 +63,63 @@ pub async fn create(
 ) -> AppResult<i64> {
     create_with_exclusions(
         db,
-        label,
-        origin,
-        origin_id,
-        Channel::Email,
-        template_version_id,
+        Spec {
+            label,
+            origin,
+            origin_id,
+            channel: Channel::Email,
+            template_version_id,
+            identity_id: None,
+            created_by,
+            mail_domain,
+            due: Utc::now(),
+        },
         recipients,
         Vec::new(),
-        created_by,
-        mail_domain,
-        Utc::now(),
     )
     .await
 }
 
+/// What a new send is: where it comes from, its channel, template version
+/// and sender identity, and when it may go.
+pub struct Spec<'a> {
+    pub label: &'a str,
+    pub origin: Origin,
+    pub origin_id: Option<i64>,
+    pub channel: Channel,
+    pub template_version_id: i64,
+    pub identity_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub mail_domain: &'a str,
+    /// Not delivered before this instant (the nightly batch).
+    pub due: DateTime<Utc>,
+}
+
 /// Like [`create`], recording who was left out and why (C5) with the send.
-#[allow(clippy::too_many_arguments)]
 pub async fn create_with_exclusions(
     db: &DatabaseConnection,
-    label: &str,
-    origin: Origin,
-    origin_id: Option<i64>,
-    channel: Channel,
-    template_version_id: i64,
+    spec: Spec<'_>,
     recipients: impl IntoIterator<Item = Recipient>,
     exclusions: Vec<(i64, &'static str)>,
-    created_by: Option<i64>,
-    mail_domain: &str,
-    due: DateTime<Utc>,
 ) -> AppResult<i64> {
     let txn = db.begin().await?;
-    let send = open(&txn, label, origin, origin_id, created_by).await?;
+    let send = open(
+        &txn,
+        spec.label,
+        spec.origin,
+        spec.origin_id,
+        spec.created_by,
+    )
+    .await?;
     let part = Part {
         send,
-        origin,
-        origin_id,
-        channel,
-        template_version_id,
-        mail_domain,
-        due,
+        origin: spec.origin,
+        origin_id: spec.origin_id,
+        channel: spec.channel,
+        template_version_id: spec.template_version_id,
+        identity_id: spec.identity_id,
+        mail_domain: spec.mail_domain,
+        due: spec.due,
     };
     append(&txn, &part, recipients, &exclusions).await?;
     txn.commit().await?;
@@ -139,6 +158,7 @@ pub struct Part<'a> {
     pub origin_id: Option<i64>,
     pub channel: Channel,
     pub template_version_id: i64,
+    pub identity_id: Option<i64>,
     pub mail_domain: &'a str,
     /// Not delivered before this instant (the nightly batch).
     pub due: DateTime<Utc>,
@@ -169,6 +189,7 @@ pub async fn append<C: ConnectionTrait>(
         let rows = chunk.into_iter().map(|r| outbox::ActiveModel {
             channel: Set(part.channel.as_str().into()),
             segments: Set(r.segments),
+            identity_id: Set(part.identity_id),
             recipient: Set(r.address),
             subject: Set(String::new()),
             body_text: Set(String::new()),

@@ -9,12 +9,12 @@ use chrono::{Duration, Utc};
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use sea_orm::{EntityTrait, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
 use crate::app::{AppState, Shutdown};
 use crate::comms::templates::{self, model::TemplateKind, render};
 use crate::crypto::random_token;
-use crate::db::entities::{outbox as row, template_attachments, template_versions};
+use crate::db::entities::{identities, outbox as row, template_attachments, template_versions};
 use crate::delivery::outbox::{self, State};
 use crate::delivery::suppressions;
 use crate::delivery::tracking;
@@ -75,6 +75,7 @@ pub async fn deliver_batch(
         suppressions::among(&state.db, batch.iter().map(|m| m.recipient.as_str())).await?;
     let mut versions = VersionCache::default();
     let track = tracking::enabled(&state.db).await?;
+    let mut senders = Senders::load(state, &batch).await?;
     let mut results = Vec::with_capacity(batch.len());
     for (i, msg) in batch.iter().enumerate() {
         if shutdown.is_set() {
@@ -82,11 +83,13 @@ pub async fn deliver_batch(
             outbox::release(&state.db, &rest, owner).await?;
             break;
         }
+        let mut extras = outbox::Extras::default();
         let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
             Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
-            None => match prepare(state, msg, &mut versions, track).await? {
-                Ok(m) => match sign(state, m.formatted()).await {
+            None => match prepare(state, msg, &mut versions, track, &mut senders).await? {
+                Ok((m, subject)) => match sign(state, m.formatted()).await {
                     Ok(raw) => {
+                        extras.subject = subject;
                         state.rate.acquire().await;
                         state.transport.send(session, m.envelope(), &raw).await
                     }
@@ -95,7 +98,7 @@ pub async fn deliver_batch(
                 Err(why) => Outcome::Failed(why),
             },
         };
-        results.push((msg, outcome, outbox::Billing::default()));
+        results.push((msg, outcome, extras));
     }
     let n = results.len();
     record(state, owner, results).await?;
@@ -219,12 +222,51 @@ pub async fn content(
     )
 }
 
+/// The sender identities of a batch and the domains the network may send
+/// from, read once per batch.
+struct Senders {
+    domains: Vec<String>,
+    identities: HashMap<i64, identities::Model>,
+}
+
+impl Senders {
+    async fn load(state: &AppState, batch: &[row::Model]) -> AppResult<Senders> {
+        let ids: Vec<i64> = batch.iter().filter_map(|m| m.identity_id).collect();
+        if ids.is_empty() {
+            return Ok(Senders {
+                domains: Vec::new(),
+                identities: HashMap::new(),
+            });
+        }
+        Ok(Senders {
+            domains: crate::delivery::identities::sender_domains(&state.db).await?,
+            identities: identities::Entity::find()
+                .filter(identities::Column::Id.is_in(ids))
+                .all(&state.db)
+                .await?
+                .into_iter()
+                .map(|i| (i.id, i))
+                .collect(),
+        })
+    }
+
+    /// From and Reply-To of `msg`: the platform's unless it was sent as an
+    /// identity.
+    fn of(&self, state: &AppState, msg: &row::Model) -> (Mailbox, Option<Mailbox>) {
+        match msg.identity_id.and_then(|id| self.identities.get(&id)) {
+            Some(i) => crate::delivery::identities::from_for(i, &self.domains, &state.mail_from),
+            None => (state.mail_from.clone(), None),
+        }
+    }
+}
+
 async fn prepare(
     state: &AppState,
     msg: &row::Model,
     versions: &mut VersionCache,
     track: bool,
-) -> AppResult<Result<Message, String>> {
+    senders: &mut Senders,
+) -> AppResult<Result<(Message, Option<String>), String>> {
     let mut c = match content(state, msg, versions).await? {
         Ok(c) => c,
         Err(why) => return Ok(Err(why)),
@@ -236,7 +278,10 @@ async fn prepare(
         Some(v) => versions.files(state, v).await?,
         None => Vec::new(),
     };
-    Ok(build(state, msg, c, files))
+    // Rendered subjects are kept for the archive; system mails have theirs.
+    let subject = msg.template_version_id.map(|_| c.subject.clone());
+    let (from, reply_to) = senders.of(state, msg);
+    Ok(build(msg, from, reply_to, c, files).map(|m| (m, subject)))
 }
 
 /// Records a batch's outcomes in one transaction: deferred messages get
@@ -244,12 +289,12 @@ async fn prepare(
 pub async fn record(
     state: &AppState,
     owner: &str,
-    results: Vec<(&row::Model, Outcome, outbox::Billing)>,
+    results: Vec<(&row::Model, Outcome, outbox::Extras)>,
 ) -> AppResult<()> {
     let cfg = &state.config;
     let now = Utc::now();
     let txn = state.db.begin().await?;
-    for (msg, outcome, billing) in results {
+    for (msg, outcome, extras) in results {
         let (st, answer, next) = match outcome {
             Outcome::Sent(a) => (State::Sent, Some(a), None),
             Outcome::Caught => (State::Caught, Some("mail catcher".into()), None),
@@ -292,7 +337,7 @@ pub async fn record(
                 tracing::warn!(id = msg.id, state = st.as_str(), answer = ?answer, "message not delivered")
             }
         }
-        if !outbox::finish(&txn, msg.id, owner, st, answer, next, billing, now).await? {
+        if !outbox::finish(&txn, msg.id, owner, st, answer, next, extras, now).await? {
             tracing::warn!(id = msg.id, "lease lost before the outcome was recorded");
         }
     }
@@ -303,8 +348,9 @@ pub async fn record(
 /// Builds the MIME message. An address that cannot be parsed fails the
 /// message for good rather than retrying it for days.
 fn build(
-    state: &AppState,
     msg: &row::Model,
+    from: Mailbox,
+    reply_to: Option<Mailbox>,
     c: Content,
     files: Vec<template_attachments::Model>,
 ) -> Result<Message, String> {
@@ -318,8 +364,11 @@ fn build(
         .recipient
         .parse()
         .map_err(|e| format!("invalid recipient address: {e}"))?;
-    let mut builder = Message::builder()
-        .from(state.mail_from.clone())
+    let mut builder = Message::builder().from(from);
+    if let Some(r) = reply_to {
+        builder = builder.reply_to(r);
+    }
+    let mut builder = builder
         .to(to)
         .subject(subject)
         .message_id(Some(msg.message_id.clone()))

@@ -199,6 +199,7 @@ pub async fn load(db: &DatabaseConnection, admin: i64) -> AppResult<()> {
             SendChannel::Newsletter,
             t.id,
             admin,
+            None,
         )
         .await?;
         let filters = Filters {

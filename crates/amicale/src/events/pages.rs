@@ -493,7 +493,8 @@ pub async fn show(
             });
         }
     }
-    let send = crate::comms::direct::event_panel(&state, &e, &q.channel, &q.audience).await?;
+    let send =
+        crate::comms::direct::event_panel(&state, who.user(), &e, &q.channel, &q.audience).await?;
     let history = crate::comms::direct::event_history(&state, id).await?;
     let notice = match q.notice.split_once(':') {
         Some((k, n)) => Some(p.t1(&format!("event-notice-{k}"), "n", n)),

@@ -34,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::delivery::pages::router())
         .merge(crate::delivery::sms::pages::router())
         .merge(crate::delivery::tracking::router())
+        .merge(crate::delivery::identity_pages::router())
+        .merge(crate::delivery::archive::router())
         .merge(crate::ops::router())
         .merge(crate::people::router())
         .merge(crate::events::router())

@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod delivery;
 mod events;
+mod identities;
 mod outbox;
 mod people;
 mod scheduler;

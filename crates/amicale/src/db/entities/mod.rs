@@ -6,6 +6,8 @@ pub mod event_facilitators;
 pub mod events;
 pub mod group_members;
 pub mod groups;
+pub mod identities;
+pub mod identity_users;
 pub mod invitations;
 pub mod jobs;
 pub mod login_throttle;

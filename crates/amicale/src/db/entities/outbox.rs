@@ -38,6 +38,8 @@ pub struct Model {
     /// The last delivery receipt: delivered, failed or pending.
     pub receipt: Option<String>,
     pub receipt_at: Option<DateTimeUtc>,
+    /// The sender identity (From), when a user chose one.
+    pub identity_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use crate::app::{AppState, Shutdown};
 use crate::crypto::random_token;
 use crate::db::entities::outbox as row;
-use crate::delivery::outbox::{self, Billing, Channel};
+use crate::delivery::outbox::{self, Channel, Extras};
 use crate::delivery::sms::{account, credit, receipts};
 use crate::delivery::suppressions;
 use crate::delivery::transport::Outcome;
@@ -67,19 +67,19 @@ pub async fn deliver_batch(state: &AppState, owner: &str, shutdown: &Shutdown) -
             outbox::release(&state.db, &rest, owner).await?;
             break;
         }
-        let (outcome, billing) = match blocked.get(&suppressions::normalise(&msg.recipient)) {
+        let (outcome, extras) = match blocked.get(&suppressions::normalise(&msg.recipient)) {
             Some(reason) => (
                 Outcome::Suppressed(format!("suppressed: {reason}")),
-                Billing::default(),
+                Extras::default(),
             ),
             None => {
                 deliver_one(state, account.as_ref(), msg, &mut versions, &mut spendable).await?
             }
         };
-        if billing.segments.is_some() {
+        if extras.segments.is_some() {
             handed += 1;
         }
-        results.push((msg, outcome, billing));
+        results.push((msg, outcome, extras));
     }
     let n = results.len();
     worker::record(state, owner, results).await?;
@@ -95,8 +95,8 @@ async fn deliver_one(
     msg: &row::Model,
     versions: &mut VersionCache,
     spendable: &mut i64,
-) -> AppResult<(Outcome, Billing)> {
-    let none = Billing::default();
+) -> AppResult<(Outcome, Extras)> {
+    let none = Extras::default();
     let Some(account) = account else {
         return Ok((
             Outcome::Deferred("no SMS account is configured".into()),
@@ -127,9 +127,10 @@ async fn deliver_one(
         *spendable -= segments;
         return Ok((
             Outcome::Caught,
-            Billing {
+            Extras {
                 segments: Some(segments as i32),
                 provider_id: None,
+                subject: None,
             },
         ));
     };
@@ -156,9 +157,10 @@ async fn deliver_one(
                         .map(|i| format!(", id {i}"))
                         .unwrap_or_default()
                 )),
-                Billing {
+                Extras {
                     segments: Some(segments as i32),
                     provider_id: id,
+                    subject: None,
                 },
             )
         }

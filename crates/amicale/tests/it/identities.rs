@@ -1,0 +1,327 @@
+//! Sender identities (C1) and the sent archive (C15): allowed domains,
+//! a shared mailbox verified by the code mailed to it, From and Reply-To of
+//! real mails, and who sees what in the archive.
+
+use amicale::db::entities::identities;
+use sea_orm::EntityTrait;
+
+use crate::support::{TestApp, new_client, on_each_backend, spawn_app};
+
+const ADMIN: &str = "admin@example.org";
+const PASSWORD: &str = "admin passphrase";
+
+fn header(raw: &str, name: &str) -> Option<String> {
+    let msg = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .unwrap();
+    msg.header_raw(name).map(|v| v.trim().to_owned())
+}
+
+fn id_in(location: &str, prefix: &str) -> i64 {
+    location
+        .trim_start_matches(prefix)
+        .split(['?', '/'])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+async fn send_now(app: &TestApp, person: i64, template: i64, identity: &str) -> String {
+    let page = format!("/admin/people/{person}/messages");
+    let res = app
+        .post_form(
+            &page,
+            &page,
+            &[
+                ("channel", "email"),
+                ("template", &template.to_string()),
+                ("when", "now"),
+                ("identity", identity),
+            ],
+        )
+        .await;
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn identities_set_the_sender_and_fill_each_users_archive() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = spawn_app(b).await;
+        app.create_user(ADMIN, PASSWORD, true).await;
+        app.create_user("other@example.org", PASSWORD, true).await;
+        assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+
+        // Allowed domains: a typo is refused and kept.
+        let res = app
+            .post_form(
+                "/admin/identities",
+                "/admin/identities/domains",
+                &[("domains", "ecole.fr, ecole")],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("is not a domain name") && html.contains("value=\"ecole.fr, ecole\"")
+        );
+        let res = app
+            .post_form(
+                "/admin/identities",
+                "/admin/identities/domains",
+                &[("domains", "ecole.fr")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+
+        // A shared mailbox: the code goes to the mailbox itself.
+        let res = app
+            .post_form(
+                "/admin/identities",
+                "/admin/identities",
+                &[("label", "Service Alumni"), ("address", "pas une adresse")],
+            )
+            .await;
+        assert_eq!(res.status(), 422);
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("value=\"Service Alumni\"")
+        );
+        let res = app
+            .post_form(
+                "/admin/identities",
+                "/admin/identities",
+                &[("label", "Service Alumni"), ("address", "alumni@ecole.fr")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let mail = sink.wait_for(1, 20).await.remove(0);
+        assert_eq!(mail.to, ["alumni@ecole.fr"]);
+        let code: String = mail
+            .text()
+            .split(|c: char| !c.is_ascii_digit())
+            .find(|w| w.len() == 6)
+            .expect("a six-digit code")
+            .to_owned();
+        let shared = identities::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.address == "alumni@ecole.fr")
+            .unwrap();
+        assert!(!shared.verified);
+        assert_ne!(
+            shared.code_hash.as_deref(),
+            Some(code.as_str()),
+            "stored hashed"
+        );
+
+        // A template and a person to write to.
+        let res = app
+            .post_form(
+                "/admin/templates/new?kind=email",
+                "/admin/templates/new",
+                &[
+                    ("kind", "email"),
+                    ("name", "Offres"),
+                    ("active", "1"),
+                    ("recipient_types", "beneficiary"),
+                    ("sending_modes", "person_page"),
+                    ("subject_fr", "Offres pour {{ person.first_name }}"),
+                    ("body_fr", "<p>Bonjour.</p>"),
+                ],
+            )
+            .await;
+        let t = id_in(
+            res.headers()["location"].to_str().unwrap(),
+            "/admin/templates/",
+        );
+        let res = app
+            .post_form(
+                "/admin/people/new",
+                "/admin/people/new",
+                &[
+                    ("first_name", "Inès"),
+                    ("last_name", "Roux"),
+                    ("email0", "ines.roux@example.org"),
+                    ("email0_accepts", "1"),
+                    ("status", "active"),
+                    ("recipient_type", "beneficiary"),
+                ],
+            )
+            .await;
+        let p = id_in(
+            res.headers()["location"].to_str().unwrap(),
+            "/admin/people/",
+        );
+
+        // Not verified, not assigned: not offered, and refused if posted.
+        let page = app
+            .get(&format!("/admin/people/{p}/messages"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !page.contains("alumni@ecole.fr")
+                && page.contains("name=\"identity\"")
+                && page.contains("admin@example.org"),
+            "{page}"
+        );
+        let loc = send_now(&app, p, t, &shared.id.to_string()).await;
+        assert!(loc.ends_with("notice=bad_identity"), "{loc}");
+
+        let res = app
+            .post_form(
+                "/admin/identities",
+                &format!("/admin/identities/{}/users", shared.id),
+                &[("user", &app_user_id(&app, ADMIN).await.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let res = app
+            .post_form(
+                "/account/identity",
+                &format!("/identities/{}/verify", shared.id),
+                &[("code", "000000")],
+            )
+            .await;
+        let wrong = if code == "000000" {
+            "verified"
+        } else {
+            "bad_code"
+        };
+        assert!(res.headers()["location"].to_str().unwrap().ends_with(wrong));
+        let res = app
+            .post_form(
+                "/account/identity",
+                &format!("/identities/{}/verify", shared.id),
+                &[("code", &code)],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("notice=verified")
+        );
+
+        // As the mailbox, of an allowed domain: it is the From.
+        let loc = send_now(&app, p, t, &shared.id.to_string()).await;
+        assert!(loc.ends_with("notice=sent:1"), "{loc}");
+        let mail = sink.wait_for(2, 20).await.remove(1);
+        assert_eq!(
+            header(&mail.data, "From").as_deref(),
+            Some("\"Service Alumni\" <alumni@ecole.fr>")
+        );
+        assert!(header(&mail.data, "Reply-To").is_none());
+
+        // As oneself (example.org is not allowed): from the platform in my
+        // name, answers to my Reply-To.
+        let res = app
+            .post_form(
+                "/account/identity",
+                "/account/identity",
+                &[("reply_to", "claire.assistante@example.org")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let loc = send_now(&app, p, t, "").await;
+        assert!(loc.ends_with("notice=sent:1"), "{loc}");
+        let mail = sink.wait_for(3, 20).await.remove(2);
+        let from = header(&mail.data, "From").unwrap();
+        assert!(
+            from.contains("Test User") && from.contains(&app.state.mail_from.email.to_string()),
+            "{from}"
+        );
+        assert_eq!(
+            header(&mail.data, "Reply-To").as_deref(),
+            Some("claire.assistante@example.org")
+        );
+
+        // My archive holds both, with their rendered subjects.
+        let archive = app.get("/sent").await.text().await.unwrap();
+        assert!(archive.contains("2 messages"), "{archive}");
+        assert_eq!(archive.matches("Offres pour Inès").count(), 2);
+        let only_shared = app
+            .get(&format!("/sent?identity={}", shared.id))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(only_shared.contains("1 messages"));
+        let msg_id: i64 = only_shared
+            .split("href=\"/sent/")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(app.get(&format!("/sent/{msg_id}")).await.status(), 200);
+        let none = app.get("/sent?q=introuvable").await.text().await.unwrap();
+        assert!(none.contains("0 messages"));
+
+        // Another administrator, not assigned to the mailbox, does not see it.
+        let other = new_client();
+        assert_eq!(
+            app.login_with(&other, "other@example.org", PASSWORD).await,
+            303
+        );
+        let res = other
+            .get(app.url(&format!("/sent/{msg_id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
+        let theirs = other
+            .get(app.url("/sent"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(theirs.contains("0 messages"));
+
+        // One user left: the mailbox becomes their own identity.
+        let res = app
+            .post_form(
+                "/admin/identities",
+                &format!("/admin/identities/{}/convert", shared.id),
+                &[],
+            )
+            .await;
+        assert!(
+            res.headers()["location"]
+                .to_str()
+                .unwrap()
+                .ends_with("notice=converted")
+        );
+        let converted = identities::Entity::find_by_id(shared.id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(converted.kind, "personal");
+        assert_eq!(
+            converted.owner_user_id,
+            Some(app_user_id(&app, ADMIN).await)
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+async fn app_user_id(app: &TestApp, email: &str) -> i64 {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    amicale::db::entities::users::Entity::find()
+        .filter(amicale::db::entities::users::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
