@@ -14,7 +14,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::crypto::SecretKey;
 use crate::db::{self, Backend};
-use crate::delivery::{self, transport::Transport};
+use crate::delivery;
 use crate::error::{AppError, AppResult};
 use crate::ops::metrics::Metrics;
 use crate::schedule;
@@ -33,7 +33,8 @@ pub struct Inner {
     pub tz: Tz,
     pub default_locale: Locale,
     pub mail_from: Mailbox,
-    pub transport: Transport,
+    /// Transport, rate and DKIM keys in force (reloaded when changed).
+    pub delivery: crate::delivery::transports::Cell,
     pub secure_cookies: bool,
     pub metrics: Metrics,
     /// Woken after a transaction that queued messages commits, so delivery
@@ -45,10 +46,6 @@ pub struct Inner {
     pub demo: bool,
     /// The merge engine every template renders through.
     pub merge: amicale_merge::Engine,
-    /// Messages per second this node may hand to SMTP.
-    pub rate: crate::delivery::rate::RateLimiter,
-    /// Signs outgoing mail when DKIM is configured.
-    pub dkim: Option<Arc<amicale_mailkit::dkim::Signer>>,
     /// Calls SMS providers.
     pub http: reqwest::Client,
 }
@@ -70,8 +67,7 @@ impl AppState {
             Some(k) => SecretKey::from_config(k)?,
             None => SecretKey::load_or_create(&db).await?,
         };
-        let transport = Transport::from_config(&config)?;
-        let dkim = config.dkim()?.map(Arc::new);
+        let delivery = crate::delivery::transports::initial(&config)?;
         let mail_from = config
             .mail_from
             .parse()
@@ -85,14 +81,12 @@ impl AppState {
             db,
             secret,
             mail_from,
-            transport,
+            delivery,
             metrics: Metrics::default(),
             outbox_wakeup: Notify::new(),
             jobs_wakeup: Notify::new(),
             demo,
             merge: amicale_merge::Engine::new(),
-            rate: crate::delivery::rate::RateLimiter::new(config.smtp_rate_per_sec),
-            dkim,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(20))
                 .connect_timeout(std::time::Duration::from_secs(10))

@@ -114,7 +114,10 @@ async fn outbox_list(
         .collect();
     render(&OutboxTpl {
         p: &p,
-        catcher: state.transport.is_catcher(),
+        catcher: crate::delivery::transports::current(&state)
+            .await?
+            .transport
+            .is_catcher(),
         counts,
         rows,
         older,

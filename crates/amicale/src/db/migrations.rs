@@ -12,6 +12,7 @@ mod profiles;
 mod registrations;
 mod sms;
 mod tracking;
+mod transports;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(sms::Sms),
             Box::new(tracking::Tracking),
             Box::new(identities::Identities),
+            Box::new(transports::Transports),
         ]
     }
 }

@@ -15,4 +15,6 @@ pub mod smtp;
 pub mod suppressions;
 pub mod tracking;
 pub mod transport;
+pub mod transport_pages;
+pub mod transports;
 pub mod worker;

@@ -44,13 +44,23 @@ pub enum Outcome {
     Suppressed(String),
 }
 
-/// One worker's SMTP connection, reused while it stays healthy.
+/// One worker's SMTP connection, reused while it stays healthy and while
+/// the transport settings it was opened with are current.
 #[derive(Default)]
 pub struct Session {
     conn: Option<AsyncSmtpConnection>,
+    generation: String,
 }
 
 impl Session {
+    /// Closes the connection when the settings changed since it opened.
+    pub async fn follow(&mut self, generation: &str) {
+        if self.generation != generation {
+            self.close().await;
+            self.generation = generation.to_owned();
+        }
+    }
+
     /// Says goodbye politely (graceful shutdown, idle worker).
     pub async fn close(&mut self) {
         if let Some(mut c) = self.conn.take() {
@@ -64,6 +74,11 @@ impl Transport {
         let Some(url) = config.smtp()? else {
             return Ok(Transport::Catcher);
         };
+        Self::smtp(url, Duration::from_secs(config.smtp_timeout_secs.max(1)))
+    }
+
+    /// An SMTP transport to `url`, each command given `timeout`.
+    pub fn smtp(url: SmtpUrl, timeout: Duration) -> AppResult<Self> {
         let tls = match url.tls {
             TlsMode::None => None,
             TlsMode::StartTls | TlsMode::Tls => Some(
@@ -77,7 +92,7 @@ impl Transport {
         };
         Ok(Transport::Smtp(SmtpSettings {
             url,
-            timeout: Duration::from_secs(config.smtp_timeout_secs.max(1)),
+            timeout,
             tls,
             credentials,
             hello: ClientId::default(),

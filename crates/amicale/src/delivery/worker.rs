@@ -19,6 +19,7 @@ use crate::delivery::outbox::{self, State};
 use crate::delivery::suppressions;
 use crate::delivery::tracking;
 use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
+use crate::delivery::transports::{self, Active};
 use crate::error::AppResult;
 use crate::web::i18n::Locale;
 
@@ -26,7 +27,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
     let owner = format!("{}-{n}-{}", std::process::id(), random_token(6));
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
     let mut session = Session::default();
-    tracing::info!(worker = %owner, transport = %state.transport.describe(), "delivery worker started");
+    tracing::info!(worker = %owner, "delivery worker started");
     while !shutdown.is_set() {
         let idle = match deliver_batch(&state, &owner, &mut session, &shutdown).await {
             Ok(0) => true,
@@ -73,6 +74,8 @@ pub async fn deliver_batch(
     }
     let blocked =
         suppressions::among(&state.db, batch.iter().map(|m| m.recipient.as_str())).await?;
+    let active = transports::current(state).await?;
+    session.follow(&active.generation).await;
     let mut versions = VersionCache::default();
     let track = tracking::enabled(&state.db).await?;
     let mut senders = Senders::load(state, &batch).await?;
@@ -87,11 +90,11 @@ pub async fn deliver_batch(
         let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
             Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
             None => match prepare(state, msg, &mut versions, track, &mut senders).await? {
-                Ok((m, subject)) => match sign(state, m.formatted()).await {
+                Ok((m, subject)) => match sign(&active, &m).await {
                     Ok(raw) => {
                         extras.subject = subject;
-                        state.rate.acquire().await;
-                        state.transport.send(session, m.envelope(), &raw).await
+                        active.rate.acquire().await;
+                        active.transport.send(session, m.envelope(), &raw).await
                     }
                     Err(why) => Outcome::Deferred(why),
                 },
@@ -107,8 +110,10 @@ pub async fn deliver_batch(
 
 /// Prepends the DKIM signature. Signing is CPU work: it runs on the blocking
 /// pool so it never stalls the connections of other workers.
-async fn sign(state: &AppState, raw: Vec<u8>) -> Result<Vec<u8>, String> {
-    let Some(signer) = state.dkim.clone() else {
+async fn sign(active: &Active, m: &Message) -> Result<Vec<u8>, String> {
+    let raw = m.formatted();
+    let domain = m.envelope().from().map(|a| a.domain().to_owned());
+    let Some(signer) = domain.and_then(|d| active.signer_for(&d)) else {
         return Ok(raw);
     };
     tokio::task::spawn_blocking(move || {

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::delivery::tracking::router())
         .merge(crate::delivery::identity_pages::router())
         .merge(crate::delivery::archive::router())
+        .merge(crate::delivery::transport_pages::router())
         .merge(crate::ops::router())
         .merge(crate::people::router())
         .merge(crate::events::router())

@@ -16,3 +16,4 @@ mod shell;
 mod sms;
 mod templates;
 mod tracking;
+mod transports;

@@ -2,6 +2,7 @@
 
 pub mod audit_log;
 pub mod campaigns;
+pub mod dkim_keys;
 pub mod event_facilitators;
 pub mod events;
 pub mod group_members;
@@ -39,6 +40,7 @@ pub mod sessions;
 pub mod settings;
 pub mod sms_accounts;
 pub mod sms_packages;
+pub mod smtp_profiles;
 pub mod suppressions;
 pub mod template_attachments;
 pub mod template_versions;

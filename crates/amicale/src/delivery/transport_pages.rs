@@ -1,0 +1,567 @@
+//! Administration › Transports (SMTP profiles with a test that shows the
+//! server's exact answer and a hint) and › DKIM (keys generated here, with
+//! the DNS record to publish). Secrets are sealed and never shown back.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::Utc;
+use lettre::Message;
+use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use amicale_mailkit::dkim::{Algorithm, SigningKey};
+
+use crate::app::AppState;
+use crate::db::entities::{dkim_keys, smtp_profiles};
+use crate::delivery::transport::{Outcome, Session};
+use crate::delivery::transports::{self, SEAL_DKIM, SEAL_SMTP};
+use crate::error::{AppError, AppResult};
+use crate::web::extract::{Admin, Require};
+use crate::web::form::FormPairs;
+use crate::web::page::{Page, render, render_status};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/transports", get(list).post(save_new))
+        .route("/admin/transports/{id}", get(edit).post(save_existing))
+        .route("/admin/transports/{id}/test", post(test))
+        .route("/admin/transports/{id}/delete", post(delete))
+        .route("/admin/dkim", get(dkim_list).post(dkim_generate))
+        .route("/admin/dkim/{id}/activate", post(dkim_activate))
+        .route("/admin/dkim/{id}/deactivate", post(dkim_deactivate))
+        .route("/admin/dkim/{id}/delete", post(dkim_delete))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+struct Q {
+    notice: String,
+}
+
+/// Form values and errors by field name.
+#[derive(Default)]
+struct Fields {
+    values: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+impl Fields {
+    fn get(&self, k: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn error(&self, k: &str) -> &str {
+        self.errors
+            .iter()
+            .find(|(n, _)| n == k)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    fn of(p: &smtp_profiles::Model) -> Fields {
+        let v = |k: &str, s: String| (k.to_owned(), s);
+        Fields {
+            values: vec![
+                v("label", p.label.clone()),
+                v("host", p.host.clone()),
+                v("port", p.port.to_string()),
+                v("tls", p.tls.clone()),
+                v("username", p.username.clone()),
+                v("timeout_secs", p.timeout_secs.to_string()),
+                v("rate_per_sec", p.rate_per_sec.to_string()),
+                v(
+                    "is_default",
+                    if p.is_default { "on" } else { "" }.to_owned(),
+                ),
+            ],
+            errors: Vec::new(),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/transports.html")]
+struct ListTpl<'a> {
+    p: &'a Page,
+    profiles: Vec<smtp_profiles::Model>,
+    in_force: String,
+    notice: Option<String>,
+    form: Fields,
+    /// The profile being edited, none for a new one.
+    editing: Option<smtp_profiles::Model>,
+    test: Option<(bool, String, String)>,
+}
+
+async fn tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<ListTpl<'a>> {
+    Ok(ListTpl {
+        p,
+        profiles: smtp_profiles::Entity::find()
+            .order_by_asc(smtp_profiles::Column::Label)
+            .all(&state.db)
+            .await?,
+        in_force: transports::current(state).await?.transport.describe(),
+        notice: None,
+        form: Fields {
+            values: vec![
+                ("port".into(), "587".into()),
+                ("tls".into(), "starttls".into()),
+                ("timeout_secs".into(), "30".into()),
+                ("rate_per_sec".into(), "0".into()),
+            ],
+            errors: Vec::new(),
+        },
+        editing: None,
+        test: None,
+    })
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Query(q): Query<Q>,
+) -> AppResult<Response> {
+    let mut t = tpl(&state, &p).await?;
+    if !q.notice.is_empty() {
+        t.notice = Some(p.t(&format!("transport-notice-{}", q.notice)));
+    }
+    render(&t)
+}
+
+async fn profile(state: &AppState, id: i64) -> AppResult<smtp_profiles::Model> {
+    smtp_profiles::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let prof = profile(&state, id).await?;
+    let mut t = tpl(&state, &p).await?;
+    t.form = Fields::of(&prof);
+    t.editing = Some(prof);
+    render(&t)
+}
+
+/// A valid profile from the form, or the form with its errors.
+fn parse(p: &Page, f: &FormPairs) -> Result<smtp_profiles::ActiveModel, Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    let mut err = |k: &str, key: &str| errors.push((k.to_owned(), p.t(key)));
+    let label = f.get("label").trim();
+    if label.is_empty() || label.chars().count() > 120 {
+        err("label", "transport-error-label");
+    }
+    let host = f.get("host").trim().trim_matches(['[', ']']).to_owned();
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':'));
+    if !host_ok {
+        err("host", "transport-error-host");
+    }
+    let port = f.get("port").trim().parse::<u16>().ok().filter(|p| *p > 0);
+    if port.is_none() {
+        err("port", "transport-error-port");
+    }
+    let tls = f.get("tls");
+    if !matches!(tls, "none" | "starttls" | "tls") {
+        err("tls", "transport-error-tls");
+    }
+    let timeout = f
+        .get("timeout_secs")
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|t| (1..=600).contains(t));
+    if timeout.is_none() {
+        err("timeout_secs", "transport-error-timeout");
+    }
+    let rate = f
+        .get("rate_per_sec")
+        .trim()
+        .replace(',', ".")
+        .parse::<f64>()
+        .ok()
+        .filter(|r| r.is_finite() && (0.0..=100_000.0).contains(r));
+    if rate.is_none() {
+        err("rate_per_sec", "transport-error-rate");
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(smtp_profiles::ActiveModel {
+        label: Set(label.to_owned()),
+        host: Set(host),
+        port: Set(port.unwrap_or(25) as i32),
+        tls: Set(tls.to_owned()),
+        username: Set(f.get("username").trim().to_owned()),
+        timeout_secs: Set(timeout.unwrap_or(30)),
+        rate_per_sec: Set(rate.unwrap_or(0.0)),
+        is_default: Set(f.has("is_default")),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+}
+
+async fn invalid(
+    state: &AppState,
+    p: &Page,
+    f: &FormPairs,
+    errors: Vec<(String, String)>,
+    editing: Option<smtp_profiles::Model>,
+) -> AppResult<Response> {
+    let mut t = tpl(state, p).await?;
+    t.form = Fields {
+        values: f
+            .0
+            .iter()
+            .filter(|(k, _)| k != "password")
+            .cloned()
+            .collect(),
+        errors,
+    };
+    t.editing = editing;
+    t.notice = Some(p.t("transport-notice-invalid"));
+    render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &t)
+}
+
+/// Only one default profile: the one just saved as default wins.
+async fn only_default(state: &AppState, id: i64, is_default: bool) -> AppResult<()> {
+    if is_default {
+        smtp_profiles::Entity::update_many()
+            .col_expr(smtp_profiles::Column::IsDefault, Expr::value(false))
+            .filter(smtp_profiles::Column::Id.ne(id))
+            .exec(&state.db)
+            .await?;
+    }
+    transports::bump(&state.db).await
+}
+
+async fn save_new(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let mut row = match parse(&p, &f) {
+        Ok(r) => r,
+        Err(errors) => return invalid(&state, &p, &f, errors, None).await,
+    };
+    let password = f.get("password");
+    row.password = Set(if password.is_empty() {
+        String::new()
+    } else {
+        state.secret.seal(SEAL_SMTP, password)
+    });
+    let is_default = f.has("is_default");
+    let id = smtp_profiles::Entity::insert(row)
+        .exec(&state.db)
+        .await?
+        .last_insert_id;
+    only_default(&state, id, is_default).await?;
+    Ok(Redirect::to("/admin/transports?notice=saved").into_response())
+}
+
+async fn save_existing(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Path(id): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let old = profile(&state, id).await?;
+    let mut row = match parse(&p, &f) {
+        Ok(r) => r,
+        Err(errors) => return invalid(&state, &p, &f, errors, Some(old)).await,
+    };
+    row.id = Set(id);
+    // A blank password keeps the stored one; "remove" clears it.
+    row.password = Set(match f.get("password") {
+        "" if f.has("remove_password") => String::new(),
+        "" => old.password,
+        pw => state.secret.seal(SEAL_SMTP, pw),
+    });
+    let is_default = f.has("is_default");
+    smtp_profiles::Entity::update(row).exec(&state.db).await?;
+    only_default(&state, id, is_default).await?;
+    Ok(Redirect::to("/admin/transports?notice=saved").into_response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    smtp_profiles::Entity::delete_by_id(id)
+        .exec(&state.db)
+        .await?;
+    transports::bump(&state.db).await?;
+    Ok(Redirect::to("/admin/transports?notice=deleted").into_response())
+}
+
+/// What to try when a test fails, from the words of the failure.
+fn hint(p: &Page, answer: &str) -> String {
+    let a = answer.to_ascii_lowercase();
+    let key = if a.contains("timed out") || a.contains("in time") {
+        "transport-hint-timeout"
+    } else if a.contains("tls")
+        || a.contains("handshake")
+        || a.contains("certificate")
+        || a.contains("corrupt")
+        || a.contains("wrong version")
+        || a.contains("invalidcontenttype")
+    {
+        "transport-hint-tls"
+    } else if a.contains("auth") || a.contains("535") || a.contains("credential") {
+        "transport-hint-auth"
+    } else if a.contains("refused") || a.contains("connection to") || a.contains("resolve") {
+        "transport-hint-connect"
+    } else {
+        "transport-hint-other"
+    };
+    p.t(key)
+}
+
+/// Sends one message through the profile, now, and shows what the server
+/// said (whether or not it is the default).
+async fn test(
+    State(state): State<AppState>,
+    who: Require<Admin>,
+    p: Page,
+    Path(id): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let prof = profile(&state, id).await?;
+    let mut t = tpl(&state, &p).await?;
+    t.form = Fields::of(&prof);
+    let to = match f.get("to").trim() {
+        "" => who.user().email.clone(),
+        s => s.to_owned(),
+    };
+    let outcome = match (
+        transports::transport_of(&state, &prof),
+        to.parse::<Mailbox>(),
+    ) {
+        (Err(e), _) => Outcome::Failed(e.to_string()),
+        (_, Err(e)) => Outcome::Failed(format!("{}: {e}", p.t("transport-error-to"))),
+        (Ok(transport), Ok(rcpt)) => {
+            let msg = Message::builder()
+                .from(state.mail_from.clone())
+                .to(rcpt)
+                .subject(p.t1("transport-test-subject", "label", &prof.label))
+                .header(ContentType::TEXT_PLAIN)
+                .body(p.t("transport-test-body"));
+            match msg {
+                Err(e) => Outcome::Failed(e.to_string()),
+                Ok(m) => {
+                    let mut session = Session::default();
+                    let out = transport
+                        .send(&mut session, m.envelope(), &m.formatted())
+                        .await;
+                    session.close().await;
+                    out
+                }
+            }
+        }
+    };
+    t.test = Some(match outcome {
+        Outcome::Sent(a) => (true, a, String::new()),
+        Outcome::Caught => (true, "catcher".into(), String::new()),
+        Outcome::Deferred(a) | Outcome::Failed(a) | Outcome::Suppressed(a) => {
+            let h = hint(&p, &a);
+            (false, a, h)
+        }
+    });
+    t.editing = Some(prof);
+    let ok = t.test.as_ref().is_some_and(|x| x.0);
+    if ok {
+        render(&t)
+    } else {
+        render_status(axum::http::StatusCode::BAD_GATEWAY, &t)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/dkim.html")]
+struct DkimTpl<'a> {
+    p: &'a Page,
+    keys: Vec<dkim_keys::Model>,
+    notice: Option<String>,
+    domain: String,
+    selector: String,
+    algorithm: String,
+    errors: Vec<(String, String)>,
+}
+
+impl DkimTpl<'_> {
+    fn error(&self, k: &str) -> String {
+        self.errors
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    }
+}
+
+async fn dkim_tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<DkimTpl<'a>> {
+    Ok(DkimTpl {
+        p,
+        keys: dkim_keys::Entity::find()
+            .order_by_asc(dkim_keys::Column::Domain)
+            .order_by_desc(dkim_keys::Column::CreatedAt)
+            .all(&state.db)
+            .await?,
+        notice: None,
+        domain: state.mail_from.email.domain().to_owned(),
+        selector: format!("amicale{}", Utc::now().format("%Y%m")),
+        algorithm: "rsa".into(),
+        errors: Vec::new(),
+    })
+}
+
+async fn dkim_list(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    Query(q): Query<Q>,
+) -> AppResult<Response> {
+    let mut t = dkim_tpl(&state, &p).await?;
+    if !q.notice.is_empty() {
+        t.notice = Some(p.t(&format!("dkim-notice-{}", q.notice)));
+    }
+    render(&t)
+}
+
+fn label_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+async fn dkim_generate(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    p: Page,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let domain = f.get("domain").trim().trim_end_matches('.').to_lowercase();
+    let selector = f.get("selector").trim().to_lowercase();
+    let mut errors = Vec::new();
+    if crate::delivery::identities::parse_domains(&domain)
+        .ok()
+        .is_none_or(|d| d.len() != 1)
+    {
+        errors.push(("domain".to_owned(), p.t("dkim-error-domain")));
+    }
+    if !selector.split('.').all(label_ok) {
+        errors.push(("selector".to_owned(), p.t("dkim-error-selector")));
+    }
+    let alg = match f.get("algorithm") {
+        "ed25519" => Some(Algorithm::Ed25519Sha256),
+        "rsa" => Some(Algorithm::RsaSha256),
+        _ => None,
+    };
+    if alg.is_none() {
+        errors.push(("algorithm".to_owned(), p.t("dkim-error-algorithm")));
+    }
+    let (Some(alg), true) = (alg, errors.is_empty()) else {
+        let mut t = dkim_tpl(&state, &p).await?;
+        t.domain = f.get("domain").to_owned();
+        t.selector = f.get("selector").to_owned();
+        t.algorithm = f.get("algorithm").to_owned();
+        t.errors = errors;
+        t.notice = Some(p.t("transport-notice-invalid"));
+        return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &t);
+    };
+    // RSA key generation takes a while: off the I/O threads.
+    let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(|e| AppError::Internal(format!("DKIM key: {e}")))?;
+    let record = format!(
+        "{selector}._domainkey.{domain} IN TXT \"{}\"",
+        key.dns_txt_record()
+    );
+    dkim_keys::Entity::insert(dkim_keys::ActiveModel {
+        domain: Set(domain),
+        selector: Set(selector),
+        algorithm: Set(alg.as_str().to_owned()),
+        private_key: Set(state.secret.seal(SEAL_DKIM, &key.to_pkcs8_pem())),
+        dns_record: Set(record),
+        active: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(&state.db)
+    .await?;
+    Ok(Redirect::to("/admin/dkim?notice=generated").into_response())
+}
+
+async fn dkim_key(state: &AppState, id: i64) -> AppResult<dkim_keys::Model> {
+    dkim_keys::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// One active key per domain: activating one retires the others.
+async fn dkim_activate(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    let k = dkim_key(&state, id).await?;
+    dkim_keys::Entity::update_many()
+        .col_expr(dkim_keys::Column::Active, Expr::value(false))
+        .filter(dkim_keys::Column::Domain.eq(k.domain.clone()))
+        .exec(&state.db)
+        .await?;
+    dkim_keys::Entity::update_many()
+        .col_expr(dkim_keys::Column::Active, Expr::value(true))
+        .filter(dkim_keys::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    transports::bump(&state.db).await?;
+    Ok(Redirect::to("/admin/dkim?notice=activated").into_response())
+}
+
+async fn dkim_deactivate(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    dkim_key(&state, id).await?;
+    dkim_keys::Entity::update_many()
+        .col_expr(dkim_keys::Column::Active, Expr::value(false))
+        .filter(dkim_keys::Column::Id.eq(id))
+        .exec(&state.db)
+        .await?;
+    transports::bump(&state.db).await?;
+    Ok(Redirect::to("/admin/dkim?notice=deactivated").into_response())
+}
+
+async fn dkim_delete(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
+    dkim_key(&state, id).await?;
+    dkim_keys::Entity::delete_by_id(id).exec(&state.db).await?;
+    transports::bump(&state.db).await?;
+    Ok(Redirect::to("/admin/dkim?notice=deleted").into_response())
+}
