@@ -1031,3 +1031,5 @@ dkim-notice-deleted = Key deleted.
 dkim-error-domain = A domain name.
 dkim-error-selector = Letters, digits and hyphens.
 dkim-error-algorithm = Choose an algorithm.
+campaign-f-event-days-from = Event from day (relative, e.g. -7)
+campaign-f-event-days-to = Event until day (relative, e.g. 0)

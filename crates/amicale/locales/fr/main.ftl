@@ -1031,3 +1031,5 @@ dkim-notice-deleted = Clé supprimée.
 dkim-error-domain = Un nom de domaine.
 dkim-error-selector = Des lettres, des chiffres et des tirets.
 dkim-error-algorithm = Choisissez un algorithme.
+campaign-f-event-days-from = Événement à partir du jour (relatif, ex. -7)
+campaign-f-event-days-to = Événement jusqu'au jour (relatif, ex. 0)

@@ -281,14 +281,15 @@ pub async fn show(
     let c = campaigns::get(&state.db, id).await?;
     let f = campaigns::filters_of(&c);
     let rt = campaigns::recipient_type_of(&c);
-    let cond = f.condition(rt);
+    let today = Utc::now().with_timezone(&state.tz).date_naive();
+    let cond = f.condition(rt, today);
     let matching = persons::Entity::find()
         .filter(cond.clone())
         .count(&state.db)
         .await?;
     let sent_ids = campaigns::sent_to(&state.db, id).await?;
     let selection = Selection::parse(&c.selection);
-    let targets = campaigns::targets(&state.db, &c).await?;
+    let targets = campaigns::targets(&state.db, &c, today).await?;
     let tab = match q.tab.as_str() {
         "sent" | "scheduled" => q.tab.clone(),
         _ => "notyet".to_owned(),
@@ -413,7 +414,10 @@ pub async fn select(
                 .filter_map(|s| s.parse().ok())
                 .collect();
             let mut ids: Vec<i64> = match Selection::parse(&c.selection) {
-                Selection::All => campaigns::targets(&state.db, &c).await?,
+                Selection::All => {
+                    let today = Utc::now().with_timezone(&state.tz).date_naive();
+                    campaigns::targets(&state.db, &c, today).await?
+                }
                 Selection::Some(v) => v,
             };
             ids.retain(|i| !shown.contains(i));

@@ -51,6 +51,10 @@ pub struct Filters {
     pub event_place: String,
     pub event_from: String,
     pub event_to: String,
+    /// Event dated from … to … days after the day the campaign is looked
+    /// at or launched (negative: before), e.g. -7 and 0 for "last week".
+    pub event_days_from: String,
+    pub event_days_to: String,
 }
 
 impl Filters {
@@ -73,6 +77,8 @@ impl Filters {
             event_place: g("event_place"),
             event_from: g("event_from"),
             event_to: g("event_to"),
+            event_days_from: g("event_days_from"),
+            event_days_to: g("event_days_to"),
         }
     }
 
@@ -101,6 +107,14 @@ impl Filters {
                 bad.push(name);
             }
         }
+        for (name, v) in [
+            ("event_days_from", &self.event_days_from),
+            ("event_days_to", &self.event_days_to),
+        ] {
+            if !v.is_empty() && days(v).is_none() {
+                bad.push(name);
+            }
+        }
         bad
     }
 
@@ -112,6 +126,8 @@ impl Filters {
             &self.event_place,
             &self.event_from,
             &self.event_to,
+            &self.event_days_from,
+            &self.event_days_to,
         ]
         .iter()
         .any(|v| !v.is_empty())
@@ -119,7 +135,7 @@ impl Filters {
 
     /// The condition on `persons` (invalid values are ignored: the page
     /// reports them and does not launch).
-    pub fn condition(&self, recipient_type: RecipientType) -> Condition {
+    pub fn condition(&self, recipient_type: RecipientType, today: NaiveDate) -> Condition {
         let mut c =
             Condition::all().add(persons::Column::RecipientType.eq(recipient_type.as_str()));
         let day = |s: &str| parse_date(s);
@@ -182,6 +198,14 @@ impl Filters {
             if let Some(d) = day(&self.event_to) {
                 ev = ev.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
             }
+            if let Some(n) = days(&self.event_days_from) {
+                let d = today + chrono::Duration::days(n);
+                ev = ev.add(events::Column::LocalDate.gte(d.format("%Y-%m-%d").to_string()));
+            }
+            if let Some(n) = days(&self.event_days_to) {
+                let d = today + chrono::Duration::days(n);
+                ev = ev.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
+            }
             let sub = Query::select()
                 .column((participations::Entity, participations::Column::PersonId))
                 .from(participations::Entity)
@@ -196,6 +220,15 @@ impl Filters {
         }
         c
     }
+}
+
+/// A number of days relative to today, within ten years.
+fn days(s: &str) -> Option<i64> {
+    let s = s.trim().trim_start_matches(['J', 'j', 'D', 'd']);
+    s.trim_start_matches('+')
+        .parse::<i64>()
+        .ok()
+        .filter(|n| n.abs() <= 3650)
 }
 
 /// Which of the matching persons the campaign goes to.
@@ -341,8 +374,12 @@ pub async fn unschedule(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
 }
 
 /// The ids of the persons the campaign would reach now (before eligibility).
-pub async fn targets(db: &DatabaseConnection, c: &campaigns::Model) -> AppResult<Vec<i64>> {
-    let cond = filters_of(c).condition(recipient_type_of(c));
+pub async fn targets(
+    db: &DatabaseConnection,
+    c: &campaigns::Model,
+    today: NaiveDate,
+) -> AppResult<Vec<i64>> {
+    let cond = filters_of(c).condition(recipient_type_of(c), today);
     let all: Vec<i64> = persons::Entity::find()
         .select_only()
         .column(persons::Column::Id)
@@ -440,7 +477,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
             .all(db)
             .await?,
     );
-    let ids: Vec<i64> = targets(db, c)
+    let ids: Vec<i64> = targets(db, c, Utc::now().with_timezone(&state.tz).date_naive())
         .await?
         .into_iter()
         .filter(|i| !done.contains(i))

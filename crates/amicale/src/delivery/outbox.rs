@@ -293,38 +293,107 @@ pub struct Extras {
     pub subject: Option<String>,
 }
 
-/// Records the outcome of a claimed message. Only the lease holder may: a
-/// worker that lost its lease to another cannot overwrite the newer result.
-#[allow(clippy::too_many_arguments)]
-pub async fn finish<C: ConnectionTrait>(
+/// The outcome of one claimed message, for [`finish_many`].
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: i64,
+    pub state: State,
+    pub answer: Option<String>,
+    pub next_attempt: Option<DateTime<Utc>>,
+    pub extras: Extras,
+}
+
+/// Records the outcomes of a batch in one statement (a row of values per
+/// message, joined on the id): one round trip to the database instead of
+/// one per message. Only rows `owner` still holds are
+/// updated: a worker that lost its lease to another cannot overwrite the
+/// newer result. Returns how many were.
+pub async fn finish_many<C: ConnectionTrait>(
     db: &C,
-    id: i64,
     owner: &str,
-    state: State,
-    answer: Option<String>,
-    next_attempt: Option<DateTime<Utc>>,
-    extras: Extras,
+    done: Vec<Finished>,
     now: DateTime<Utc>,
-) -> AppResult<bool> {
-    let mut q = leased_by(vec![id], owner, state)
-        .col_expr(outbox::Column::LastAnswer, Expr::value(answer))
-        .col_expr(outbox::Column::UpdatedAt, Expr::value(now));
-    if let Some(next) = next_attempt {
-        q = q.col_expr(outbox::Column::NextAttemptAt, Expr::value(next));
+) -> AppResult<u64> {
+    if done.is_empty() {
+        return Ok(0);
     }
-    if matches!(state, State::Sent | State::Caught) {
-        q = q.col_expr(outbox::Column::SentAt, Expr::value(now));
-        if let Some(n) = extras.segments {
-            q = q.col_expr(outbox::Column::Segments, Expr::value(n));
-        }
-        if let Some(pid) = extras.provider_id {
-            q = q.col_expr(outbox::Column::ProviderId, Expr::value(pid));
-        }
-        if let Some(subject) = extras.subject {
-            q = q.col_expr(outbox::Column::Subject, Expr::value(subject));
-        }
+    let backend = db.get_database_backend();
+    let pg = backend == sea_orm::DbBackend::Postgres;
+    let mut values: Vec<sea_orm::Value> = Vec::with_capacity(done.len() * 8 + 3);
+    let mut n = 0usize;
+    let mut ph = |values: &mut Vec<sea_orm::Value>, v: sea_orm::Value| {
+        values.push(v);
+        n += 1;
+        if pg { format!("${n}") } else { "?".to_owned() }
+    };
+    let mut rows = Vec::with_capacity(done.len());
+    for f in done {
+        let delivered = matches!(f.state, State::Sent | State::Caught);
+        let cols = [
+            ph(&mut values, f.id.into()),
+            ph(&mut values, f.state.as_str().into()),
+            ph(&mut values, f.answer.into()),
+            ph(&mut values, f.next_attempt.into()),
+            ph(&mut values, delivered.then_some(now).into()),
+            ph(&mut values, f.extras.segments.filter(|_| delivered).into()),
+            ph(
+                &mut values,
+                f.extras.provider_id.filter(|_| delivered).into(),
+            ),
+            ph(&mut values, f.extras.subject.filter(|_| delivered).into()),
+        ];
+        rows.push(format!("({})", cols.join(", ")));
     }
-    Ok(q.exec(db).await?.rows_affected == 1)
+    // SQLite's `?` are bound in the order they appear in the text.
+    let now_ph = ph(&mut values, now.into());
+    let owner_ph = ph(&mut values, owner.into());
+    // The first row's casts type the columns of VALUES on PostgreSQL, where
+    // a NULL parameter would otherwise be of unknown type.
+    if pg && let Some(first) = rows.first_mut() {
+        let casts = [
+            "::bigint",
+            "::text",
+            "::text",
+            "::timestamptz",
+            "::timestamptz",
+            "::integer",
+            "::text",
+            "::text",
+        ];
+        let inner = first
+            .trim_start_matches('(')
+            .trim_end_matches(')')
+            .to_owned();
+        let typed: Vec<String> = inner
+            .split(", ")
+            .zip(casts)
+            .map(|(p, c)| format!("{p}{c}"))
+            .collect();
+        *first = format!("({})", typed.join(", "));
+    }
+    let sql = format!(
+        "WITH v(id, state, answer, next_at, sent_at, segments, provider_id, subject) AS (VALUES {rows})
+         UPDATE outbox SET
+            state = v.state,
+            last_answer = v.answer,
+            next_attempt_at = COALESCE(v.next_at, outbox.next_attempt_at),
+            sent_at = COALESCE(v.sent_at, outbox.sent_at),
+            segments = COALESCE(v.segments, outbox.segments),
+            provider_id = COALESCE(v.provider_id, outbox.provider_id),
+            subject = COALESCE(v.subject, outbox.subject),
+            lease_owner = NULL,
+            lease_until = NULL,
+            updated_at = {now_ph}
+         FROM v
+         WHERE outbox.id = v.id AND outbox.lease_owner = {owner_ph} AND outbox.state = 'sending'",
+        rows = rows.join(", ")
+    );
+    let res = db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
+    Ok(res.rows_affected())
 }
 
 /// An update of the messages `ids` that `owner` still holds, moving them to

@@ -299,6 +299,7 @@ pub async fn record(
     let cfg = &state.config;
     let now = Utc::now();
     let txn = state.db.begin().await?;
+    let mut done = Vec::with_capacity(results.len());
     for (msg, outcome, extras) in results {
         let (st, answer, next) = match outcome {
             Outcome::Sent(a) => (State::Sent, Some(a), None),
@@ -342,9 +343,21 @@ pub async fn record(
                 tracing::warn!(id = msg.id, state = st.as_str(), answer = ?answer, "message not delivered")
             }
         }
-        if !outbox::finish(&txn, msg.id, owner, st, answer, next, extras, now).await? {
-            tracing::warn!(id = msg.id, "lease lost before the outcome was recorded");
-        }
+        done.push(outbox::Finished {
+            id: msg.id,
+            state: st,
+            answer,
+            next_attempt: next,
+            extras,
+        });
+    }
+    let n = done.len() as u64;
+    let recorded = outbox::finish_many(&txn, owner, done, now).await?;
+    if recorded < n {
+        tracing::warn!(
+            lost = n - recorded,
+            "leases lost before the outcomes were recorded"
+        );
     }
     txn.commit().await?;
     Ok(())

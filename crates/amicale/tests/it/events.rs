@@ -508,6 +508,23 @@ async fn campaigns_reach_the_selection_once_and_respect_unsubscribing() {
         app.post_form(&page, &format!("{page}/filters"), &[("action", "filter"), ("born_from", "31/02/1990")])
             .await;
         assert!(body(&app, &page).await.contains("aria-invalid=\"true\""));
+        // Relative event dates: Hélène takes part in a workshop in three
+        // days; "from today to J+7" finds her, "last week" nobody.
+        let today = Utc::now().with_timezone(&app.state.tz).date_naive();
+        let ev = new_event(&app, "Atelier", today + Duration::days(3), "").await;
+        let evp = format!("/admin/events/{ev}");
+        app.post_form(&evp, &format!("{evp}/participants"), &[("person", &a.to_string())])
+            .await;
+        for (from, to, n) in [("0", "7", "1 matching"), ("-7", "-1", "0 matching"), ("J+3", "J+3", "1 matching")] {
+            app.post_form(
+                &page,
+                &format!("{page}/filters"),
+                &[("action", "filter"), ("event_days_from", from), ("event_days_to", to)],
+            )
+            .await;
+            let html = body(&app, &page).await;
+            assert!(html.contains(n), "{from}..{to}: {html}");
+        }
         app.post_form(&page, &format!("{page}/filters"), &[("action", "clear")]).await;
         let html = body(&app, &page).await;
         assert!(html.contains("3 matching") && html.contains("0 selected"), "{html}");
