@@ -679,7 +679,11 @@ pub struct RunSummary {
     pub skipped_rules: usize,
 }
 
-const CHUNK: usize = 500;
+/// Participations claimed and queued per transaction: large enough that
+/// commits do not dominate (each one waits for the disk on PostgreSQL).
+const CHUNK: usize = 2000;
+/// Outbox rows per INSERT statement.
+const INSERT_ROWS: usize = 500;
 
 /// Runs every active rule for `day`: claims and messages commit together,
 /// a chunk of participations at a time.
@@ -862,9 +866,13 @@ async fn commit_chunk(
         .collect();
     let queued = rows.len();
     if !rows.is_empty() {
-        outbox::Entity::insert_many(rows)
-            .exec_without_returning(&txn)
-            .await?;
+        // Several statements: SQLite takes at most 32,766 parameters each.
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            outbox::Entity::insert_many(rows.by_ref().take(INSERT_ROWS))
+                .exec_without_returning(&txn)
+                .await?;
+        }
         templates::freeze(&txn, version.id).await?;
     }
     txn.commit().await?;

@@ -61,12 +61,13 @@ impl MigrationTrait for Identities {
             m.alter_table(Table::alter().table(t).add_column(&mut c).take())
                 .await?;
         }
-        m.create_index(index(
-            "outbox",
-            "outbox_identity",
-            &["identity_id", "created_at"],
-        ))
-        .await?;
+        // Partial: automatic and system messages have no identity.
+        m.get_connection()
+            .execute_unprepared(
+                "CREATE INDEX outbox_identity ON outbox (identity_id, created_at) \
+                 WHERE identity_id IS NOT NULL",
+            )
+            .await?;
         Ok(())
     }
 
