@@ -2,6 +2,7 @@
 
 pub mod entities;
 pub mod migrations;
+pub mod setting;
 
 use std::time::Duration;
 

@@ -16,7 +16,8 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::crypto::sha256_hex;
-use crate::db::entities::{identities, identity_users, settings, users};
+use crate::db::entities::{identities, identity_users, users};
+use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::web::i18n::Locale;
@@ -119,12 +120,11 @@ pub async fn chosen(
     })
 }
 
-/// The domains the network may send from (its SPF and DKIM cover them).
+/// The domains the network may send from (their SPF and DKIM cover them).
 pub async fn sender_domains(db: &DatabaseConnection) -> AppResult<Vec<String>> {
-    Ok(settings::Entity::find_by_id(DOMAINS.to_owned())
-        .one(db)
+    Ok(setting::get(db, DOMAINS)
         .await?
-        .map(|s| parse_domains(&s.value).unwrap_or_default())
+        .map(|v| parse_domains(&v).unwrap_or_default())
         .unwrap_or_default())
 }
 
@@ -157,18 +157,7 @@ pub fn parse_domains(input: &str) -> Result<Vec<String>, String> {
 }
 
 pub async fn set_sender_domains(db: &DatabaseConnection, domains: &[String]) -> AppResult<()> {
-    settings::Entity::insert(settings::ActiveModel {
-        key: Set(DOMAINS.to_owned()),
-        value: Set(domains.join(" ")),
-    })
-    .on_conflict(
-        OnConflict::column(settings::Column::Key)
-            .update_column(settings::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
+    setting::put(db, DOMAINS, domains.join(" ")).await
 }
 
 /// From and Reply-To of a message sent as `identity`.

@@ -17,7 +17,8 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use crate::app::AppState;
-use crate::db::entities::{outbox, settings, tracking_events};
+use crate::db::entities::{outbox, tracking_events};
+use crate::db::setting;
 use crate::error::{AppError, AppResult};
 
 const SETTING: &str = "tracking";
@@ -37,25 +38,11 @@ pub fn router() -> Router<AppState> {
 
 /// On unless an administrator turned it off.
 pub async fn enabled(db: &DatabaseConnection) -> AppResult<bool> {
-    Ok(settings::Entity::find_by_id(SETTING.to_owned())
-        .one(db)
-        .await?
-        .is_none_or(|s| s.value != "off"))
+    Ok(setting::get(db, SETTING).await?.as_deref() != Some("off"))
 }
 
 pub async fn set_enabled(db: &DatabaseConnection, on: bool) -> AppResult<()> {
-    settings::Entity::insert(settings::ActiveModel {
-        key: Set(SETTING.to_owned()),
-        value: Set(if on { "on" } else { "off" }.to_owned()),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::column(settings::Column::Key)
-            .update_column(settings::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
+    setting::put(db, SETTING, if on { "on" } else { "off" }).await
 }
 
 /// Templated e-mails of a send, a rule or a page are tracked; system mails

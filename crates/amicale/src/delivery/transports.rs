@@ -10,12 +10,12 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use amicale_mailkit::dkim::{Signer, SigningKey};
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
 use crate::crypto::random_token;
-use crate::db::entities::{dkim_keys, settings, smtp_profiles};
+use crate::db::entities::{dkim_keys, smtp_profiles};
+use crate::db::setting;
 use crate::delivery::rate::RateLimiter;
 use crate::delivery::smtp::{SmtpUrl, TlsMode};
 use crate::delivery::transport::Transport;
@@ -60,27 +60,14 @@ pub fn initial(state_config: &crate::config::Config) -> AppResult<Cell> {
 }
 
 async fn stored_generation(db: &DatabaseConnection) -> AppResult<String> {
-    Ok(settings::Entity::find_by_id(GENERATION.to_owned())
-        .one(db)
+    Ok(setting::get(db, GENERATION)
         .await?
-        .map(|s| s.value)
         .unwrap_or_else(|| "0".into()))
 }
 
 /// Tells every node the settings changed.
 pub async fn bump(db: &DatabaseConnection) -> AppResult<()> {
-    settings::Entity::insert(settings::ActiveModel {
-        key: Set(GENERATION.to_owned()),
-        value: Set(random_token(9)),
-    })
-    .on_conflict(
-        OnConflict::column(settings::Column::Key)
-            .update_column(settings::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
+    setting::put(db, GENERATION, random_token(9)).await
 }
 
 /// The settings in force, reloaded when they changed.

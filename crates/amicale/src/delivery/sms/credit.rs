@@ -14,6 +14,7 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::db::entities::{settings, sms_packages, users};
+use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::web::i18n::Locale;
@@ -119,38 +120,16 @@ pub async fn add_package(
     Ok(())
 }
 
-async fn setting(db: &DatabaseConnection, key: &str) -> AppResult<Option<String>> {
-    Ok(settings::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?
-        .map(|s| s.value))
-}
-
-async fn put_setting<C: ConnectionTrait>(db: &C, key: &str, value: String) -> AppResult<()> {
-    settings::Entity::insert(settings::ActiveModel {
-        key: Set(key.to_owned()),
-        value: Set(value),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::column(settings::Column::Key)
-            .update_column(settings::Column::Value)
-            .to_owned(),
-    )
-    .exec(db)
-    .await?;
-    Ok(())
-}
-
 /// Below this many segments left, administrators are told once.
 pub async fn threshold(db: &DatabaseConnection) -> AppResult<i64> {
-    Ok(setting(db, THRESHOLD)
+    Ok(setting::get(db, THRESHOLD)
         .await?
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_THRESHOLD))
 }
 
 pub async fn set_threshold(db: &DatabaseConnection, n: i64) -> AppResult<()> {
-    put_setting(db, THRESHOLD, n.to_string()).await
+    setting::put(db, THRESHOLD, n.to_string()).await
 }
 
 /// Mails every administrator once when the balance falls below the
