@@ -152,8 +152,10 @@ pub(crate) fn relaxed_header(name: &[u8], value: &[u8], crlf: bool, out: &mut Ve
 ///
 /// Bare LF is read as a line end, as the SMTP client will send CRLF anyway.
 pub(crate) fn relaxed_body(body: &[u8], mut sink: impl FnMut(&[u8])) {
+    // The canonical body is written to one buffer and handed over once:
+    // hashing a whole buffer is much cheaper than a call per line.
+    let mut out: Vec<u8> = Vec::with_capacity(body.len() + 2);
     let mut pending_empty_lines = 0usize;
-    let mut line_buf: Vec<u8> = Vec::with_capacity(128);
     let mut pos = 0;
     while pos < body.len() {
         let line_end = body[pos..]
@@ -167,33 +169,45 @@ pub(crate) fn relaxed_body(body: &[u8], mut sink: impl FnMut(&[u8])) {
         let line = &body[pos..content_end];
         pos = line_end + 1;
 
-        line_buf.clear();
-        let mut pending_space = false;
-        for &b in line {
-            if is_wsp(b) {
-                pending_space = true;
-            } else {
-                if pending_space {
-                    line_buf.push(b' ');
-                    pending_space = false;
-                }
-                line_buf.push(b);
-            }
-        }
-        // Trailing white space is dropped by never flushing `pending_space`.
-
-        if line_buf.is_empty() {
-            // An empty line only counts if something follows it.
+        // A line of white space only is empty once canonicalised, and an
+        // empty line only counts if something follows it.
+        if line.iter().all(|&b| is_wsp(b)) {
             pending_empty_lines += 1;
-        } else {
-            for _ in 0..pending_empty_lines {
-                sink(b"\r\n");
-            }
-            pending_empty_lines = 0;
-            sink(&line_buf);
-            sink(b"\r\n");
+            continue;
         }
+        for _ in 0..pending_empty_lines {
+            out.extend_from_slice(b"\r\n");
+        }
+        pending_empty_lines = 0;
+        if is_canonical(line) {
+            // Most lines (quoted-printable, HTML) have single spaces only.
+            out.extend_from_slice(line);
+        } else {
+            let mut pending_space = false;
+            for &b in line {
+                if is_wsp(b) {
+                    pending_space = true;
+                } else {
+                    if pending_space {
+                        out.push(b' ');
+                        pending_space = false;
+                    }
+                    out.push(b);
+                }
+            }
+            // Trailing white space is dropped by never flushing `pending_space`.
+        }
+        out.extend_from_slice(b"\r\n");
     }
+    if !out.is_empty() {
+        sink(&out);
+    }
+}
+
+/// True when relaxed canonicalisation leaves the (non-empty) line as it is:
+/// no tab, no run of spaces, no trailing space.
+fn is_canonical(line: &[u8]) -> bool {
+    line.last() != Some(&b' ') && !line.contains(&b'\t') && !line.windows(2).any(|w| w == b"  ")
 }
 
 /// SHA-256 of the relaxed canonical body.
