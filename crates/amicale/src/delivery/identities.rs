@@ -37,6 +37,16 @@ pub async fn personal(
     user: &users::Model,
 ) -> AppResult<identities::Model> {
     let address = user.email.to_lowercase();
+    let find = || {
+        identities::Entity::find()
+            .filter(identities::Column::OwnerUserId.eq(user.id))
+            .filter(identities::Column::Address.eq(address.clone()))
+            .one(db)
+    };
+    // Pages read it on every view: write only the first time.
+    if let Some(found) = find().await? {
+        return Ok(found);
+    }
     identities::Entity::insert(identities::ActiveModel {
         kind: Set(Kind::Personal.as_str().into()),
         label: Set(user.display_name.clone()),
@@ -53,10 +63,7 @@ pub async fn personal(
     )
     .exec_without_returning(db)
     .await?;
-    identities::Entity::find()
-        .filter(identities::Column::OwnerUserId.eq(user.id))
-        .filter(identities::Column::Address.eq(address))
-        .one(db)
+    find()
         .await?
         .ok_or_else(|| AppError::Internal("personal identity vanished".into()))
 }
