@@ -7,17 +7,11 @@ use amicale::schedule::{Scheduler, tasks};
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{Backend, TestApp, on_each_backend, spawn_app};
+use crate::support::{Backend, TestApp, on_each_backend};
 
 const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
 
-async fn admin_app(b: Backend) -> (TestApp, crate::support::SmtpSink, crate::support::TestDb) {
-    let (app, sink, db) = spawn_app(b).await;
-    app.create_user(ADMIN, PASSWORD, true).await;
-    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
-    (app, sink, db)
-}
+use crate::support::admin_app;
 
 async fn body(app: &TestApp, path: &str) -> String {
     let res = app.get(path).await;
@@ -31,13 +25,7 @@ async fn body(app: &TestApp, path: &str) -> String {
 }
 
 fn id_after(res: &reqwest::Response, prefix: &str) -> i64 {
-    let loc = res.headers()["location"].to_str().unwrap();
-    loc.trim_start_matches(prefix)
-        .split(['?', '/'])
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap_or_else(|_| panic!("no id in {loc}"))
+    crate::support::id_in(&crate::support::location(res), prefix)
 }
 
 /// A person created through the CRM form; `accepts` is the reference

@@ -5,7 +5,7 @@
 use amicale::db::entities::identities;
 use sea_orm::EntityTrait;
 
-use crate::support::{TestApp, new_client, on_each_backend, spawn_app};
+use crate::support::{TestApp, admin_app, id_in, new_client, on_each_backend};
 
 const ADMIN: &str = "admin@example.org";
 const PASSWORD: &str = "admin passphrase";
@@ -15,16 +15,6 @@ fn header(raw: &str, name: &str) -> Option<String> {
         .parse(raw.as_bytes())
         .unwrap();
     msg.header_raw(name).map(|v| v.trim().to_owned())
-}
-
-fn id_in(location: &str, prefix: &str) -> i64 {
-    location
-        .trim_start_matches(prefix)
-        .split(['?', '/'])
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
 }
 
 async fn send_now(app: &TestApp, person: i64, template: i64, identity: &str) -> String {
@@ -47,10 +37,8 @@ async fn send_now(app: &TestApp, person: i64, template: i64, identity: &str) -> 
 #[tokio::test]
 async fn identities_set_the_sender_and_fill_each_users_archive() {
     on_each_backend(|b| async move {
-        let (app, sink, _db) = spawn_app(b).await;
-        app.create_user(ADMIN, PASSWORD, true).await;
+        let (app, sink, _db) = admin_app(b).await;
         app.create_user("other@example.org", PASSWORD, true).await;
-        assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
 
         // Allowed domains: a typo is refused and kept.
         let res = app

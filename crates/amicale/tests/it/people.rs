@@ -8,10 +8,7 @@ use amicale::people::store::{self, EmailEntry, Experience, Names, PersonInput};
 use amicale_people::{CommunityRole, Email, PromoYear};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{Backend, TestApp, on_each_backend, spawn_app};
-
-const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
+use crate::support::{TestApp, on_each_backend, spawn_app};
 
 fn person(first: &str, last: &str, email: &str) -> PersonInput {
     let mut p = PersonInput::new(first, last);
@@ -61,12 +58,7 @@ async fn fixture(app: &TestApp) -> (i64, i64, i64, i64) {
     (helene, marc, hidden, rec)
 }
 
-async fn admin_app(b: Backend) -> (TestApp, crate::support::SmtpSink, crate::support::TestDb) {
-    let (app, sink, db) = spawn_app(b).await;
-    app.create_user(ADMIN, PASSWORD, true).await;
-    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
-    (app, sink, db)
-}
+use crate::support::admin_app;
 
 async fn body(app: &TestApp, path: &str) -> String {
     let res = app.get(path).await;

@@ -11,10 +11,7 @@ use axum::routing::post;
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{Backend, TestApp, on_each_backend, spawn_app};
-
-const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
+use crate::support::{Backend, TestApp, id_in, location, on_each_backend};
 
 /// What the fake provider received, and what it answers next.
 #[derive(Default)]
@@ -49,16 +46,7 @@ async fn provider(answers: &[(u16, &str)]) -> (String, Shared) {
     (url, shared)
 }
 
-async fn admin_app(b: Backend) -> (TestApp, crate::support::SmtpSink, crate::support::TestDb) {
-    let (app, sink, db) = spawn_app(b).await;
-    app.create_user(ADMIN, PASSWORD, true).await;
-    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
-    (app, sink, db)
-}
-
-fn location(res: &reqwest::Response) -> String {
-    res.headers()["location"].to_str().unwrap().to_owned()
-}
+use crate::support::admin_app;
 
 async fn sms_template(app: &TestApp, name: &str, modes: &[&str], body: &str) -> i64 {
     let mut f = vec![
@@ -75,13 +63,7 @@ async fn sms_template(app: &TestApp, name: &str, modes: &[&str], body: &str) -> 
         .post_form("/admin/templates/new?kind=sms", "/admin/templates/new", &f)
         .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    location(&res)
-        .trim_start_matches("/admin/templates/")
-        .split(['?', '/'])
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    id_in(&location(&res), "/admin/templates/")
 }
 
 /// A beneficiary with a principal mobile that accepts SMS.
@@ -105,13 +87,7 @@ async fn texter(app: &TestApp, first: &str, mobile: &str) -> i64 {
         )
         .await;
     assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    location(&res)
-        .trim_start_matches("/admin/people/")
-        .split(['?', '/'])
-        .next()
-        .unwrap()
-        .parse()
-        .unwrap()
+    id_in(&location(&res), "/admin/people/")
 }
 
 async fn sms_rows(app: &TestApp) -> Vec<outbox::Model> {

@@ -7,17 +7,11 @@ use chrono::Utc;
 use reqwest::multipart::{Form, Part};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{Backend, TestApp, on_each_backend, spawn_app};
+use crate::support::{Backend, TestApp, on_each_backend};
 
 const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
 
-async fn admin_app(b: Backend) -> (TestApp, crate::support::SmtpSink, crate::support::TestDb) {
-    let (app, sink, db) = spawn_app(b).await;
-    app.create_user(ADMIN, PASSWORD, true).await;
-    assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
-    (app, sink, db)
-}
+use crate::support::admin_app;
 
 fn form<'a>(
     name: &'a str,

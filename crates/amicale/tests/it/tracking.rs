@@ -4,10 +4,7 @@
 use amicale::db::entities::{tracking_events, unsubscriptions};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::support::{TestApp, new_client, on_each_backend, spawn_app};
-
-const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
+use crate::support::{TestApp, admin_app, id_in, location, new_client, on_each_backend};
 
 fn header(raw: &str, name: &str) -> Option<String> {
     let msg = mail_parser::MessageParser::default()
@@ -53,9 +50,7 @@ async fn send_now(app: &TestApp, person: i64, template: i64) {
 #[tokio::test]
 async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
     on_each_backend(|b| async move {
-        let (app, sink, _db) = spawn_app(b).await;
-        app.create_user(ADMIN, PASSWORD, true).await;
-        assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+        let (app, sink, _db) = admin_app(b).await;
         let res = app
             .post_form(
                 "/admin/templates/new?kind=email",
@@ -75,15 +70,7 @@ async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
             )
             .await;
         assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-        let t: i64 = res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .trim_start_matches("/admin/templates/")
-            .split(['?', '/'])
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let t: i64 = id_in(&location(&res), "/admin/templates/");
         let res = app
             .post_form(
                 "/admin/people/new",
@@ -99,15 +86,7 @@ async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
             )
             .await;
         assert_eq!(res.status(), 303);
-        let p: i64 = res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .trim_start_matches("/admin/people/")
-            .split(['?', '/'])
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let p: i64 = id_in(&location(&res), "/admin/people/");
         send_now(&app, p, t).await;
         let mail = sink.wait_for(1, 20).await.remove(0);
 
@@ -203,15 +182,7 @@ async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
                 ],
             )
             .await;
-        let q: i64 = res.headers()["location"]
-            .to_str()
-            .unwrap()
-            .trim_start_matches("/admin/people/")
-            .split(['?', '/'])
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap();
+        let q: i64 = id_in(&location(&res), "/admin/people/");
         send_now(&app, q, t).await;
         let second = sink.wait_for(2, 20).await.remove(1);
         let html = html_of(&second.data);

@@ -6,10 +6,7 @@ use amicale::db::entities::{dkim_keys, smtp_profiles};
 use amicale::delivery::outbox::{NewMail, Origin, enqueue};
 use sea_orm::EntityTrait;
 
-use crate::support::{SmtpSink, TestApp, free_port, on_each_backend, spawn_app};
-
-const ADMIN: &str = "admin@example.org";
-const PASSWORD: &str = "admin passphrase";
+use crate::support::{SmtpSink, TestApp, admin_app, free_port, on_each_backend};
 
 async fn system_mail(app: &TestApp, to: &str) {
     enqueue(
@@ -32,9 +29,7 @@ async fn system_mail(app: &TestApp, to: &str) {
 #[tokio::test]
 async fn smtp_profiles_and_dkim_keys_from_administration() {
     on_each_backend(|b| async move {
-        let (app, first, _db) = spawn_app(b).await;
-        app.create_user(ADMIN, PASSWORD, true).await;
-        assert_eq!(app.login(ADMIN, PASSWORD).await.status(), 303);
+        let (app, first, _db) = admin_app(b).await;
         let page = app.get("/admin/transports").await.text().await.unwrap();
         assert!(
             page.contains(&format!("127.0.0.1:{}", first.port)),

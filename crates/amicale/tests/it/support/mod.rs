@@ -289,3 +289,31 @@ pub async fn wait_for_state(
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// The administrator most tests sign in as.
+pub const ADMIN: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "admin passphrase";
+
+/// A fresh application with an administrator signed in.
+pub async fn admin_app(backend: Backend) -> (TestApp, SmtpSink, TestDb) {
+    let (app, sink, db) = spawn_app(backend).await;
+    app.create_user(ADMIN, ADMIN_PASSWORD, true).await;
+    assert_eq!(app.login(ADMIN, ADMIN_PASSWORD).await.status(), 303);
+    (app, sink, db)
+}
+
+/// The id in a redirect such as `/admin/people/42?notice=…`, after `prefix`.
+pub fn id_in(location: &str, prefix: &str) -> i64 {
+    location
+        .trim_start_matches(prefix)
+        .split(['?', '/'])
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap_or_else(|_| panic!("no id in {location}"))
+}
+
+/// The `Location` of a redirect.
+pub fn location(res: &reqwest::Response) -> String {
+    res.headers()["location"].to_str().unwrap().to_owned()
+}
