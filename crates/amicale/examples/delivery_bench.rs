@@ -170,7 +170,7 @@ async fn main() {
             }
             break;
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
     let total = start.elapsed();
     trigger.fire();

@@ -182,8 +182,9 @@ impl Application {
 /// Delivery workers and the scheduler; the `worker` role runs only these.
 pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
     let mut set = JoinSet::new();
-    for n in 0..state.config.workers {
-        set.spawn(delivery::worker::run(state.clone(), shutdown.clone(), n));
+    // No workers: this node serves pages and leaves e-mail to the others.
+    if state.config.workers > 0 {
+        set.spawn(delivery::worker::run(state.clone(), shutdown.clone()));
     }
     set.spawn(delivery::sms::worker::run(state.clone(), shutdown.clone()));
     let scheduler = schedule::Scheduler::new(

@@ -116,6 +116,7 @@ async fn outbox_list(
         p: &p,
         catcher: crate::delivery::transports::current(&state)
             .await?
+            .default
             .transport
             .is_catcher(),
         counts,

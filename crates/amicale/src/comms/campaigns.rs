@@ -497,6 +497,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         channel: channel.outbox(),
         template_version_id: version.id,
         identity_id: c.identity_id.filter(|_| channel.is_email()),
+        copies: None,
         mail_domain: state.mail_from.email.domain(),
         due: Utc::now(),
     };

@@ -15,6 +15,7 @@ use crate::comms::eligibility::{self, Category, Exclusion, Summary};
 use crate::comms::templates::model::{self as tmodel, RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
 use crate::db::entities::{events, outbox, participations, persons, template_versions, templates};
+use crate::delivery::copies::{Copies, CopiesError, MAX_COPIES};
 use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
 use crate::delivery::sms::pricing::Pricer;
@@ -291,6 +292,8 @@ pub async fn send_event(
                 channel: channel.outbox(),
                 template_version_id: version.id,
                 identity_id,
+                // One message per participant: copies would multiply.
+                copies: None,
                 created_by: Some(who.user().id),
                 mail_domain: state.mail_from.email.domain(),
                 due: Utc::now(),
@@ -389,6 +392,8 @@ struct PersonTpl<'a> {
     history: Vec<HistoryRow>,
     notice: Option<String>,
     batch_time: String,
+    cc: String,
+    bcc: String,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -396,6 +401,9 @@ struct PersonTpl<'a> {
 pub struct PersonQuery {
     pub channel: String,
     pub notice: String,
+    /// Copies typed before a refusal, shown again.
+    pub cc: String,
+    pub bcc: String,
 }
 
 async fn person_decision(
@@ -476,6 +484,8 @@ pub async fn person_page(
         panel,
         notice,
         batch_time: state.config.batch_time.clone(),
+        cc: q.cc,
+        bcc: q.bcc,
     })
 }
 
@@ -549,6 +559,29 @@ pub async fn person_send(
         Ok(i) => i,
         Err(notice) => return back(notice),
     };
+    let copies = if channel.is_email() {
+        match Copies::parse(f.get("cc"), f.get("bcc"), f.get("hide_all") == "on") {
+            Ok(c) => c.to_column(),
+            Err(e) => {
+                // What was typed comes back in the form.
+                let notice = match &e {
+                    CopiesError::Invalid(a) => format!("{}:{a}", e.key()),
+                    CopiesError::TooMany => format!("{}:{MAX_COPIES}", e.key()),
+                };
+                let query: String = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("channel", channel.as_str())
+                    .append_pair("notice", &notice)
+                    .append_pair("cc", f.get("cc"))
+                    .append_pair("bcc", f.get("bcc"))
+                    .finish();
+                return Ok(
+                    Redirect::to(&format!("/admin/people/{id}/messages?{query}")).into_response(),
+                );
+            }
+        }
+    } else {
+        None
+    };
     let mut pricer = match pricer_for(&state, channel).await? {
         Ok(p) => p,
         Err(notice) => return back(notice),
@@ -569,6 +602,7 @@ pub async fn person_send(
                 channel: channel.outbox(),
                 template_version_id: version.id,
                 identity_id,
+                copies: copies.clone(),
                 created_by: Some(who.user().id),
                 mail_domain: state.mail_from.email.domain(),
                 due,

@@ -10,6 +10,7 @@ mod people;
 mod photos;
 mod profiles;
 mod registrations;
+mod routing;
 mod sms;
 mod tracking;
 mod transports;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(tracking::Tracking),
             Box::new(identities::Identities),
             Box::new(transports::Transports),
+            Box::new(routing::Routing),
         ]
     }
 }

@@ -376,6 +376,7 @@ mod tests {
             code_hash: None,
             code_sent_at: None,
             created_at: Utc::now(),
+            smtp_profile_id: None,
         }
     }
 

@@ -8,11 +8,13 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
 
 use crate::app::AppState;
 use crate::auth::model::Email;
-use crate::db::entities::{identities as rows, users};
+use crate::db::entities::{identities as rows, smtp_profiles, users};
 use crate::delivery::identities::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require, SendMessages};
@@ -49,6 +51,8 @@ struct AdminTpl<'a> {
     domains: String,
     mailboxes: Vec<Mailbox>,
     staff: Vec<users::Model>,
+    /// SMTP profiles a mailbox may go through (id, label).
+    profiles: Vec<(i64, String)>,
     notice: Option<String>,
     /// The create form as typed, and its errors.
     label: String,
@@ -87,6 +91,13 @@ async fn admin_tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<AdminTpl<'a>>
         domains: identities::sender_domains(&state.db).await?.join(" "),
         mailboxes,
         staff: crate::events::store::staff(&state.db).await?,
+        profiles: smtp_profiles::Entity::find()
+            .order_by_asc(smtp_profiles::Column::Label)
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.label))
+            .collect(),
         notice: None,
         label: String::new(),
         address: String::new(),
@@ -189,7 +200,25 @@ async fn assign(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    shared(&state, id).await?;
+    let mailbox = shared(&state, id).await?;
+    let profile = match f.get("smtp_profile").parse::<i64>().ok() {
+        Some(pid) => smtp_profiles::Entity::find_by_id(pid)
+            .one(&state.db)
+            .await?
+            .map(|p| p.id),
+        None => None,
+    };
+    if mailbox.smtp_profile_id != profile {
+        rows::ActiveModel {
+            id: Set(id),
+            smtp_profile_id: Set(profile),
+            ..Default::default()
+        }
+        .update(&state.db)
+        .await?;
+        // Workers route by identity: they reload their settings.
+        crate::delivery::transports::bump(&state.db).await?;
+    }
     let staff: Vec<i64> = crate::events::store::staff(&state.db)
         .await?
         .into_iter()

@@ -4,8 +4,10 @@
 pub mod archive;
 pub mod batch;
 pub mod bounces;
+pub mod copies;
 pub mod identities;
 pub mod identity_pages;
+pub mod mime;
 pub mod outbox;
 pub mod pages;
 pub mod rate;

@@ -22,6 +22,11 @@ impl RateLimiter {
         }
     }
 
+    /// The limit; 0 or less for none.
+    pub fn per_sec(&self) -> f64 {
+        self.per_sec
+    }
+
     pub async fn acquire(&self) {
         if self.per_sec <= 0.0 {
             return;

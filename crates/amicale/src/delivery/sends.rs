@@ -70,6 +70,7 @@ pub async fn create(
             channel: Channel::Email,
             template_version_id,
             identity_id: None,
+            copies: None,
             created_by,
             mail_domain,
             due: Utc::now(),
@@ -89,6 +90,8 @@ pub struct Spec<'a> {
     pub channel: Channel,
     pub template_version_id: i64,
     pub identity_id: Option<i64>,
+    /// Manual mails: CC and BCC, as stored ([`crate::delivery::copies::Copies`]).
+    pub copies: Option<String>,
     pub created_by: Option<i64>,
     pub mail_domain: &'a str,
     /// Not delivered before this instant (the nightly batch).
@@ -118,6 +121,7 @@ pub async fn create_with_exclusions(
         channel: spec.channel,
         template_version_id: spec.template_version_id,
         identity_id: spec.identity_id,
+        copies: spec.copies,
         mail_domain: spec.mail_domain,
         due: spec.due,
     };
@@ -159,6 +163,7 @@ pub struct Part<'a> {
     pub channel: Channel,
     pub template_version_id: i64,
     pub identity_id: Option<i64>,
+    pub copies: Option<String>,
     pub mail_domain: &'a str,
     /// Not delivered before this instant (the nightly batch).
     pub due: DateTime<Utc>,
@@ -190,6 +195,7 @@ pub async fn append<C: ConnectionTrait>(
             channel: Set(part.channel.as_str().into()),
             segments: Set(r.segments),
             identity_id: Set(part.identity_id),
+            copies: Set(part.copies.clone()),
             recipient: Set(r.address),
             subject: Set(String::new()),
             body_text: Set(String::new()),

@@ -110,9 +110,12 @@ impl Transport {
         }
     }
 
-    pub async fn send(&self, session: &mut Session, envelope: &Envelope, raw: &[u8]) -> Outcome {
+    /// Opens the session's connection unless it is open and healthy; says
+    /// whether the server takes 8bit text (the catcher does). `Err` is the
+    /// reason to defer the message.
+    pub async fn ready(&self, session: &mut Session) -> Result<bool, String> {
         let Transport::Smtp(settings) = self else {
-            return Outcome::Caught;
+            return Ok(true);
         };
         if session.conn.as_ref().is_some_and(|c| c.has_broken()) {
             session.conn = None;
@@ -120,9 +123,22 @@ impl Transport {
         if session.conn.is_none() {
             match tokio::time::timeout(settings.timeout, settings.connect()).await {
                 Ok(Ok(c)) => session.conn = Some(c),
-                Ok(Err(why)) => return Outcome::Deferred(why),
-                Err(_) => return Outcome::Deferred("connection timed out".into()),
+                Ok(Err(why)) => return Err(why),
+                Err(_) => return Err("connection timed out".into()),
             }
+        }
+        Ok(session.conn.as_ref().is_some_and(|c| {
+            c.server_info()
+                .supports_feature(lettre::transport::smtp::extension::Extension::EightBitMime)
+        }))
+    }
+
+    pub async fn send(&self, session: &mut Session, envelope: &Envelope, raw: &[u8]) -> Outcome {
+        let Transport::Smtp(settings) = self else {
+            return Outcome::Caught;
+        };
+        if let Err(why) = self.ready(session).await {
+            return Outcome::Deferred(why);
         }
         let Some(conn) = session.conn.as_mut() else {
             return Outcome::Deferred("no connection".into());

@@ -76,6 +76,8 @@ impl Fields {
                 v("username", p.username.clone()),
                 v("timeout_secs", p.timeout_secs.to_string()),
                 v("rate_per_sec", p.rate_per_sec.to_string()),
+                v("max_connections", p.max_connections.to_string()),
+                v("per_domain", p.per_domain.to_string()),
                 v(
                     "is_default",
                     if p.is_default { "on" } else { "" }.to_owned(),
@@ -106,7 +108,11 @@ async fn tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<ListTpl<'a>> {
             .order_by_asc(smtp_profiles::Column::Label)
             .all(&state.db)
             .await?,
-        in_force: transports::current(state).await?.transport.describe(),
+        in_force: transports::current(state)
+            .await?
+            .default
+            .transport
+            .describe(),
         notice: None,
         form: Fields {
             values: vec![
@@ -114,6 +120,8 @@ async fn tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<ListTpl<'a>> {
                 ("tls".into(), "starttls".into()),
                 ("timeout_secs".into(), "30".into()),
                 ("rate_per_sec".into(), "0".into()),
+                ("max_connections".into(), "0".into()),
+                ("per_domain".into(), "0".into()),
             ],
             errors: Vec::new(),
         },
@@ -199,6 +207,21 @@ fn parse(p: &Page, f: &FormPairs) -> Result<smtp_profiles::ActiveModel, Vec<(Str
     if rate.is_none() {
         err("rate_per_sec", "transport-error-rate");
     }
+    let mut count = |k: &str| {
+        // Left empty: no limit.
+        let typed = f.get(k).trim();
+        let n = if typed.is_empty() {
+            Some(0)
+        } else {
+            typed.parse::<i32>().ok().filter(|n| (0..=1000).contains(n))
+        };
+        if n.is_none() {
+            err(k, "transport-error-count");
+        }
+        n.unwrap_or(0)
+    };
+    let max_connections = count("max_connections");
+    let per_domain = count("per_domain");
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -210,6 +233,8 @@ fn parse(p: &Page, f: &FormPairs) -> Result<smtp_profiles::ActiveModel, Vec<(Str
         username: Set(f.get("username").trim().to_owned()),
         timeout_secs: Set(timeout.unwrap_or(30)),
         rate_per_sec: Set(rate.unwrap_or(0.0)),
+        max_connections: Set(max_connections),
+        per_domain: Set(per_domain),
         is_default: Set(f.has("is_default")),
         updated_at: Set(Utc::now()),
         ..Default::default()

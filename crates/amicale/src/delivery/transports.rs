@@ -1,16 +1,18 @@
 //! The delivery settings in force: the SMTP profile marked default in
-//! Administration (else `AMICALE_SMTP_URL`, else the catcher), its rate,
-//! and the DKIM keys by domain (plus the configured key file). Workers ask
+//! Administration (else `AMICALE_SMTP_URL`, else the catcher), the other
+//! profiles that identities may pick, their limits, and the DKIM keys by
+//! domain (plus the configured key file). Workers ask
 //! for them before each batch; a generation number in the settings table
 //! tells every node when an administrator changed them, so no restart is
 //! needed and no worker keeps a connection to an old server.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use amicale_mailkit::dkim::{Signer, SigningKey};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::app::AppState;
 use crate::crypto::random_token;
@@ -25,9 +27,65 @@ const GENERATION: &str = "delivery_generation";
 pub const SEAL_SMTP: &str = "smtp-password";
 pub const SEAL_DKIM: &str = "dkim-key";
 
-pub struct Active {
+/// One way out: a transport with the limits of its profile. The limits are
+/// this node's: each node holds its own connections.
+pub struct Route {
+    /// The SMTP profile; `None` for the configuration's server or the catcher.
+    pub profile: Option<i64>,
     pub transport: Transport,
     pub rate: RateLimiter,
+    /// Connections this node may hold open; `None`: one per worker.
+    pub connections: Option<Arc<Semaphore>>,
+    /// Connections that may carry mail for one recipient domain at once.
+    per_domain: usize,
+    domains: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl Route {
+    fn new(
+        profile: Option<i64>,
+        transport: Transport,
+        rate: f64,
+        max_connections: i32,
+        per_domain: i32,
+    ) -> Route {
+        Route {
+            profile,
+            transport,
+            rate: RateLimiter::new(rate),
+            connections: (max_connections > 0)
+                .then(|| Arc::new(Semaphore::new(max_connections as usize))),
+            per_domain: per_domain.max(0) as usize,
+            domains: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Waits until one more connection may talk to `recipient`'s domain;
+    /// the slot is held until the permit is dropped.
+    pub async fn domain_slot(&self, recipient: &str) -> Option<OwnedSemaphorePermit> {
+        if self.per_domain == 0 {
+            return None;
+        }
+        let domain = recipient
+            .rsplit_once('@')
+            .map_or("", |(_, d)| d)
+            .to_ascii_lowercase();
+        let sem = {
+            let mut domains = self.domains.lock().ok()?;
+            domains
+                .entry(domain)
+                .or_insert_with(|| Arc::new(Semaphore::new(self.per_domain)))
+                .clone()
+        };
+        sem.acquire_owned().await.ok()
+    }
+}
+
+pub struct Active {
+    /// The profile marked default, else `AMICALE_SMTP_URL`, else the catcher.
+    pub default: Arc<Route>,
+    /// Every usable profile, for identities that pick their own.
+    pub routes: HashMap<i64, Arc<Route>>,
     /// Active keys by domain, from Administration.
     pub dkim: HashMap<String, Arc<Signer>>,
     /// The key of the configuration file, for any other domain.
@@ -43,6 +101,13 @@ impl Active {
             .or(self.fallback_dkim.as_ref())
             .cloned()
     }
+
+    /// The route of mail sent through `profile` (an identity's choice).
+    pub fn route(&self, profile: Option<i64>) -> &Arc<Route> {
+        profile
+            .and_then(|p| self.routes.get(&p))
+            .unwrap_or(&self.default)
+    }
 }
 
 /// The cell in `AppState` holding the settings in force.
@@ -50,8 +115,8 @@ pub type Cell = RwLock<Arc<Active>>;
 
 pub fn initial(state_config: &crate::config::Config) -> AppResult<Cell> {
     Ok(RwLock::new(Arc::new(Active {
-        transport: Transport::from_config(state_config)?,
-        rate: RateLimiter::new(state_config.smtp_rate_per_sec),
+        default: Arc::new(configured(state_config)?),
+        routes: HashMap::new(),
         dkim: HashMap::new(),
         fallback_dkim: state_config.dkim()?.map(Arc::new),
         // Never equal to a stored generation: the first batch loads.
@@ -81,7 +146,7 @@ pub async fn current(state: &AppState) -> AppResult<Arc<Active>> {
     }
     let fresh = Arc::new(load(state, generation).await?);
     *state.delivery.write().map_err(|_| poisoned())? = fresh.clone();
-    tracing::info!(transport = %fresh.transport.describe(), dkim_domains = fresh.dkim.len(), "delivery settings loaded");
+    tracing::info!(transport = %fresh.default.transport.describe(), profiles = fresh.routes.len(), dkim_domains = fresh.dkim.len(), "delivery settings loaded");
     Ok(fresh)
 }
 
@@ -130,28 +195,43 @@ pub fn transport_of(state: &AppState, p: &smtp_profiles::Model) -> AppResult<Tra
     )
 }
 
+/// The server of the configuration file (or the catcher) as a route.
+fn configured(config: &crate::config::Config) -> AppResult<Route> {
+    Ok(Route::new(
+        None,
+        Transport::from_config(config)?,
+        config.smtp_rate_per_sec,
+        0,
+        0,
+    ))
+}
+
 async fn load(state: &AppState, generation: String) -> AppResult<Active> {
-    let profile = smtp_profiles::Entity::find()
-        .filter(smtp_profiles::Column::IsDefault.eq(true))
-        .one(&state.db)
-        .await?;
-    let (transport, rate) = match &profile {
-        Some(p) => match transport_of(state, p) {
-            Ok(t) => (t, p.rate_per_sec),
-            Err(e) => {
-                // Keep delivering with the configured server rather than
-                // stopping every send.
-                tracing::error!(error = %e, "default SMTP profile unusable, using the configuration");
-                (
-                    Transport::from_config(&state.config)?,
-                    state.config.smtp_rate_per_sec,
-                )
+    let mut routes = HashMap::new();
+    let mut default = None;
+    for p in smtp_profiles::Entity::find().all(&state.db).await? {
+        match transport_of(state, &p) {
+            Ok(t) => {
+                let route = Arc::new(Route::new(
+                    Some(p.id),
+                    t,
+                    p.rate_per_sec,
+                    p.max_connections,
+                    p.per_domain,
+                ));
+                if p.is_default {
+                    default = Some(route.clone());
+                }
+                routes.insert(p.id, route);
             }
-        },
-        None => (
-            Transport::from_config(&state.config)?,
-            state.config.smtp_rate_per_sec,
-        ),
+            // Keep delivering with the configured server rather than
+            // stopping every send.
+            Err(e) => tracing::error!(error = %e, "SMTP profile unusable, using the configuration"),
+        }
+    }
+    let default = match default {
+        Some(d) => d,
+        None => Arc::new(configured(&state.config)?),
     };
     let mut dkim = HashMap::new();
     for k in dkim_keys::Entity::find()
@@ -174,8 +254,8 @@ async fn load(state: &AppState, generation: String) -> AppResult<Active> {
         }
     }
     Ok(Active {
-        transport,
-        rate: RateLimiter::new(rate),
+        default,
+        routes,
         dkim,
         fallback_dkim: state.config.dkim()?.map(Arc::new),
         generation,

@@ -1,39 +1,118 @@
-//! A delivery worker: claim a batch, send each message over its own reused
-//! SMTP connection, record the outcomes of the batch in one transaction.
+//! Delivery of e-mail: one claimer takes batches of due messages off the
+//! outbox, as many senders as configured connections send them (each over
+//! its own reused connection to the message's route), and one recorder
+//! writes their outcomes many to a transaction. The database sees one claim
+//! and one write for hundreds of messages, whatever the number of
+//! connections. What was claimed but not yet recorded is all a crash can
+//! send twice: at most two batches waiting for a sender, one message per
+//! sender, two batches of outcomes waiting for the recorder and the two it
+//! is writing (6 × `outbox_batch` + `workers`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
+use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
-use chrono::{Duration, Utc};
+use amicale_mailkit::dkim::Algorithm;
+use chrono::{DateTime, Duration, Utc};
 use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc};
+use tokio::task::JoinSet;
 
 use crate::app::{AppState, Shutdown};
 use crate::comms::templates::{self, model::TemplateKind, render};
 use crate::crypto::random_token;
 use crate::db::entities::{identities, outbox as row, template_attachments, template_versions};
+use crate::delivery::copies::Copies;
+use crate::delivery::mime;
 use crate::delivery::outbox::{self, State};
 use crate::delivery::suppressions;
 use crate::delivery::tracking;
 use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
-use crate::delivery::transports::{self, Active};
+use crate::delivery::transports::{self, Active, Route};
 use crate::error::AppResult;
 use crate::web::i18n::Locale;
 
-pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
-    let owner = format!("{}-{n}-{}", std::process::id(), random_token(6));
+pub async fn run(state: AppState, shutdown: Shutdown) {
+    let owner = format!("{}-{}", std::process::id(), random_token(6));
+    let batch = state.config.outbox_batch.max(1) as usize;
+    // Two batches: the senders work through one while the next is claimed.
+    let (work_tx, work_rx) = mpsc::channel::<Job>(batch * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    // Bounded: a recorder that falls behind slows the senders down rather
+    // than widening what a crash could send twice.
+    let (done_tx, done_rx) = mpsc::channel::<Done>(batch * 2);
+    let mut tasks = JoinSet::new();
+    for _ in 0..state.config.workers {
+        tasks.spawn(sender(
+            state.clone(),
+            shutdown.clone(),
+            work_rx.clone(),
+            done_tx.clone(),
+        ));
+    }
+    drop(done_tx);
+    tasks.spawn(recorder(state.clone(), owner.clone(), done_rx));
+    tracing::info!(worker = %owner, connections = state.config.workers, "delivery started");
+    claimer(&state, &owner, shutdown, work_tx).await;
+    while tasks.join_next().await.is_some() {}
+    tracing::info!(worker = %owner, "delivery stopped");
+}
+
+/// A claimed message and what its batch shares.
+struct Job {
+    msg: row::Model,
+    batch: Arc<Batch>,
+}
+
+/// What the messages of one claim need, read once.
+struct Batch {
+    active: Arc<Active>,
+    blocked: HashMap<String, String>,
+    senders: Senders,
+    track: bool,
+    versions: HashMap<i64, (TemplateKind, template_versions::Model)>,
+    files: HashMap<i64, Vec<template_attachments::Model>>,
+    /// After this instant another worker may claim the messages again:
+    /// one still waiting for a sender is handed back instead of sent.
+    send_before: DateTime<Utc>,
+}
+
+enum Done {
+    Finished(Box<(row::Model, Outcome, outbox::Extras)>),
+    /// Not attempted (shutdown, lease about to run out): queued again.
+    Released(i64),
+}
+
+/// Claims a batch whenever the senders have room for one, until shutdown.
+async fn claimer(state: &AppState, owner: &str, mut shutdown: Shutdown, tx: mpsc::Sender<Job>) {
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
-    let mut session = Session::default();
-    tracing::info!(worker = %owner, "delivery worker started");
+    let batch = state.config.outbox_batch.max(1) as usize;
+    let mut versions = VersionCache::default();
     while !shutdown.is_set() {
-        let idle = match deliver_batch(&state, &owner, &mut session, &shutdown).await {
-            Ok(0) => true,
-            Ok(_) => false,
+        let permits = tokio::select! {
+            p = tx.reserve_many(batch) => match p {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = shutdown.wait() => break,
+        };
+        let idle = match claim_batch(state, owner, &mut versions).await {
+            Ok(Some((b, msgs))) => {
+                for (permit, msg) in permits.zip(msgs) {
+                    permit.send(Job {
+                        msg,
+                        batch: b.clone(),
+                    });
+                }
+                false
+            }
+            Ok(None) => true,
             Err(e) => {
-                tracing::error!(error = %e, "delivery batch failed");
+                tracing::error!(error = %e, "claiming messages failed");
                 true
             }
         };
@@ -45,86 +124,243 @@ pub async fn run(state: AppState, mut shutdown: Shutdown, n: usize) {
             }
         }
     }
-    session.close().await;
-    tracing::info!(worker = %owner, "delivery worker stopped");
 }
 
-/// Delivers one batch; returns how many messages it took. On shutdown the
-/// message being sent is finished and the rest handed back.
-pub async fn deliver_batch(
+async fn claim_batch(
     state: &AppState,
     owner: &str,
-    session: &mut Session,
-    shutdown: &Shutdown,
-) -> AppResult<usize> {
+    versions: &mut VersionCache,
+) -> AppResult<Option<(Arc<Batch>, Vec<row::Model>)>> {
     let lease = Duration::seconds(state.config.outbox_lease_secs as i64);
-    // The batch is also the most this worker can send twice after a crash:
-    // sent, but the outcomes not yet recorded.
-    let batch = outbox::claim(
-        &state.db,
-        outbox::Channel::Email,
-        owner,
-        Utc::now(),
-        lease,
-        state.config.outbox_batch,
-    )
-    .await?;
-    if batch.is_empty() {
-        return Ok(0);
-    }
-    let blocked =
-        suppressions::among(&state.db, batch.iter().map(|m| m.recipient.as_str())).await?;
     let active = transports::current(state).await?;
-    session.follow(&active.generation).await;
-    let mut versions = VersionCache::default();
-    let track = tracking::enabled(&state.db).await?;
-    let mut senders = Senders::load(state, &batch).await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for (i, msg) in batch.iter().enumerate() {
-        if shutdown.is_set() {
-            let rest: Vec<i64> = batch[i..].iter().map(|m| m.id).collect();
-            outbox::release(&state.db, &rest, owner).await?;
-            break;
-        }
-        let mut extras = outbox::Extras::default();
-        let outcome = match blocked.get(&suppressions::normalise(&msg.recipient)) {
-            Some(reason) => Outcome::Suppressed(format!("suppressed: {reason}")),
-            None => match prepare(state, msg, &mut versions, track, &mut senders).await? {
-                Ok((m, subject)) => match sign(&active, &m).await {
-                    Ok(raw) => {
-                        extras.subject = subject;
-                        active.rate.acquire().await;
-                        active.transport.send(session, m.envelope(), &raw).await
-                    }
-                    Err(why) => Outcome::Deferred(why),
-                },
-                Err(why) => Outcome::Failed(why),
-            },
-        };
-        results.push((msg, outcome, extras));
+    // A rate-limited server must be able to take the whole claim well
+    // within the lease, or messages would wait past it.
+    let mut limit = state.config.outbox_batch.max(1);
+    let rate = active.default.rate.per_sec();
+    if rate > 0.0 {
+        limit = limit.min((rate * lease.num_seconds() as f64 / 4.0).max(1.0) as u64);
     }
-    let n = results.len();
-    record(state, owner, results).await?;
-    Ok(n)
+    let now = Utc::now();
+    let msgs = outbox::claim(&state.db, outbox::Channel::Email, owner, now, lease, limit).await?;
+    if msgs.is_empty() {
+        return Ok(None);
+    }
+    let blocked = suppressions::among(&state.db, msgs.iter().map(|m| m.recipient.as_str())).await?;
+    let track = tracking::enabled(&state.db).await?;
+    let senders = Senders::load(state, &msgs).await?;
+    let mut vs = HashMap::new();
+    let mut files = HashMap::new();
+    versions.forget_files();
+    for vid in msgs.iter().filter_map(|m| m.template_version_id) {
+        if vs.contains_key(&vid) {
+            continue;
+        }
+        if let Some(v) = versions.version(state, vid).await? {
+            vs.insert(vid, v);
+            files.insert(vid, versions.files(state, vid).await?);
+        }
+    }
+    let b = Batch {
+        active,
+        blocked,
+        senders,
+        track,
+        versions: vs,
+        files,
+        send_before: now + lease - lease / 4,
+    };
+    Ok(Some((Arc::new(b), msgs)))
 }
 
-/// Prepends the DKIM signature. Signing is CPU work: it runs on the blocking
-/// pool so it never stalls the connections of other workers.
+/// Connections idle this long are closed.
+const IDLE: StdDuration = StdDuration::from_secs(10);
+
+/// One sender: takes the next claimed message, sends it over its own
+/// connection to the message's route, reports the outcome to the recorder.
+async fn sender(
+    state: AppState,
+    shutdown: Shutdown,
+    work: Arc<Mutex<mpsc::Receiver<Job>>>,
+    done: mpsc::Sender<Done>,
+) {
+    let mut conns = Connections::default();
+    loop {
+        let job = {
+            let mut rx = work.lock().await;
+            match tokio::time::timeout(IDLE, rx.recv()).await {
+                Ok(j) => j,
+                Err(_) => {
+                    drop(rx);
+                    conns.close_all().await;
+                    continue;
+                }
+            }
+        };
+        let Some(job) = job else { break };
+        let d = if shutdown.is_set() || Utc::now() >= job.batch.send_before {
+            Done::Released(job.msg.id)
+        } else {
+            let (outcome, extras) = deliver(&state, &job, &mut conns).await;
+            let mut msg = job.msg;
+            // The recorder needs ids and counters, not the merge data.
+            msg.merge_data = None;
+            Done::Finished(Box::new((msg, outcome, extras)))
+        };
+        if done.send(d).await.is_err() {
+            break;
+        }
+    }
+    conns.close_all().await;
+}
+
+async fn deliver(
+    state: &AppState,
+    job: &Job,
+    conns: &mut Connections,
+) -> (Outcome, outbox::Extras) {
+    let (b, msg) = (&job.batch, &job.msg);
+    let mut extras = outbox::Extras::default();
+    if let Some(reason) = b.blocked.get(&suppressions::normalise(&msg.recipient)) {
+        return (Outcome::Suppressed(format!("suppressed: {reason}")), extras);
+    }
+    let route = b.active.route(b.senders.profile_of(msg));
+    let session = conns.session(route, &b.active.generation).await;
+    let eight_bit = match route.transport.ready(session).await {
+        Ok(e) => e,
+        Err(why) => return (Outcome::Deferred(why), extras),
+    };
+    let (m, subject) = match prepare(state, msg, b, eight_bit) {
+        Ok(x) => x,
+        Err(why) => return (Outcome::Failed(why), extras),
+    };
+    let raw = match sign(&b.active, &m).await {
+        Ok(raw) => raw,
+        Err(why) => return (Outcome::Deferred(why), extras),
+    };
+    extras.subject = subject;
+    route.rate.acquire().await;
+    let _slot = route.domain_slot(&msg.recipient).await;
+    let outcome = route.transport.send(session, m.envelope(), &raw).await;
+    (outcome, extras)
+}
+
+/// A sender's open connections, one per route it delivered through.
+#[derive(Default)]
+struct Connections {
+    generation: String,
+    open: HashMap<Option<i64>, Held>,
+}
+
+#[derive(Default)]
+struct Held {
+    session: Session,
+    /// The route's connection slot, when it limits them.
+    _slot: Option<OwnedSemaphorePermit>,
+}
+
+impl Connections {
+    async fn session(&mut self, route: &Route, generation: &str) -> &mut Session {
+        if self.generation != generation {
+            // The settings changed: no connection to an old server survives.
+            self.close_all().await;
+            self.generation = generation.to_owned();
+        }
+        if !self.open.contains_key(&route.profile) {
+            let slot = match &route.connections {
+                Some(sem) => {
+                    // Waiting for a slot while holding another route's
+                    // could leave two senders waiting for each other.
+                    self.close_all().await;
+                    sem.clone().acquire_owned().await.ok()
+                }
+                None => None,
+            };
+            self.open.insert(
+                route.profile,
+                Held {
+                    session: Session::default(),
+                    _slot: slot,
+                },
+            );
+        }
+        &mut self.open.entry(route.profile).or_default().session
+    }
+
+    async fn close_all(&mut self) {
+        for (_, mut h) in self.open.drain() {
+            h.session.close().await;
+        }
+    }
+}
+
+/// Most outcomes written in one transaction.
+const RECORD_BATCH: usize = 500;
+
+/// Writes outcomes as they come, many per transaction.
+async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) {
+    let mut buf = Vec::with_capacity(RECORD_BATCH);
+    while rx.recv_many(&mut buf, RECORD_BATCH).await > 0 {
+        let mut finished = Vec::with_capacity(buf.len());
+        let mut released = Vec::new();
+        for d in buf.drain(..) {
+            match d {
+                Done::Finished(f) => finished.push(*f),
+                Done::Released(id) => released.push(id),
+            }
+        }
+        // These messages went out: losing their outcomes would send them
+        // again once the lease runs out, so a failing database is retried.
+        for attempt in 1..=5u32 {
+            let results = finished
+                .iter()
+                .map(|(m, o, e)| (m, o.clone(), e.clone()))
+                .collect();
+            let recorded = if finished.is_empty() {
+                Ok(())
+            } else {
+                record(&state, &owner, results).await
+            };
+            let r = match recorded {
+                Ok(()) if !released.is_empty() => outbox::release(&state.db, &released, &owner)
+                    .await
+                    .map(|_| ()),
+                r => r,
+            };
+            match r {
+                Ok(()) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, attempt, "recording delivery outcomes failed");
+                    tokio::time::sleep(StdDuration::from_millis(200 << attempt)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Prepends the DKIM signature. An RSA signature costs a few hundred
+/// microseconds of CPU: it runs on the blocking pool so it never stalls the
+/// connections of other workers. An ed25519 signature costs less than
+/// handing the work to another thread, so it is made in place.
 async fn sign(active: &Active, m: &Message) -> Result<Vec<u8>, String> {
     let raw = m.formatted();
     let domain = m.envelope().from().map(|a| a.domain().to_owned());
     let Some(signer) = domain.and_then(|d| active.signer_for(&d)) else {
         return Ok(raw);
     };
-    tokio::task::spawn_blocking(move || {
+    let cheap = signer.key.algorithm() == Algorithm::Ed25519Sha256;
+    let signed = move || {
         let header = signer.sign(&raw).map_err(|e| format!("DKIM: {e}"))?;
         let mut out = Vec::with_capacity(header.len() + raw.len());
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(&raw);
         Ok(out)
-    })
-    .await
-    .map_err(|e| format!("DKIM: {e}"))?
+    };
+    if cheap {
+        return signed();
+    }
+    tokio::task::spawn_blocking(signed)
+        .await
+        .map_err(|e| format!("DKIM: {e}"))?
 }
 
 /// Template versions (and their files) used by a batch, read once.
@@ -154,6 +390,12 @@ impl VersionCache {
             slot.insert(found);
         }
         Ok(self.versions.get(&id).cloned().flatten())
+    }
+
+    /// Attachments belong to the template, which can change: each batch
+    /// reads them afresh. Versions never change.
+    pub fn forget_files(&mut self) {
+        self.files.clear();
     }
 
     async fn files(
@@ -189,21 +431,36 @@ pub async fn content(
     msg: &row::Model,
     versions: &mut VersionCache,
 ) -> AppResult<Result<Content, String>> {
+    let version = match msg.template_version_id {
+        Some(vid) if msg.merge_data.is_some() => versions.version(state, vid).await?,
+        _ => None,
+    };
+    Ok(content_of(
+        state,
+        msg,
+        version.as_ref().map(|(k, v)| (*k, v)),
+    ))
+}
+
+/// [`content`] with the message's template version already read.
+fn content_of(
+    state: &AppState,
+    msg: &row::Model,
+    version: Option<(TemplateKind, &template_versions::Model)>,
+) -> Result<Content, String> {
     let (Some(vid), Some(data)) = (msg.template_version_id, msg.merge_data.as_deref()) else {
-        return Ok(Ok(Content {
+        return Ok(Content {
             subject: msg.subject.clone(),
             text: msg.body_text.clone(),
             html: msg.body_html.clone(),
             unsubscribe: None,
-        }));
+        });
     };
-    let Some((kind, version)) = versions.version(state, vid).await? else {
-        return Ok(Err(format!("template version {vid} no longer exists")));
+    let Some((kind, version)) = version else {
+        return Err(format!("template version {vid} no longer exists"));
     };
-    let ctx: serde_json::Value = match serde_json::from_str(data) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(format!("merge data unreadable: {e}"))),
-    };
+    let ctx: serde_json::Value =
+        serde_json::from_str(data).map_err(|e| format!("merge data unreadable: {e}"))?;
     let l = msg
         .locale
         .as_deref()
@@ -214,17 +471,15 @@ pub async fn content(
         .and_then(|v| v.as_str())
         .filter(|u| u.starts_with("http"))
         .map(str::to_owned);
-    Ok(
-        match render::render(state, kind, &render::variant_for(&version, l), &ctx, l) {
-            Ok(r) => Ok(Content {
-                subject: r.subject,
-                text: r.text,
-                html: r.html,
-                unsubscribe,
-            }),
-            Err(e) => Err(format!("render: {e}")),
-        },
-    )
+    match render::render(state, kind, &render::variant_for(version, l), &ctx, l) {
+        Ok(r) => Ok(Content {
+            subject: r.subject,
+            text: r.text,
+            html: r.html,
+            unsubscribe,
+        }),
+        Err(e) => Err(format!("render: {e}")),
+    }
 }
 
 /// The sender identities of a batch and the domains the network may send
@@ -255,6 +510,13 @@ impl Senders {
         })
     }
 
+    /// The SMTP profile `msg` goes through: its identity's, else the default.
+    fn profile_of(&self, msg: &row::Model) -> Option<i64> {
+        msg.identity_id
+            .and_then(|id| self.identities.get(&id))
+            .and_then(|i| i.smtp_profile_id)
+    }
+
     /// From and Reply-To of `msg`: the platform's unless it was sent as an
     /// identity.
     fn of(&self, state: &AppState, msg: &row::Model) -> (Mailbox, Option<Mailbox>) {
@@ -265,28 +527,30 @@ impl Senders {
     }
 }
 
-async fn prepare(
+fn prepare(
     state: &AppState,
     msg: &row::Model,
-    versions: &mut VersionCache,
-    track: bool,
-    senders: &mut Senders,
-) -> AppResult<Result<(Message, Option<String>), String>> {
-    let mut c = match content(state, msg, versions).await? {
-        Ok(c) => c,
-        Err(why) => return Ok(Err(why)),
-    };
-    if track && tracking::applies(msg) {
+    b: &Batch,
+    eight_bit: bool,
+) -> Result<(Message, Option<String>), String> {
+    let version = msg
+        .template_version_id
+        .and_then(|v| b.versions.get(&v))
+        .map(|(k, v)| (*k, v));
+    let mut c = content_of(state, msg, version)?;
+    if b.track && tracking::applies(msg) {
         c.html = c.html.map(|h| tracking::instrument(state, msg.id, &h));
     }
-    let files = match msg.template_version_id {
-        Some(v) => versions.files(state, v).await?,
-        None => Vec::new(),
-    };
+    let files = msg
+        .template_version_id
+        .and_then(|v| b.files.get(&v))
+        .map(Vec::as_slice)
+        .unwrap_or_default();
     // Rendered subjects are kept for the archive; system mails have theirs.
     let subject = msg.template_version_id.map(|_| c.subject.clone());
-    let (from, reply_to) = senders.of(state, msg);
-    Ok(build(msg, from, reply_to, c, files).map(|m| (m, subject)))
+    let (from, reply_to) = b.senders.of(state, msg);
+    let copies = Copies::from_column(msg.copies.as_deref());
+    build(msg, from, reply_to, &copies, c, files, eight_bit).map(|m| (m, subject))
 }
 
 /// Records a batch's outcomes in one transaction: deferred messages get
@@ -369,8 +633,10 @@ fn build(
     msg: &row::Model,
     from: Mailbox,
     reply_to: Option<Mailbox>,
+    copies: &Copies,
     c: Content,
-    files: Vec<template_attachments::Model>,
+    files: &[template_attachments::Model],
+    eight_bit: bool,
 ) -> Result<Message, String> {
     let Content {
         subject,
@@ -386,8 +652,20 @@ fn build(
     if let Some(r) = reply_to {
         builder = builder.reply_to(r);
     }
+    let mut builder = builder.to(to);
+    // lettre puts BCC addresses in the envelope and leaves the header out.
+    for (a, bcc) in copies
+        .cc
+        .iter()
+        .map(|a| (a, false))
+        .chain(copies.bcc.iter().map(|a| (a, true)))
+    {
+        let mb: Mailbox = a
+            .parse()
+            .map_err(|e| format!("invalid copy address: {e}"))?;
+        builder = if bcc { builder.bcc(mb) } else { builder.cc(mb) };
+    }
     let mut builder = builder
-        .to(to)
         .subject(subject)
         .message_id(Some(msg.message_id.clone()))
         .date(msg.created_at.into());
@@ -406,14 +684,15 @@ fn build(
             ));
     }
     let body = match html {
-        Some(html) => MultiPart::alternative_plain_html(text, html),
+        Some(html) => MultiPart::alternative()
+            .singlepart(mime::plain(text, eight_bit))
+            .singlepart(mime::html(html, eight_bit)),
         None if files.is_empty() => {
             return builder
-                .header(ContentType::TEXT_PLAIN)
-                .body(text)
+                .singlepart(mime::plain(text, eight_bit))
                 .map_err(|e| format!("message cannot be built: {e}"));
         }
-        None => MultiPart::mixed().singlepart(SinglePart::plain(text)),
+        None => MultiPart::mixed().singlepart(mime::plain(text, eight_bit)),
     };
     let mut body = if files.is_empty() {
         body
@@ -422,7 +701,7 @@ fn build(
     };
     for f in files {
         let ct = ContentType::parse(&f.content_type).unwrap_or(ContentType::TEXT_PLAIN);
-        body = body.singlepart(Attachment::new(f.filename).body(f.data, ct));
+        body = body.singlepart(Attachment::new(f.filename.clone()).body(f.data.clone(), ct));
     }
     builder
         .multipart(body)

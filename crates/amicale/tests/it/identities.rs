@@ -5,7 +5,7 @@
 use amicale::db::entities::identities;
 use sea_orm::EntityTrait;
 
-use crate::support::{TestApp, admin_app, id_in, new_client, on_each_backend};
+use crate::support::{TestApp, admin_app, id_in, new_client, on_each_backend, wait_settled};
 
 const ADMIN: &str = "admin@example.org";
 const PASSWORD: &str = "admin passphrase";
@@ -231,6 +231,7 @@ async fn identities_set_the_sender_and_fill_each_users_archive() {
         );
 
         // My archive holds both, with their rendered subjects.
+        wait_settled(&app.state.db, 20).await;
         let archive = app.get("/sent").await.text().await.unwrap();
         assert!(archive.contains("2 messages"), "{archive}");
         assert_eq!(archive.matches("Offres pour Inès").count(), 2);

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod browser;
 mod cli;
+mod copies;
 mod delivery;
 mod events;
 mod identities;

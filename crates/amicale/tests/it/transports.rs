@@ -80,6 +80,8 @@ async fn smtp_profiles_and_dkim_keys_from_administration() {
                     ("password", "pw-secret"),
                     ("timeout_secs", "5"),
                     ("rate_per_sec", "0"),
+                    ("max_connections", "2"),
+                    ("per_domain", "1"),
                 ],
             )
             .await;
@@ -90,6 +92,7 @@ async fn smtp_profiles_and_dkim_keys_from_administration() {
             .unwrap()
             .unwrap();
         assert!(!prof.password.is_empty() && !prof.password.contains("pw-secret"));
+        assert_eq!((prof.max_connections, prof.per_domain), (2, 1));
 
         // The test shows the server's answer.
         let res = app

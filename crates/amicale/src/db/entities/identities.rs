@@ -17,6 +17,8 @@ pub struct Model {
     pub code_hash: Option<String>,
     pub code_sent_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// The SMTP profile its mail goes through; the default one when unset.
+    pub smtp_profile_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

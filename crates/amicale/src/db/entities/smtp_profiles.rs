@@ -18,6 +18,11 @@ pub struct Model {
     pub rate_per_sec: f64,
     /// The profile every message goes through (AMICALE_SMTP_URL otherwise).
     pub is_default: bool,
+    /// Connections this node may hold open to it; 0: one per worker.
+    pub max_connections: i32,
+    /// Of those, how many may carry mail for one recipient domain at once;
+    /// 0 for no limit.
+    pub per_domain: i32,
     pub updated_at: DateTimeUtc,
 }
 

@@ -290,6 +290,29 @@ pub async fn wait_for_state(
     }
 }
 
+/// Waits until no message is queued or being sent: what the SMTP sink
+/// received has had its outcome recorded.
+pub async fn wait_settled(db: &sea_orm::DatabaseConnection, secs: u64) {
+    use amicale::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let busy = outbox::Entity::find()
+            .filter(outbox::Column::State.is_in(["queued", "sending"]))
+            .count(db)
+            .await
+            .expect("query outbox");
+        if busy == 0 {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{busy} messages still queued or sending"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// The administrator most tests sign in as.
 pub const ADMIN: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "admin passphrase";
