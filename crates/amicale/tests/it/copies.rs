@@ -1,49 +1,17 @@
 //! CC and BCC on a manual mail (C1): who gets a copy, who can see whom, and
 //! a typo refused with what was typed kept.
 
-use crate::support::{TestApp, admin_app, id_in, on_each_backend};
+use crate::support::{TestApp, admin_app, beneficiary, on_each_backend, person_page_template};
 
 async fn template_and_person(app: &TestApp) -> (i64, i64) {
-    let res = app
-        .post_form(
-            "/admin/templates/new?kind=email",
-            "/admin/templates/new",
-            &[
-                ("kind", "email"),
-                ("name", "Suivi"),
-                ("active", "1"),
-                ("recipient_types", "beneficiary"),
-                ("sending_modes", "person_page"),
-                ("subject_fr", "Suivi de {{ person.first_name }}"),
-                (
-                    "body_fr",
-                    "<p>Bonjour {{ person.first_name }}, voici votre suivi.</p>",
-                ),
-            ],
-        )
-        .await;
-    let t = id_in(
-        res.headers()["location"].to_str().unwrap(),
-        "/admin/templates/",
-    );
-    let res = app
-        .post_form(
-            "/admin/people/new",
-            "/admin/people/new",
-            &[
-                ("first_name", "Inès"),
-                ("last_name", "Roux"),
-                ("email0", "ines.roux@example.org"),
-                ("email0_accepts", "1"),
-                ("status", "active"),
-                ("recipient_type", "beneficiary"),
-            ],
-        )
-        .await;
-    let p = id_in(
-        res.headers()["location"].to_str().unwrap(),
-        "/admin/people/",
-    );
+    let t = person_page_template(
+        app,
+        "Suivi",
+        "Suivi de {{ person.first_name }}",
+        "<p>Bonjour {{ person.first_name }}, voici votre suivi.</p>",
+    )
+    .await;
+    let p = beneficiary(app, "Inès", "Roux", "ines.roux@example.org").await;
     (t, p)
 }
 

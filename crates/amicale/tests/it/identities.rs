@@ -5,7 +5,10 @@
 use amicale::db::entities::identities;
 use sea_orm::EntityTrait;
 
-use crate::support::{TestApp, admin_app, id_in, new_client, on_each_backend, wait_settled};
+use crate::support::{
+    TestApp, admin_app, beneficiary, new_client, on_each_backend, person_page_template,
+    wait_settled,
+};
 
 const ADMIN: &str = "admin@example.org";
 const PASSWORD: &str = "admin passphrase";
@@ -108,43 +111,14 @@ async fn identities_set_the_sender_and_fill_each_users_archive() {
         );
 
         // A template and a person to write to.
-        let res = app
-            .post_form(
-                "/admin/templates/new?kind=email",
-                "/admin/templates/new",
-                &[
-                    ("kind", "email"),
-                    ("name", "Offres"),
-                    ("active", "1"),
-                    ("recipient_types", "beneficiary"),
-                    ("sending_modes", "person_page"),
-                    ("subject_fr", "Offres pour {{ person.first_name }}"),
-                    ("body_fr", "<p>Bonjour.</p>"),
-                ],
-            )
-            .await;
-        let t = id_in(
-            res.headers()["location"].to_str().unwrap(),
-            "/admin/templates/",
-        );
-        let res = app
-            .post_form(
-                "/admin/people/new",
-                "/admin/people/new",
-                &[
-                    ("first_name", "Inès"),
-                    ("last_name", "Roux"),
-                    ("email0", "ines.roux@example.org"),
-                    ("email0_accepts", "1"),
-                    ("status", "active"),
-                    ("recipient_type", "beneficiary"),
-                ],
-            )
-            .await;
-        let p = id_in(
-            res.headers()["location"].to_str().unwrap(),
-            "/admin/people/",
-        );
+        let t = person_page_template(
+            &app,
+            "Offres",
+            "Offres pour {{ person.first_name }}",
+            "<p>Bonjour.</p>",
+        )
+        .await;
+        let p = beneficiary(&app, "Inès", "Roux", "ines.roux@example.org").await;
 
         // Not verified, not assigned: not offered, and refused if posted.
         let page = app

@@ -4,7 +4,9 @@
 use amicale::db::entities::{tracking_events, unsubscriptions};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
-use crate::support::{TestApp, admin_app, id_in, location, new_client, on_each_backend};
+use crate::support::{
+    TestApp, admin_app, beneficiary, new_client, on_each_backend, person_page_template,
+};
 
 fn header(raw: &str, name: &str) -> Option<String> {
     let msg = mail_parser::MessageParser::default()
@@ -51,42 +53,14 @@ async fn send_now(app: &TestApp, person: i64, template: i64) {
 async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
     on_each_backend(|b| async move {
         let (app, sink, _db) = admin_app(b).await;
-        let res = app
-            .post_form(
-                "/admin/templates/new?kind=email",
-                "/admin/templates/new",
-                &[
-                    ("kind", "email"),
-                    ("name", "Offres"),
-                    ("active", "1"),
-                    ("recipient_types", "beneficiary"),
-                    ("sending_modes", "person_page"),
-                    ("subject_fr", "Offres pour {{ person.first_name }}"),
-                    (
-                        "body_fr",
-                        r#"<p>Bonjour, voici les <a href="https://jobs.example.org/offres?a=1&b=2">offres</a>.</p>"#,
-                    ),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-        let t: i64 = id_in(&location(&res), "/admin/templates/");
-        let res = app
-            .post_form(
-                "/admin/people/new",
-                "/admin/people/new",
-                &[
-                    ("first_name", "Inès"),
-                    ("last_name", "Roux"),
-                    ("email0", "ines.roux@example.org"),
-                    ("email0_accepts", "1"),
-                    ("status", "active"),
-                    ("recipient_type", "beneficiary"),
-                ],
-            )
-            .await;
-        assert_eq!(res.status(), 303);
-        let p: i64 = id_in(&location(&res), "/admin/people/");
+        let t = person_page_template(
+            &app,
+            "Offres",
+            "Offres pour {{ person.first_name }}",
+            r#"<p>Bonjour, voici les <a href="https://jobs.example.org/offres?a=1&b=2">offres</a>.</p>"#,
+        )
+        .await;
+        let p = beneficiary(&app, "Inès", "Roux", "ines.roux@example.org").await;
         send_now(&app, p, t).await;
         let mail = sink.wait_for(1, 20).await.remove(0);
 
@@ -168,21 +142,7 @@ async fn tracked_links_pixel_reports_and_one_click_unsubscribe() {
             .post_form("/admin/reports", "/admin/tracking", &[("on", "off")])
             .await;
         assert_eq!(res.status(), 303);
-        let res = app
-            .post_form(
-                "/admin/people/new",
-                "/admin/people/new",
-                &[
-                    ("first_name", "Paul"),
-                    ("last_name", "Blanc"),
-                    ("email0", "paul.blanc@example.org"),
-                    ("email0_accepts", "1"),
-                    ("status", "active"),
-                    ("recipient_type", "beneficiary"),
-                ],
-            )
-            .await;
-        let q: i64 = id_in(&location(&res), "/admin/people/");
+        let q = beneficiary(&app, "Paul", "Blanc", "paul.blanc@example.org").await;
         send_now(&app, q, t).await;
         let second = sink.wait_for(2, 20).await.remove(1);
         let html = html_of(&second.data);

@@ -340,3 +340,45 @@ pub fn id_in(location: &str, prefix: &str) -> i64 {
 pub fn location(res: &reqwest::Response) -> String {
     res.headers()["location"].to_str().unwrap().to_owned()
 }
+
+/// An active e-mail template for beneficiaries, sendable from the person
+/// page, in French; returns its id.
+pub async fn person_page_template(app: &TestApp, name: &str, subject: &str, body: &str) -> i64 {
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=email",
+            "/admin/templates/new",
+            &[
+                ("kind", "email"),
+                ("name", name),
+                ("active", "1"),
+                ("recipient_types", "beneficiary"),
+                ("sending_modes", "person_page"),
+                ("subject_fr", subject),
+                ("body_fr", body),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    id_in(&location(&res), "/admin/templates/")
+}
+
+/// An active beneficiary who accepts e-mail at `email`; returns their id.
+pub async fn beneficiary(app: &TestApp, first: &str, last: &str, email: &str) -> i64 {
+    let res = app
+        .post_form(
+            "/admin/people/new",
+            "/admin/people/new",
+            &[
+                ("first_name", first),
+                ("last_name", last),
+                ("email0", email),
+                ("email0_accepts", "1"),
+                ("status", "active"),
+                ("recipient_type", "beneficiary"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    id_in(&location(&res), "/admin/people/")
+}
