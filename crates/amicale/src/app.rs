@@ -187,6 +187,14 @@ pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
         set.spawn(delivery::worker::run(state.clone(), shutdown.clone()));
     }
     set.spawn(delivery::sms::worker::run(state.clone(), shutdown.clone()));
+    // Validated when the configuration was loaded.
+    if let Ok(Some(url)) = state.config.bounce_mailbox() {
+        set.spawn(delivery::bounce_mailbox::run(
+            state.clone(),
+            shutdown.clone(),
+            url,
+        ));
+    }
     let scheduler = schedule::Scheduler::new(
         state.db.clone(),
         state.tz,

@@ -59,8 +59,8 @@ pub struct Config {
     pub outbox_lease_secs: u64,
     /// How often an idle worker looks for due messages.
     pub outbox_poll_secs: u64,
-    /// Messages a worker claims at once. Larger batches cost fewer database
-    /// round trips; after a `kill -9`, at most this many per worker may go twice.
+    /// Messages a node claims at once. Larger batches cost fewer database
+    /// round trips; after a `kill -9`, at most 6 × this + `workers` may go twice.
     pub outbox_batch: u64,
     /// SMTP connect and command timeout.
     pub smtp_timeout_secs: u64,
@@ -74,6 +74,11 @@ pub struct Config {
     /// Shared secret of `POST /hooks/bounces` (provider webhooks, bounce
     /// mailbox pollers); the endpoint is off when unset.
     pub bounce_webhook_token: Option<String>,
+    /// The bounce mailbox, polled over IMAP:
+    /// `imaps://user:password@host/Mailbox` (`imap://` for a local server).
+    pub bounce_imap_url: Option<String>,
+    /// How often the bounce mailbox is read.
+    pub bounce_imap_poll_secs: u64,
     /// Delivery worker tasks started by `serve` and `worker`, each with its
     /// own SMTP connection; 0 makes a web-only node that leaves delivery to others.
     pub workers: usize,
@@ -107,6 +112,8 @@ impl Default for Config {
             dkim_selector: None,
             dkim_key_file: None,
             bounce_webhook_token: None,
+            bounce_imap_url: None,
+            bounce_imap_poll_secs: 300,
             workers: 4,
         }
     }
@@ -162,6 +169,7 @@ impl Config {
         if let Some(url) = &self.smtp_url {
             url.parse::<SmtpUrl>()?;
         }
+        self.bounce_mailbox()?;
         if !(1..=10_000).contains(&self.outbox_batch) {
             return Err(AppError::Config(
                 "outbox_batch must be between 1 and 10000".into(),
@@ -220,6 +228,12 @@ impl Config {
         self.time_zone
             .parse::<Tz>()
             .map_err(|_| AppError::Config(format!("unknown time zone `{}`", self.time_zone)))
+    }
+
+    pub fn bounce_mailbox(
+        &self,
+    ) -> Result<Option<crate::delivery::bounce_mailbox::MailboxUrl>, AppError> {
+        self.bounce_imap_url.as_deref().map(str::parse).transpose()
     }
 
     pub fn smtp(&self) -> Result<Option<SmtpUrl>, AppError> {

@@ -1,6 +1,6 @@
 //! Bounce intake: `POST /hooks/bounces` takes a raw bounce e-mail (RFC 3464
 //! delivery status notification, or a plain-text bounce), from a provider's
-//! webhook or a bounce-mailbox poller. Hard bounces suppress the address and
+//! webhook; [`record`] also serves the bounce-mailbox poller. Hard bounces suppress the address and
 //! the returned message is marked failed with the reason.
 
 use axum::Json;
@@ -12,7 +12,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use amicale_mailkit::dsn::{self, Action, Severity};
+use amicale_mailkit::dsn::{self, Action, Bounce, Severity};
 
 use crate::app::AppState;
 use crate::db::entities::outbox;
@@ -45,6 +45,20 @@ pub async fn intake(
     let Some(bounce) = dsn::parse(&body) else {
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, "not a bounce").into_response());
     };
+    let (suppressed, matched) = record(&state, &bounce).await?;
+    Ok(Json(serde_json::json!({
+        "recipients": bounce.recipients.len(),
+        "suppressed": suppressed,
+        "matched": matched,
+    }))
+    .into_response())
+}
+
+/// Applies a bounce, from the webhook or the bounce mailbox: hard bounces
+/// suppress the address, the returned message is marked failed. Applying
+/// the same bounce twice changes nothing more. Returns how many addresses
+/// were suppressed and how many messages matched.
+pub async fn record(state: &AppState, bounce: &Bounce) -> AppResult<(u64, u64)> {
     let txn = state.db.begin().await?;
     let (mut suppressed, mut matched) = (0, 0);
     for r in bounce
@@ -91,10 +105,5 @@ pub async fn intake(
         matched,
         "bounce received"
     );
-    Ok(Json(serde_json::json!({
-        "recipients": bounce.recipients.len(),
-        "suppressed": suppressed,
-        "matched": matched,
-    }))
-    .into_response())
+    Ok((suppressed, matched))
 }

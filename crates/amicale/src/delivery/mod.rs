@@ -3,6 +3,7 @@
 
 pub mod archive;
 pub mod batch;
+pub mod bounce_mailbox;
 pub mod bounces;
 pub mod copies;
 pub mod identities;

@@ -535,3 +535,88 @@ async fn bounces_from_a_webhook_suppress_and_mark_the_message() {
     assert_eq!(res.status(), 404);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
+    on_each_backend(|b| {
+        async move {
+            // A fresh mailbox per backend.
+            let Some(imap) = crate::support::imap::ImapServer::start().await else {
+                assert!(
+                    !crate::support::strict(),
+                    "dovecot (Debian dovecot-imapd) is missing and AMICALE_TEST_STRICT=1"
+                );
+                eprintln!("dovecot not found: bounce mailbox test skipped");
+                return;
+            };
+            let db = TestDb::new(b).await;
+            let sink = SmtpSink::start().await;
+            // Polled by the test itself: the node's own poller (started when
+            // `bounce_imap_url` is set) would race it.
+            let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
+            let mailbox: amicale::delivery::bounce_mailbox::MailboxUrl = imap.url().parse().unwrap();
+            let id = system_mail(&app, "gone-later@example.org").await;
+            let sent = wait_for_state(&app.state.db, id, "sent", 30).await;
+
+            // The mailbox holds a bounce and a human's reply.
+            let mut s = imap.session().await;
+            s.append(
+                "INBOX",
+                None,
+                None,
+                dsn_for(&sent.message_id, "gone-later@example.org"),
+            )
+            .await
+            .unwrap();
+            s.append(
+                "INBOX",
+                None,
+                None,
+                "From: someone@example.org\r\nTo: bounces@amicale.test\r\nSubject: Re: hello\r\n\r\nThanks!\r\n",
+            )
+            .await
+            .unwrap();
+
+            let polled = amicale::delivery::bounce_mailbox::poll(&app.state, &mailbox)
+                .await
+                .unwrap();
+            assert_eq!(
+                (polled.read, polled.bounces, polled.suppressed),
+                (2, 1, 1),
+                "{polled:?}"
+            );
+            let m = outbox::Entity::find_by_id(id)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(m.state, "failed");
+            assert!(m.last_answer.unwrap().contains("5.1.1"));
+            assert_eq!(
+                suppressions::Entity::find()
+                    .filter(suppressions::Column::Address.eq("gone-later@example.org"))
+                    .count(&app.state.db)
+                    .await
+                    .unwrap(),
+                1
+            );
+
+            // The bounce is gone, the reply stays, read; nothing is read twice.
+            s.select("INBOX").await.unwrap();
+            let all = s.uid_search("ALL").await.unwrap();
+            let unseen = s.uid_search("UNSEEN").await.unwrap();
+            assert_eq!((all.len(), unseen.len()), (1, 0));
+            let again = amicale::delivery::bounce_mailbox::poll(&app.state, &mailbox)
+                .await
+                .unwrap();
+            assert_eq!(again.read, 0);
+            let _ = s.logout().await;
+
+            // Later mail to the address is suppressed.
+            let next = system_mail(&app, "gone-later@example.org").await;
+            wait_for_state(&app.state.db, next, "suppressed", 30).await;
+            app.stop().await;
+        }
+    })
+    .await;
+}

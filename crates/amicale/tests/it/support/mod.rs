@@ -2,6 +2,7 @@
 //! sink, an HTTP client with cookies, and a Chromium driver.
 
 pub mod browser;
+pub mod imap;
 pub mod pg;
 pub mod smtp;
 
