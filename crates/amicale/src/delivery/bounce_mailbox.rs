@@ -200,31 +200,26 @@ where
         }
     }
     if !kept.is_empty() {
-        let _: Vec<_> = s
-            .uid_store(uid_set(&kept), "+FLAGS (\\Seen)")
-            .await
-            .map_err(imap_error)?
-            .try_collect()
-            .await
-            .map_err(imap_error)?;
+        drain(s.uid_store(uid_set(&kept), "+FLAGS (\\Seen)").await).await?;
     }
     if !done.is_empty() {
-        let _: Vec<_> = s
-            .uid_store(uid_set(&done), "+FLAGS (\\Deleted)")
-            .await
-            .map_err(imap_error)?
-            .try_collect()
-            .await
-            .map_err(imap_error)?;
-        let _: Vec<_> = s
-            .expunge()
-            .await
-            .map_err(imap_error)?
-            .try_collect()
-            .await
-            .map_err(imap_error)?;
+        drain(s.uid_store(uid_set(&done), "+FLAGS (\\Deleted)").await).await?;
+        drain(s.expunge().await).await?;
     }
     Ok(polled)
+}
+
+/// Reads a command's untagged answers to its end.
+async fn drain<T>(
+    answers: async_imap::error::Result<
+        impl futures_util::Stream<Item = async_imap::error::Result<T>>,
+    >,
+) -> AppResult<()> {
+    answers
+        .map_err(imap_error)?
+        .try_for_each(|_| std::future::ready(Ok(())))
+        .await
+        .map_err(imap_error)
 }
 
 fn uid_set(uids: &[u32]) -> String {
