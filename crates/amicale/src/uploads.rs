@@ -150,6 +150,24 @@ pub fn clean_filename(name: &str) -> String {
     }
 }
 
+/// The first part named `field` of a multipart form: its file name as sent
+/// and its bytes; other parts are skipped.
+pub async fn file_field(
+    mp: &mut axum::extract::Multipart,
+    field: &str,
+) -> crate::error::AppResult<Option<(String, axum::body::Bytes)>> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        crate::error::AppError::Internal(e.to_string())
+    };
+    while let Some(part) = mp.next_field().await.map_err(bad)? {
+        if part.name() == Some(field) {
+            let name = part.file_name().unwrap_or("").to_owned();
+            return Ok(Some((name, part.bytes().await.map_err(bad)?)));
+        }
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

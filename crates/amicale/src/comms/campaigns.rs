@@ -7,7 +7,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
@@ -27,6 +27,7 @@ use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{SendChannel, parse_date};
+use crate::people::followup::kinds;
 
 /// The filters of C7 that the record holds today, all combinable; empty
 /// means "any".
@@ -55,11 +56,38 @@ pub struct Filters {
     /// at or launched (negative: before), e.g. -7 and 0 for "last week".
     pub event_days_from: String,
     pub event_days_to: String,
+    /// Of the person's latest situation (JUNGO2 filters on the current
+    /// one); several codes mean any of them.
+    pub employment_status: Vec<String>,
+    pub socio_category: Vec<String>,
+    pub education_level: Vec<String>,
+    /// "yes", "no", or empty for either.
+    pub disability: String,
+    pub minimum_income: String,
+    pub priority_area: String,
+    pub situation_from: String,
+    pub situation_to: String,
+    /// Has a project in one of these states, of a sector containing this.
+    pub project_state: Vec<String>,
+    pub sector: String,
+    /// Of one enrolment, in the chosen programme when there is one.
+    pub enrolment_step: String,
+    pub resource: String,
+    pub prescription_channel: Vec<String>,
+    pub enrolment_end_from: String,
+    pub enrolment_end_to: String,
 }
 
 impl Filters {
     pub fn from_pairs(f: &crate::web::form::FormPairs) -> Self {
         let g = |k: &str| f.get(k).trim().to_owned();
+        let many = |k: &str| {
+            f.all(k)
+                .into_iter()
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .collect::<Vec<_>>()
+        };
         Filters {
             created_from: g("created_from"),
             created_to: g("created_to"),
@@ -79,6 +107,21 @@ impl Filters {
             event_to: g("event_to"),
             event_days_from: g("event_days_from"),
             event_days_to: g("event_days_to"),
+            employment_status: many("employment_status"),
+            socio_category: many("socio_category"),
+            education_level: many("education_level"),
+            disability: g("disability"),
+            minimum_income: g("minimum_income"),
+            priority_area: g("priority_area"),
+            situation_from: g("situation_from"),
+            situation_to: g("situation_to"),
+            project_state: many("project_state"),
+            sector: g("sector"),
+            enrolment_step: g("enrolment_step"),
+            resource: g("resource"),
+            prescription_channel: many("prescription_channel"),
+            enrolment_end_from: g("enrolment_end_from"),
+            enrolment_end_to: g("enrolment_end_to"),
         }
     }
 
@@ -92,8 +135,48 @@ impl Filters {
             ("born_to", &self.born_to),
             ("event_from", &self.event_from),
             ("event_to", &self.event_to),
+            ("situation_from", &self.situation_from),
+            ("situation_to", &self.situation_to),
+            ("enrolment_end_from", &self.enrolment_end_from),
+            ("enrolment_end_to", &self.enrolment_end_to),
         ] {
             if !v.is_empty() && parse_date(v).is_none() {
+                bad.push(name);
+            }
+        }
+        for (name, v, codes) in [
+            (
+                "employment_status",
+                &self.employment_status,
+                kinds::EMPLOYMENT_STATUS,
+            ),
+            (
+                "socio_category",
+                &self.socio_category,
+                kinds::SOCIO_CATEGORY,
+            ),
+            (
+                "education_level",
+                &self.education_level,
+                kinds::EDUCATION_LEVEL,
+            ),
+            ("project_state", &self.project_state, kinds::PROJECT_STATE),
+            (
+                "prescription_channel",
+                &self.prescription_channel,
+                kinds::PRESCRIPTION_CHANNEL,
+            ),
+        ] {
+            if v.iter().any(|c| !codes.contains(&c.as_str())) {
+                bad.push(name);
+            }
+        }
+        for (name, v) in [
+            ("disability", &self.disability),
+            ("minimum_income", &self.minimum_income),
+            ("priority_area", &self.priority_area),
+        ] {
+            if !matches!(v.as_str(), "" | "yes" | "no") {
                 bad.push(name);
             }
         }
@@ -162,8 +245,33 @@ impl Filters {
         if let Ok(r) = self.referent.parse::<i64>() {
             c = c.add(persons::Column::ReferentUserId.eq(r));
         }
-        if let Ok(p) = self.programme.parse::<i64>() {
-            c = c.add(persons::Column::ProgrammeId.eq(p));
+        let programme = self.programme.parse::<i64>().ok();
+        match (programme, self.enrolment()) {
+            (programme, Some(mut enrolment)) => {
+                if let Some(p) = programme {
+                    enrolment = enrolment.add(Expr::col(a("programme_id")).eq(p));
+                }
+                c = c.add(
+                    persons::Column::Id.in_subquery(person_ids("person_enrolments", enrolment)),
+                );
+            }
+            (Some(p), None) => {
+                c = c.add(
+                    Condition::any()
+                        .add(persons::Column::ProgrammeId.eq(p))
+                        .add(persons::Column::Id.in_subquery(person_ids(
+                            "person_enrolments",
+                            Condition::all().add(Expr::col(a("programme_id")).eq(p)),
+                        ))),
+                );
+            }
+            (None, None) => {}
+        }
+        if let Some(s) = self.situation() {
+            c = c.add(persons::Column::Id.in_subquery(latest_situations(s)));
+        }
+        if let Some(pr) = self.project() {
+            c = c.add(persons::Column::Id.in_subquery(person_ids("person_projects", pr)));
         }
         if let Ok(y) = self.promo.parse::<i32>() {
             c = c.add(persons::Column::PromoYear.eq(y));
@@ -219,6 +327,132 @@ impl Filters {
             c = c.add(persons::Column::Id.in_subquery(sub));
         }
         c
+    }
+}
+
+fn a(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+/// `SELECT person_id FROM table WHERE cond`.
+fn person_ids(table: &str, cond: Condition) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(a("person_id"))
+        .from(a(table))
+        .cond_where(cond)
+        .to_owned()
+}
+
+/// The persons whose latest situation (by date, then by entry) matches.
+fn latest_situations(cond: Condition) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column((a("s"), a("person_id")))
+        .from_as(a("person_situations"), a("s"))
+        .cond_where(cond)
+        .and_where(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM person_situations n WHERE n.person_id = s.person_id \
+             AND (n.situation_date > s.situation_date \
+             OR (n.situation_date = s.situation_date AND n.id > s.id)))",
+        ))
+        .to_owned()
+}
+
+/// A column, qualified by its table when written `table.column`.
+fn c(name: &str) -> Expr {
+    match name.split_once('.') {
+        Some((t, col)) => Expr::col((a(t), a(col))),
+        None => Expr::col(a(name)),
+    }
+}
+
+fn any_of(col: &str, codes: &[String]) -> Option<sea_orm::sea_query::SimpleExpr> {
+    (!codes.is_empty()).then(|| c(col).is_in(codes.iter().cloned()))
+}
+
+fn flag(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
+    match v {
+        "yes" => Some(c(col).eq(true)),
+        "no" => Some(c(col).eq(false)),
+        _ => None,
+    }
+}
+
+fn contains(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
+    (!v.is_empty()).then(|| {
+        Expr::expr(Func::lower(c(col)))
+            .like(format!("%{}%", v.to_lowercase().replace(['%', '_'], "")))
+    })
+}
+
+fn date_range(col: &str, from: &str, to: &str) -> Vec<sea_orm::sea_query::SimpleExpr> {
+    let mut out = Vec::new();
+    if let Some(d) = parse_date(from) {
+        out.push(c(col).gte(d));
+    }
+    if let Some(d) = parse_date(to) {
+        out.push(c(col).lte(d));
+    }
+    out
+}
+
+/// All of the parts, or none when no part is set.
+fn all_of(parts: impl IntoIterator<Item = sea_orm::sea_query::SimpleExpr>) -> Option<Condition> {
+    let mut c = Condition::all();
+    let mut any = false;
+    for p in parts {
+        c = c.add(p);
+        any = true;
+    }
+    any.then_some(c)
+}
+
+impl Filters {
+    fn situation(&self) -> Option<Condition> {
+        all_of(
+            [
+                any_of("s.employment_status", &self.employment_status),
+                any_of("s.socio_category", &self.socio_category),
+                any_of("s.education_level", &self.education_level),
+                flag("s.disability", &self.disability),
+                flag("s.minimum_income", &self.minimum_income),
+                flag("s.priority_area", &self.priority_area),
+            ]
+            .into_iter()
+            .flatten()
+            .chain(date_range(
+                "s.situation_date",
+                &self.situation_from,
+                &self.situation_to,
+            )),
+        )
+    }
+
+    fn project(&self) -> Option<Condition> {
+        all_of(
+            [
+                any_of("state", &self.project_state),
+                contains("sector", &self.sector),
+            ]
+            .into_iter()
+            .flatten(),
+        )
+    }
+
+    fn enrolment(&self) -> Option<Condition> {
+        all_of(
+            [
+                contains("step", &self.enrolment_step),
+                contains("resource", &self.resource),
+                any_of("prescription_channel", &self.prescription_channel),
+            ]
+            .into_iter()
+            .flatten()
+            .chain(date_range(
+                "end_date",
+                &self.enrolment_end_from,
+                &self.enrolment_end_to,
+            )),
+        )
     }
 }
 

@@ -5,6 +5,7 @@ use sea_orm_migration::schema::*;
 
 mod accounts;
 mod events;
+mod followup;
 mod identities;
 mod people;
 mod photos;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(identities::Identities),
             Box::new(transports::Transports),
             Box::new(routing::Routing),
+            Box::new(followup::Followup),
         ]
     }
 }

@@ -3,6 +3,7 @@
 
 mod data;
 mod events;
+mod followup;
 mod people;
 mod templates;
 
@@ -75,6 +76,7 @@ pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin
     }
     templates::load(db, admin).await?;
     events::load(db, admin).await?;
+    followup::load(db, &mut StdRng::seed_from_u64(2028)).await?;
     sms(db, admin).await?;
     Ok(DemoLogin {
         email: ADMIN_EMAIL.into(),

@@ -68,6 +68,7 @@ pub struct Row {
     pub cells: Vec<String>,
 }
 
+#[derive(Debug, Clone)]
 pub struct Opt {
     pub value: String,
     pub label: String,

@@ -198,6 +198,7 @@ pub async fn merge<C: ConnectionTrait>(
     ));
     move_rows!(person_education, |q| q);
     move_rows!(person_experiences, |q| q);
+    crate::people::followup::store::move_all(db, drop, keep).await?;
     // Rows whose key includes the person: copy what the kept one lacks.
     let backend = db.get_database_backend();
     for sql in [

@@ -8,6 +8,7 @@ pub mod directory;
 pub mod document;
 pub mod duplicates;
 pub mod export;
+pub mod followup;
 pub mod import;
 pub mod import_pages;
 pub mod lists;
@@ -26,7 +27,7 @@ use axum::routing::{get, post};
 use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new()
+    followup::router()
         .route("/directory", get(directory::directory))
         .route("/directory/{id}", get(directory::profile))
         .route("/admin/people", get(crm::list))

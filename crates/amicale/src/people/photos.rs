@@ -40,19 +40,7 @@ pub async fn upload(
 ) -> AppResult<Response> {
     crate::people::person::in_reach(&state, &who.0, id).await?;
     let mut outcome = "photo-missing";
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-    {
-        if field.name() != Some("photo") {
-            continue;
-        }
-        let name = field.file_name().unwrap_or("").to_owned();
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+    if let Some((name, bytes)) = uploads::file_field(&mut mp, "photo").await? {
         outcome = match uploads::check(&name, &bytes, MAX_PHOTO) {
             Ok(kind) if kind.mime.starts_with("image/") => {
                 person_photos::Entity::insert(person_photos::ActiveModel {

@@ -226,6 +226,24 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
         home.contains(&amicale::demo::DEFAULT_PEOPLE.to_string()),
         "home shows the real count"
     );
+    // Accompanied persons come with their follow-up.
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let beneficiary = amicale::db::entities::persons::Entity::find()
+        .filter(amicale::db::entities::persons::Column::RecipientType.eq("beneficiary"))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .expect("demo beneficiaries");
+    let page = app
+        .get(&format!("/admin/people/{}/followup", beneficiary.id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Activ&#39;Créa 2026") || page.contains("Activ'Créa 2026"),
+        "{page}"
+    );
     app.stop().await;
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod copies;
 mod delivery;
 mod events;
+mod followup;
 mod identities;
 mod outbox;
 mod people;

@@ -8,7 +8,7 @@ use amicale::people::store::{self, EmailEntry, Experience, Names, PersonInput};
 use amicale_people::{CommunityRole, Email, PromoYear};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{TestApp, on_each_backend, spawn_app};
+use crate::support::{TestApp, on_each_backend, spawn_app, staff};
 
 fn person(first: &str, last: &str, email: &str) -> PersonInput {
     let mut p = PersonInput::new(first, last);
@@ -1291,47 +1291,6 @@ async fn groups_and_saved_lists_static_or_re_evaluated() {
         app.stop().await;
     })
     .await;
-}
-
-async fn staff(
-    app: &TestApp,
-    email: &str,
-    profile: &str,
-    site: Option<&str>,
-) -> (reqwest::Client, i64) {
-    use amicale::db::entities::{permission_profiles, users};
-    app.create_user(email, "staff passphrase", false).await;
-    let u = users::Entity::find()
-        .filter(users::Column::Email.eq(email))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let p = permission_profiles::Entity::find()
-        .filter(permission_profiles::Column::Name.eq(profile))
-        .one(&app.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let (uid, pid) = (u.id.to_string(), p.id.to_string());
-    let res = app
-        .post_form(
-            "/admin/users",
-            &format!("/admin/users/{uid}"),
-            &[
-                ("profile", &pid),
-                ("site", site.unwrap_or("")),
-                ("team", ""),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let client = crate::support::new_client();
-    assert_eq!(
-        app.login_with(&client, email, "staff passphrase").await,
-        303
-    );
-    (client, u.id)
 }
 
 #[tokio::test]

@@ -383,3 +383,47 @@ pub async fn beneficiary(app: &TestApp, first: &str, last: &str, email: &str) ->
     assert_eq!(res.status(), 303);
     id_in(&location(&res), "/admin/people/")
 }
+
+/// A staff user with a permission profile (and a site), signed in with
+/// their own client; returns the client and the user id.
+pub async fn staff(
+    app: &TestApp,
+    email: &str,
+    profile: &str,
+    site: Option<&str>,
+) -> (reqwest::Client, i64) {
+    use amicale::db::entities::{permission_profiles, users};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    app.create_user(email, "staff passphrase", false).await;
+    let u = users::Entity::find()
+        .filter(users::Column::Email.eq(email))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let p = permission_profiles::Entity::find()
+        .filter(permission_profiles::Column::Name.eq(profile))
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let (uid, pid) = (u.id.to_string(), p.id.to_string());
+    let res = app
+        .post_form(
+            "/admin/users",
+            &format!("/admin/users/{uid}"),
+            &[
+                ("profile", &pid),
+                ("site", site.unwrap_or("")),
+                ("team", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let client = new_client();
+    assert_eq!(
+        app.login_with(&client, email, "staff passphrase").await,
+        303
+    );
+    (client, u.id)
+}
