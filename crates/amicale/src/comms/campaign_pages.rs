@@ -93,6 +93,8 @@ struct NewTpl<'a> {
     error: Option<String>,
     name: String,
     identities: Vec<crate::comms::direct::TemplateChoice>,
+    /// The saved list the campaign is created for: (id, name).
+    list: Option<(i64, String)>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -100,6 +102,8 @@ struct NewTpl<'a> {
 pub struct NewQuery {
     pub recipient_type: String,
     pub channel: String,
+    /// A static saved list the campaign will go to (from the CRM).
+    pub list: String,
 }
 
 async fn new_page(
@@ -125,8 +129,10 @@ async fn new_page(
             name: t.name,
         });
     }
+    let list = own_list(state, user.id, &q.list).await?;
     render(&NewTpl {
         p,
+        list,
         recipient_type: rt.as_str().into(),
         channel: channel.as_str().into(),
         offers,
@@ -158,6 +164,7 @@ pub async fn create(
     let q = NewQuery {
         recipient_type: f.get("recipient_type").into(),
         channel: f.get("channel").into(),
+        list: f.get("list").into(),
     };
     let name = f.get("name").trim().to_owned();
     let rt = RecipientType::parse(&q.recipient_type);
@@ -210,7 +217,44 @@ pub async fn create(
         };
     let id =
         campaigns::create(&state.db, &name, rt, channel, t.id, who.user().id, identity).await?;
+    if let Some((list, _)) = own_list(&state, who.user().id, &q.list).await? {
+        let filters = Filters {
+            saved_list: list.to_string(),
+            ..Filters::default()
+        };
+        campaigns::save(&state.db, id, &filters, &Selection::All).await?;
+    }
     Ok(Redirect::to(&format!("/admin/campaigns/{id}")).into_response())
+}
+
+/// The lists a campaign may filter on: the user's static lists, and the
+/// one already chosen (perhaps by a colleague).
+async fn campaign_lists(state: &AppState, user: i64, chosen: &str) -> AppResult<Vec<Opt>> {
+    let mut lists = crate::people::lists::static_lists(&state.db, user).await?;
+    if let Ok(id) = chosen.parse::<i64>()
+        && !lists.iter().any(|o| o.value == chosen)
+        && let Some(l) = crate::db::entities::saved_lists::Entity::find_by_id(id)
+            .one(&state.db)
+            .await?
+    {
+        lists.push(Opt {
+            value: chosen.to_owned(),
+            label: l.name,
+        });
+    }
+    Ok(lists)
+}
+
+/// A static saved list of this user, by the id a form carried.
+async fn own_list(state: &AppState, user: i64, id: &str) -> AppResult<Option<(i64, String)>> {
+    let Ok(id) = id.parse::<i64>() else {
+        return Ok(None);
+    };
+    Ok(crate::people::lists::static_lists(&state.db, user)
+        .await?
+        .into_iter()
+        .find(|o| o.value == id.to_string())
+        .map(|o| (id, o.label)))
 }
 
 pub struct PersonRow {
@@ -240,6 +284,8 @@ struct ShowTpl<'a> {
     summary: Option<Summary>,
     programmes: Vec<Opt>,
     staff: Vec<crate::db::entities::users::Model>,
+    /// The user's static lists, and the one chosen if it is another's.
+    lists: Vec<Opt>,
     editable: bool,
     batch_time: String,
     notice: Option<String>,
@@ -307,7 +353,7 @@ const SUMMARY_CAP: usize = 20_000;
 
 pub async fn show(
     State(state): State<AppState>,
-    _: Require<ManageSends>,
+    who: Require<ManageSends>,
     p: Page,
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
@@ -381,8 +427,10 @@ pub async fn show(
         .await?
         .map(|t| t.name)
         .unwrap_or_default();
+    let lists = campaign_lists(&state, who.user().id, &f.saved_list).await?;
     render(&ShowTpl {
         p: &p,
+        lists,
         template,
         invalid: f.invalid(),
         f,

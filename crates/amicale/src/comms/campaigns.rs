@@ -76,6 +76,8 @@ pub struct Filters {
     pub prescription_channel: Vec<String>,
     pub enrolment_end_from: String,
     pub enrolment_end_to: String,
+    /// In this static saved list (D7), e.g. a CRM selection.
+    pub saved_list: String,
 }
 
 impl Filters {
@@ -122,6 +124,7 @@ impl Filters {
             prescription_channel: many("prescription_channel"),
             enrolment_end_from: g("enrolment_end_from"),
             enrolment_end_to: g("enrolment_end_to"),
+            saved_list: g("saved_list"),
         }
     }
 
@@ -185,6 +188,7 @@ impl Filters {
             ("programme", &self.programme),
             ("promo", &self.promo),
             ("event_programme", &self.event_programme),
+            ("saved_list", &self.saved_list),
         ] {
             if !v.is_empty() && v.parse::<i64>().is_err() {
                 bad.push(name);
@@ -266,6 +270,17 @@ impl Filters {
                 );
             }
             (None, None) => {}
+        }
+        if let Ok(list) = self.saved_list.parse::<i64>() {
+            c = c.add(
+                persons::Column::Id.in_subquery(
+                    Query::select()
+                        .column(a("person_id"))
+                        .from(a("saved_list_members"))
+                        .and_where(Expr::col(a("list_id")).eq(list))
+                        .to_owned(),
+                ),
+            );
         }
         if let Some(s) = self.situation() {
             c = c.add(persons::Column::Id.in_subquery(latest_situations(s)));

@@ -18,7 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::app::{AppState, Shutdown};
 use crate::crypto::random_token;
-use crate::db::entities::{audit_log, group_members, groups, jobs, person_roles};
+use crate::db::entities::{
+    audit_log, group_members, groups, jobs, person_roles, saved_list_members,
+};
 use crate::error::{AppError, AppResult};
 use crate::people::store;
 
@@ -38,6 +40,9 @@ pub enum Action {
     AddToGroup {
         group_id: i64,
     },
+    AddToList {
+        list_id: i64,
+    },
     Delete,
 }
 
@@ -47,6 +52,7 @@ impl Action {
             Action::AddRole { .. } => "add_role",
             Action::StudentsToAlumni => "students_to_alumni",
             Action::AddToGroup { .. } => "add_to_group",
+            Action::AddToList { .. } => "add_to_list",
             Action::Delete => "delete",
         }
     }
@@ -117,6 +123,24 @@ pub async fn apply<C: ConnectionTrait>(db: &C, action: &Action, ids: &[i64]) -> 
                     .on_conflict_do_nothing_on([
                         group_members::Column::GroupId,
                         group_members::Column::PersonId,
+                    ])
+                    .exec(db)
+                    .await?;
+            }
+        }
+        Action::AddToList { list_id } => {
+            let rows: Vec<_> = ids
+                .iter()
+                .map(|id| saved_list_members::ActiveModel {
+                    list_id: Set(*list_id),
+                    person_id: Set(*id),
+                })
+                .collect();
+            for chunk in rows.chunks(300) {
+                saved_list_members::Entity::insert_many(chunk.to_vec())
+                    .on_conflict_do_nothing_on([
+                        saved_list_members::Column::ListId,
+                        saved_list_members::Column::PersonId,
                     ])
                     .exec(db)
                     .await?;

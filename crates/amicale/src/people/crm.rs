@@ -90,6 +90,10 @@ struct CrmTpl<'a> {
     invalid: Vec<Invalid>,
     programmes: Vec<Opt>,
     groups: Vec<Opt>,
+    /// The user's static lists, which a selection can be added to.
+    lists: Vec<Opt>,
+    /// May send: offers "send a mailing".
+    sends: bool,
     done: String,
 }
 
@@ -279,6 +283,10 @@ pub async fn list(
         invalid,
         programmes,
         groups,
+        lists: crate::people::lists::static_lists(&state.db, who.user().id).await?,
+        sends: <crate::web::extract::ManageSends as crate::web::extract::Permission>::allows(
+            &who.0,
+        ),
         done: q.done,
     })
 }
@@ -417,6 +425,41 @@ pub async fn bulk(
             };
             Action::AddToGroup { group_id }
         }
+        "add_to_list" => {
+            let name = form.get("list_name").trim();
+            let own = crate::people::lists::static_lists(&state.db, who.user().id).await?;
+            let list_id = if !name.is_empty() && name.chars().count() <= 120 {
+                crate::people::lists::create_static(&state.db, who.user().id, name).await?
+            } else if let Some(o) = own.iter().find(|o| o.value == form.get("list")) {
+                o.value.parse().unwrap_or_default()
+            } else {
+                return Ok(notice("bad-list"));
+            };
+            Action::AddToList { list_id }
+        }
+        "send_mailing" => {
+            use crate::web::extract::{ManageSends, Permission};
+            if !ManageSends::allows(&who.0) {
+                return Err(AppError::Forbidden);
+            }
+            // The selection becomes a list of its own, which the campaign
+            // (C7) then filters on; its recipients are counted at launch.
+            let name = format!(
+                "{} {}",
+                p.t("crm-mailing-list"),
+                chrono::Utc::now()
+                    .with_timezone(&state.tz)
+                    .format("%Y-%m-%d %H:%M")
+            );
+            let list_id =
+                crate::people::lists::create_static(&state.db, who.user().id, &name).await?;
+            let recipient_type = dominant_type(&state, &ids).await?;
+            bulk::run(&state, who.user().id, Action::AddToList { list_id }, ids).await?;
+            return Ok(Redirect::to(&format!(
+                "/admin/campaigns/new?list={list_id}&recipient_type={recipient_type}"
+            ))
+            .into_response());
+        }
         "delete" => {
             if form.get("confirm") != "1" {
                 return Ok(notice("confirm"));
@@ -429,6 +472,31 @@ pub async fn bulk(
         Outcome::Done(_) => Ok(notice("ok")),
         Outcome::Queued(job) => Ok(Redirect::to(&format!("/admin/jobs/{job}")).into_response()),
     }
+}
+
+/// The recipient type most of these persons have (a campaign addresses
+/// one type).
+async fn dominant_type(state: &AppState, ids: &[i64]) -> AppResult<String> {
+    use crate::db::entities::persons;
+    use sea_orm::QuerySelect;
+    let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for chunk in ids.chunks(500) {
+        let types: Vec<String> = persons::Entity::find()
+            .select_only()
+            .column(persons::Column::RecipientType)
+            .filter(persons::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(&state.db)
+            .await?;
+        for t in types {
+            *counts.entry(t).or_default() += 1;
+        }
+    }
+    Ok(counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(t, _)| t)
+        .unwrap_or_else(|| "member".into()))
 }
 
 #[derive(Deserialize)]

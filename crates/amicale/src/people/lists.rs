@@ -232,6 +232,49 @@ pub async fn list_create(
     Ok(Redirect::to(&format!("/lists/{}", list.id)).into_response())
 }
 
+/// A new static list owned by `owner`, empty; members are added by the
+/// bulk action that asked for it.
+pub async fn create_static<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    owner: i64,
+    name: &str,
+) -> AppResult<i64> {
+    Ok(saved_lists::ActiveModel {
+        name: Set(name.to_owned()),
+        owner_user_id: Set(Some(owner)),
+        criteria: Set(serde_json::to_string(&Stored {
+            scope: "crm".into(),
+            criteria: Criteria::default(),
+        })
+        .map_err(|e| AppError::Internal(e.to_string()))?),
+        dynamic: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?
+    .id)
+}
+
+/// The static lists of a user, which a selection can be added to.
+pub async fn static_lists<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    owner: i64,
+) -> AppResult<Vec<crate::people::crm::Opt>> {
+    Ok(saved_lists::Entity::find()
+        .filter(saved_lists::Column::OwnerUserId.eq(owner))
+        .filter(saved_lists::Column::Dynamic.eq(false))
+        .order_by_asc(saved_lists::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| crate::people::crm::Opt {
+            value: l.id.to_string(),
+            label: l.name,
+        })
+        .collect())
+}
+
 pub struct ListRow {
     pub id: i64,
     pub name: String,

@@ -6,7 +6,9 @@ use amicale::db::entities::programmes;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ConnectionTrait, EntityTrait};
 
-use crate::support::{TestApp, admin_app, beneficiary, id_in, location, on_each_backend, staff};
+use crate::support::{
+    TestApp, admin_app, beneficiary, campaign_template, id_in, location, on_each_backend, staff,
+};
 
 async fn body(app: &TestApp, path: &str) -> String {
     app.get(path).await.text().await.unwrap()
@@ -270,22 +272,7 @@ async fn followup_rows_are_typed_scoped_and_read_by_campaign_filters() {
         );
 
         // Campaign filters read the latest situation, projects, enrolments.
-        let t = app
-            .post_form(
-                "/admin/templates/new?kind=email",
-                "/admin/templates/new",
-                &[
-                    ("kind", "email"),
-                    ("name", "Actualités"),
-                    ("active", "1"),
-                    ("recipient_types", "beneficiary"),
-                    ("sending_modes", "campaign"),
-                    ("subject_fr", "Actualités"),
-                    ("body_fr", "<p>Bonjour {{ person.first_name }}</p>"),
-                ],
-            )
-            .await;
-        let t = id_in(&location(&t), "/admin/templates/").to_string();
+        let t = campaign_template(&app, "Actualités").await.to_string();
         let res = app
             .post_form(
                 "/admin/campaigns/new?recipient_type=beneficiary&channel=email",

@@ -1643,3 +1643,154 @@ async fn broad_searches_are_counted_up_to_a_cap() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
+    use crate::support::{beneficiary, campaign_template, id_in, location};
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let a = beneficiary(&app, "Inès", "Roux", "ines.roux@example.org").await;
+        let b2 = beneficiary(&app, "Karim", "Benali", "karim.benali@example.org").await;
+        let c = beneficiary(&app, "Sophie", "Laurent", "sophie.laurent@example.org").await;
+        let bulk = |ids: Vec<i64>, extra: Vec<(&'static str, String)>| {
+            let app = &app;
+            async move {
+                let mut form: Vec<(String, String)> = ids
+                    .iter()
+                    .map(|i| ("id".to_owned(), i.to_string()))
+                    .collect();
+                form.extend(extra.into_iter().map(|(k, v)| (k.to_owned(), v)));
+                let token = app.csrf("/admin/people").await;
+                form.push(("csrf_token".into(), token));
+                app.client
+                    .post(app.url("/admin/people/bulk"))
+                    .header("origin", &app.base)
+                    .form(&form)
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let members = |list: i64| {
+            let db = app.state.db.clone();
+            async move {
+                use amicale::db::entities::saved_list_members as m;
+                let mut ids: Vec<i64> = m::Entity::find()
+                    .filter(m::Column::ListId.eq(list))
+                    .all(&db)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.person_id)
+                    .collect();
+                ids.sort();
+                ids
+            }
+        };
+        let res = bulk(
+            vec![a, b2],
+            vec![
+                ("action", "add_to_list".into()),
+                ("list_name", "Suivi renforcé".into()),
+            ],
+        )
+        .await;
+        assert!(location(&res).ends_with("done=ok"), "{}", location(&res));
+        let list = amicale::db::entities::saved_lists::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (list.name.as_str(), list.dynamic),
+            ("Suivi renforcé", false)
+        );
+        assert_eq!(members(list.id).await, vec![a, b2]);
+        // Adding again keeps one row per person; an unknown list changes nothing.
+        let res = bulk(
+            vec![b2, c],
+            vec![
+                ("action", "add_to_list".into()),
+                ("list", list.id.to_string()),
+            ],
+        )
+        .await;
+        assert!(location(&res).ends_with("done=ok"));
+        assert_eq!(members(list.id).await, vec![a, b2, c]);
+        let res = bulk(
+            vec![a],
+            vec![("action", "add_to_list".into()), ("list", "999999".into())],
+        )
+        .await;
+        assert!(location(&res).ends_with("done=bad-list"));
+
+        // "Send a mailing": the selection becomes a list and a campaign to it.
+        let res = bulk(vec![a, c], vec![("action", "send_mailing".into())]).await;
+        let next = location(&res);
+        assert!(
+            next.starts_with("/admin/campaigns/new?list=")
+                && next.ends_with("recipient_type=beneficiary"),
+            "{next}"
+        );
+        let selection = id_in(&next, "/admin/campaigns/new?list=");
+        assert_eq!(members(selection).await, vec![a, c]);
+        let t = campaign_template(&app, "Relance").await.to_string();
+        let page = app.get(&next).await.text().await.unwrap();
+        assert!(page.contains("Mailing selection"), "{page}");
+        let res = app
+            .post_form(
+                &next,
+                "/admin/campaigns/new",
+                &[
+                    ("name", "Relance"),
+                    ("recipient_type", "beneficiary"),
+                    ("channel", "email"),
+                    ("template", &t),
+                    ("list", &selection.to_string()),
+                ],
+            )
+            .await;
+        let campaign = location(&res);
+        let html = body(&app, &campaign).await;
+        assert!(
+            html.contains("2 matching") && html.contains("2 selected"),
+            "{html}"
+        );
+
+        // An advisor may change their persons but not send campaigns.
+        let (advisor, advisor_id) = staff(&app, "advisor@example.org", "advisor", None).await;
+        persons::Entity::update_many()
+            .col_expr(
+                persons::Column::ReferentUserId,
+                sea_orm::sea_query::Expr::value(advisor_id),
+            )
+            .filter(persons::Column::Id.eq(a))
+            .exec(&app.state.db)
+            .await
+            .unwrap();
+        let page = advisor
+            .get(app.url("/admin/people"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!page.contains("send_mailing"));
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let res = advisor
+            .post(app.url("/admin/people/bulk"))
+            .header("origin", &app.base)
+            .form(&[
+                ("id", a.to_string()),
+                ("action", "send_mailing".into()),
+                ("csrf_token", token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        app.stop().await;
+    })
+    .await;
+}

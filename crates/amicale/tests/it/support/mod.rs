@@ -330,7 +330,7 @@ pub async fn admin_app(backend: Backend) -> (TestApp, SmtpSink, TestDb) {
 pub fn id_in(location: &str, prefix: &str) -> i64 {
     location
         .trim_start_matches(prefix)
-        .split(['?', '/'])
+        .split(['?', '/', '&'])
         .next()
         .unwrap()
         .parse()
@@ -357,6 +357,27 @@ pub async fn person_page_template(app: &TestApp, name: &str, subject: &str, body
                 ("sending_modes", "person_page"),
                 ("subject_fr", subject),
                 ("body_fr", body),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    id_in(&location(&res), "/admin/templates/")
+}
+
+/// An active e-mail template for beneficiaries' campaigns; returns its id.
+pub async fn campaign_template(app: &TestApp, name: &str) -> i64 {
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=email",
+            "/admin/templates/new",
+            &[
+                ("kind", "email"),
+                ("name", name),
+                ("active", "1"),
+                ("recipient_types", "beneficiary"),
+                ("sending_modes", "campaign"),
+                ("subject_fr", name),
+                ("body_fr", "<p>Bonjour {{ person.first_name }}</p>"),
             ],
         )
         .await;
