@@ -342,32 +342,19 @@ async fn followup_rows_are_typed_scoped_and_read_by_campaign_filters() {
 
         // Consulting is not changing; out of scope does not exist.
         let (comm, _) = staff(&app, "comm@example.org", "communication_manager", None).await;
-        assert_eq!(
-            comm.get(app.url(&karim_page))
-                .send()
+        assert!(
+            app.text_as(&comm, &karim_page)
                 .await
-                .unwrap()
-                .status(),
-            200
+                .contains("Montage projet")
         );
-        let token = crate::support::extract_csrf(
-            &comm
-                .get(app.url(&karim_page))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap(),
-        )
-        .expect("the page carries a token (logout form)");
-        let res = comm
-            .post(app.url(&format!("{karim_page}/tasks")))
-            .header("origin", &app.base)
-            .form(&[("title", "x"), ("csrf_token", &token)])
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .post_form_as(
+                &comm,
+                &karim_page,
+                &format!("{karim_page}/tasks"),
+                &[("title", "x")],
+            )
+            .await;
         assert_eq!(res.status(), 403);
         let (advisor, _) = staff(&app, "advisor@example.org", "advisor", None).await;
         assert_eq!(

@@ -1300,15 +1300,7 @@ async fn permission_profiles_limit_modules_levels_and_scopes() {
         let (helene, marc, _, _) = fixture(&app).await;
         let (advisor, advisor_id) = staff(&app, "advisor@example.org", "advisor", None).await;
         // Marc is assigned to the advisor; Hélène is not; Hélène is on the Lyon site.
-        persons::Entity::update_many()
-            .col_expr(
-                persons::Column::ReferentUserId,
-                sea_orm::sea_query::Expr::value(advisor_id),
-            )
-            .filter(persons::Column::Id.eq(marc))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
+        crate::support::assign_referent(&app, marc, advisor_id).await;
         persons::Entity::update_many()
             .col_expr(
                 persons::Column::Site,
@@ -1759,36 +1751,21 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
 
         // An advisor may change their persons but not send campaigns.
         let (advisor, advisor_id) = staff(&app, "advisor@example.org", "advisor", None).await;
-        persons::Entity::update_many()
-            .col_expr(
-                persons::Column::ReferentUserId,
-                sea_orm::sea_query::Expr::value(advisor_id),
+        crate::support::assign_referent(&app, a, advisor_id).await;
+        assert!(
+            !app.text_as(&advisor, "/admin/people")
+                .await
+                .contains("send_mailing")
+        );
+        let a = a.to_string();
+        let res = app
+            .post_form_as(
+                &advisor,
+                "/admin/people",
+                "/admin/people/bulk",
+                &[("id", &a), ("action", "send_mailing")],
             )
-            .filter(persons::Column::Id.eq(a))
-            .exec(&app.state.db)
-            .await
-            .unwrap();
-        let page = advisor
-            .get(app.url("/admin/people"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(!page.contains("send_mailing"));
-        let token = crate::support::extract_csrf(&page).unwrap();
-        let res = advisor
-            .post(app.url("/admin/people/bulk"))
-            .header("origin", &app.base)
-            .form(&[
-                ("id", a.to_string()),
-                ("action", "send_mailing".into()),
-                ("csrf_token", token),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .await;
         assert_eq!(res.status(), 403);
         app.stop().await;
     })

@@ -168,10 +168,28 @@ impl TestApp {
         action: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let token = self.csrf(page).await;
+        self.post_form_as(&self.client, page, action, fields).await
+    }
+
+    /// The body of `path` as another client (another user) sees it.
+    pub async fn text_as(&self, client: &reqwest::Client, path: &str) -> String {
+        let res = client.get(self.url(path)).send().await.expect("GET");
+        res.text().await.expect("body")
+    }
+
+    /// [`TestApp::post_form`] as another client (another user).
+    pub async fn post_form_as(
+        &self,
+        client: &reqwest::Client,
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let body = self.text_as(client, page).await;
+        let token = extract_csrf(&body).unwrap_or_else(|| panic!("no CSRF token on {page}"));
         let mut form: Vec<(&str, &str)> = fields.to_vec();
         form.push(("csrf_token", &token));
-        self.client
+        client
             .post(self.url(action))
             .header("origin", &self.base)
             .form(&form)
@@ -447,4 +465,19 @@ pub async fn staff(
         303
     );
     (client, u.id)
+}
+
+/// Makes `user` the referent staff member of `person` (scope "assigned to me").
+pub async fn assign_referent(app: &TestApp, person: i64, user: i64) {
+    use amicale::db::entities::persons;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    persons::Entity::update_many()
+        .col_expr(
+            persons::Column::ReferentUserId,
+            sea_orm::sea_query::Expr::value(user),
+        )
+        .filter(persons::Column::Id.eq(person))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
 }
