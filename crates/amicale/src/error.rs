@@ -82,3 +82,13 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Not found unless `found`: what lies outside a user's scope does not
+/// exist for them.
+pub fn found(found: bool) -> AppResult<()> {
+    if found {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}

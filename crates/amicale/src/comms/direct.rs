@@ -227,6 +227,7 @@ pub async fn send_event(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
+    crate::events::reach::check(&state, &who.0, id).await?;
     let e = crate::events::store::get(&state.db, id).await?;
     let channel = channel_or_default(f.get("channel"));
     let audience = Audience::parse(f.get("audience")).unwrap_or(Audience::All);

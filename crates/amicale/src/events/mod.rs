@@ -6,6 +6,7 @@ pub mod ics;
 pub mod member;
 pub mod model;
 pub mod pages;
+pub mod reach;
 pub mod rules;
 pub mod rules_pages;
 pub mod store;

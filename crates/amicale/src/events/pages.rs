@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::db::entities::{events, programmes, users};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{self, Mode, Nature, Presence, fill_label};
+use crate::events::reach;
 use crate::events::store::{self, EventInput, EventQuery, Participant};
 use crate::people::crm::{Opt, choices};
 use crate::people::search::{self, Criteria, Scope, Sort};
@@ -79,11 +80,11 @@ struct ListTpl<'a> {
 
 pub async fn list(
     State(state): State<AppState>,
-    _: Require<ViewEvents>,
+    who: Require<ViewEvents>,
     p: Page,
     Query(q): Query<EventQuery>,
 ) -> AppResult<Response> {
-    let (evs, total) = store::search(&state.db, &q).await?;
+    let (evs, total) = store::search(&state.db, &q, reach::condition(&who.0)).await?;
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
     let next_href = (page * store::PER_PAGE < total).then(|| {
         let qs = form_urlencoded::Serializer::new(String::new())
@@ -376,10 +377,11 @@ pub async fn create(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    _: Require<EditEvents>,
+    who: Require<EditEvents>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let fac = store::facilitators(&state.db, id).await?;
     form_page(&state, &p, Some(id), form_of(&state, &e, &fac), Vec::new()).await
@@ -387,11 +389,12 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    _: Require<EditEvents>,
+    who: Require<EditEvents>,
     p: Page,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     store::get(&state.db, id).await?;
     match parse(&state, &p, &f) {
         Ok(input) => {
@@ -404,9 +407,10 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    _: Require<EditEvents>,
+    who: Require<EditEvents>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     store::delete(&state.db, id).await?;
     Ok(Redirect::to("/admin/events").into_response())
 }
@@ -451,6 +455,7 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let participants = store::participants(&state.db, id).await?;
     let (reg, wait) = store::fill(&state.db, id).await?;
@@ -524,6 +529,7 @@ pub async fn add_participant(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let person: i64 = f.get("person").parse().map_err(|_| AppError::NotFound)?;
     // The person must be within the staff member's reach.
@@ -539,9 +545,10 @@ pub async fn add_participant(
 
 pub async fn remove_participant(
     State(state): State<AppState>,
-    _: Require<EditEvents>,
+    who: Require<EditEvents>,
     Path((id, person)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     store::unregister(&state.db, &e, person).await?;
     Ok(Redirect::to(&format!("/admin/events/{id}?notice=removed")).into_response())
@@ -551,10 +558,11 @@ pub async fn remove_participant(
 /// `presence_<participation>` selects for every row it shows.
 pub async fn attendance(
     State(state): State<AppState>,
-    _: Require<EditEvents>,
+    who: Require<EditEvents>,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     store::get(&state.db, id).await?;
     let mut rows = Vec::new();
     for part in f.all("row") {
@@ -582,10 +590,11 @@ struct SheetTpl<'a> {
 /// a signature box.
 pub async fn sheet(
     State(state): State<AppState>,
-    _: Require<ViewEvents>,
+    who: Require<ViewEvents>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let mut participants = store::participants(&state.db, id).await?;
     participants.retain(|x| !x.participation.waiting);
@@ -646,7 +655,14 @@ pub async fn agenda(
     };
     let start = day_start(&state, first)?;
     let end = day_start(&state, first + Duration::days(n))?;
-    let evs = store::agenda(&state.db, mine.then_some(who.user().id), start, end).await?;
+    let evs = store::agenda(
+        &state.db,
+        mine.then_some(who.user().id),
+        reach::condition(&who.0),
+        start,
+        end,
+    )
+    .await?;
     let mut days: Vec<Day> = (0..n)
         .map(|i| {
             let d = first + Duration::days(i);

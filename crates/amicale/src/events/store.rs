@@ -237,10 +237,12 @@ pub fn condition(q: &EventQuery) -> Condition {
 pub async fn search(
     db: &DatabaseConnection,
     q: &EventQuery,
+    reach: Condition,
 ) -> AppResult<(Vec<events::Model>, u64)> {
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
     let select = events::Entity::find()
         .filter(condition(q))
+        .filter(reach)
         .order_by_desc(events::Column::StartsAt);
     let total = select.clone().count(db).await?;
     let rows = select
@@ -255,10 +257,12 @@ pub async fn search(
 pub async fn agenda(
     db: &DatabaseConnection,
     user: Option<i64>,
+    reach: Condition,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> AppResult<Vec<events::Model>> {
     let mut s = events::Entity::find()
+        .filter(reach)
         .filter(events::Column::StartsAt.gte(from))
         .filter(events::Column::StartsAt.lt(to))
         .order_by_asc(events::Column::StartsAt);
@@ -343,6 +347,21 @@ pub enum Registered {
     Already,
 }
 
+/// Serialises the changes to an event's places until the transaction ends.
+/// PostgreSQL counts in read-committed snapshots, so two registrations for
+/// the last place would both see it free; the event row's lock makes the
+/// second wait and count again. SQLite's single writer already does this:
+/// the transaction wrote before counting.
+async fn lock_places(txn: &sea_orm::DatabaseTransaction, event: i64) -> AppResult<()> {
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        events::Entity::find_by_id(event)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Registers a person; beyond capacity, on the waiting list. The count and
 /// the insert are one transaction, and the unique (event, person) key makes
 /// a double click register once.
@@ -353,6 +372,7 @@ pub async fn register(
     by: Option<i64>,
 ) -> AppResult<Registered> {
     let txn = db.begin().await?;
+    lock_places(&txn, event.id).await?;
     // Write first (SQLite takes the write lock at once): the row goes in
     // as waiting, then moves up if there was room.
     let res = participations::Entity::insert(participations::ActiveModel {
@@ -396,6 +416,7 @@ pub async fn unregister(
     person: i64,
 ) -> AppResult<bool> {
     let txn = db.begin().await?;
+    lock_places(&txn, event.id).await?;
     let gone = participations::Entity::delete_many()
         .filter(participations::Column::EventId.eq(event.id))
         .filter(participations::Column::PersonId.eq(person))

@@ -465,9 +465,5 @@ pub async fn in_reach(
         .filter(crate::db::entities::persons::Column::Id.eq(id))
         .count(&state.db)
         .await?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(AppError::NotFound)
-    }
+    crate::error::found(n == 1)
 }

@@ -1179,3 +1179,173 @@ async fn reports_count_targeted_excluded_and_delivered_per_send_and_rule() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn event_scopes_follow_the_permission_profile() {
+    use amicale::db::entities::{event_facilitators, permission_profiles};
+    use amicale::web::permissions::{Matrix, Module, Scope};
+    use sea_orm::ActiveValue::Set;
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let day = Utc::now().date_naive() + Duration::days(3);
+        let theirs = new_event(&app, "Atelier CV", day, "10").await;
+        let other = new_event(&app, "Atelier pitch", day, "10").await;
+        // Advisors see only the events they facilitate.
+        let profile = permission_profiles::Entity::find()
+            .filter(permission_profiles::Column::Name.eq("advisor"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut m: Matrix = serde_json::from_str(&profile.matrix).unwrap();
+        let mut right = m.get(Module::Events);
+        right.scope = Scope::Assigned;
+        m.0.insert(Module::Events, right);
+        permission_profiles::Entity::update(permission_profiles::ActiveModel {
+            id: Set(profile.id),
+            matrix: Set(serde_json::to_string(&m).unwrap()),
+            ..Default::default()
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+        let (advisor, advisor_id) =
+            crate::support::staff(&app, "advisor@example.org", "advisor", None).await;
+        event_facilitators::Entity::insert(event_facilitators::ActiveModel {
+            event_id: Set(theirs),
+            user_id: Set(advisor_id),
+        })
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+
+        let list = app.text_as(&advisor, "/admin/events").await;
+        assert!(
+            list.contains("Atelier CV") && !list.contains("Atelier pitch"),
+            "{list}"
+        );
+        let week = format!("/admin/agenda?all=1&date={}", day.format("%Y-%m-%d"));
+        let agenda = app.text_as(&advisor, &week).await;
+        assert!(
+            agenda.contains("Atelier CV") && !agenda.contains("Atelier pitch"),
+            "{agenda}"
+        );
+        let get = |path: String| {
+            let c = advisor.clone();
+            let url = app.url(&path);
+            async move { c.get(url).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(get(format!("/admin/events/{theirs}")).await, 200);
+        for path in [
+            format!("/admin/events/{other}"),
+            format!("/admin/events/{other}/edit"),
+            format!("/admin/events/{other}/sheet"),
+        ] {
+            assert_eq!(get(path.clone()).await, 404, "{path}");
+        }
+        let mine = format!("/admin/events/{theirs}");
+        for action in [
+            format!("/admin/events/{other}/participants"),
+            format!("/admin/events/{other}/send"),
+            format!("/admin/events/{other}/delete"),
+        ] {
+            let res = app.post_form_as(&advisor, &mine, &action, &[]).await;
+            assert_eq!(res.status(), 404, "{action}");
+        }
+        assert_eq!(
+            amicale::db::entities::events::Entity::find()
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            2,
+            "nothing deleted"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_last_places_go_to_exactly_as_many_as_there_are() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let day = Utc::now().date_naive() + Duration::days(4);
+        let id = new_event(&app, "Atelier réseau", day, "3").await;
+        let event = amicale::events::store::get(&app.state.db, id)
+            .await
+            .unwrap();
+        let mut people = Vec::new();
+        for i in 0..8 {
+            people.push(
+                crate::support::beneficiary(
+                    &app,
+                    "Camille",
+                    &format!("Martin{i}"),
+                    &format!("camille{i}@example.org"),
+                )
+                .await,
+            );
+        }
+        // Eight registrations at once for three places.
+        let tasks: Vec<_> = people
+            .iter()
+            .map(|p| {
+                let (db, event, p) = (app.state.db.clone(), event.clone(), *p);
+                tokio::spawn(async move {
+                    amicale::events::store::register(&db, &event, p, None)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut registered = 0;
+        for t in tasks {
+            if t.await.unwrap() == amicale::events::store::Registered::Registered {
+                registered += 1;
+            }
+        }
+        assert_eq!(registered, 3);
+        assert_eq!(
+            amicale::events::store::fill(&app.state.db, id)
+                .await
+                .unwrap(),
+            (3, 5)
+        );
+        // Two leave at once: the first two of the waiting list move up.
+        let leaving: Vec<_> = people.iter().take(8).copied().collect();
+        let mut left = Vec::new();
+        for p in leaving {
+            let row = amicale::db::entities::participations::Entity::find()
+                .filter(amicale::db::entities::participations::Column::PersonId.eq(p))
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .unwrap();
+            if !row.waiting && left.len() < 2 {
+                left.push(p);
+            }
+        }
+        let tasks: Vec<_> = left
+            .iter()
+            .map(|p| {
+                let (db, event, p) = (app.state.db.clone(), event.clone(), *p);
+                tokio::spawn(async move {
+                    amicale::events::store::unregister(&db, &event, p)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap());
+        }
+        assert_eq!(
+            amicale::events::store::fill(&app.state.db, id)
+                .await
+                .unwrap(),
+            (3, 3)
+        );
+        app.stop().await;
+    })
+    .await;
+}
