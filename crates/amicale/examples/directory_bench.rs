@@ -7,8 +7,8 @@
 //!     come into the OS cache the server shares;
 //!  2. each quick search through HTTP (`/directory?q=…`, logged in as the
 //!     demo administrator, one client, sequential, keep-alive) and as raw
-//!     SQL in-process, what the page runs (`search::count_capped` up to
-//!     `directory::COUNT_CAP`, then 24 rows of `search::select`), in
+//!     SQL in-process, what the page runs (`search::collect` up to
+//!     `directory::COUNT_CAP` matches, then the first page of `search::rows_of`), in
 //!     alternating order; the ratio of the two is our overhead (routing,
 //!     session, organisations, template);
 //!  3. the same for the CRM page (`/admin/people?city=…&promo=…&role=…&sort=name`
@@ -28,7 +28,7 @@ use amicale::people::directory::{COUNT_CAP, PER_PAGE};
 use amicale::people::search::{self, Criteria, Scope, Sort};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use sea_orm::{DatabaseConnection, QuerySelect};
+use sea_orm::DatabaseConnection;
 
 const QUICK: usize = 1000;
 const CRM: usize = 200;
@@ -432,19 +432,18 @@ async fn http_get(
 /// the page caps it, and the first page of cards.
 async fn raw_quick(db: &DatabaseConnection, backend: Backend, q: &str) -> (Duration, u64) {
     let start = Instant::now();
-    let (cond, _) = Criteria {
+    let criteria = Criteria {
         q: q.to_owned(),
         ..Default::default()
-    }
-    .condition(backend, Scope::Directory);
-    let (n, _capped) = search::count_capped(db, cond.clone(), COUNT_CAP)
-        .await
-        .expect("count");
-    let _rows = search::select(cond, Sort::Name, false)
-        .limit(PER_PAGE)
-        .all(db)
+    };
+    let (cond, _) = criteria.condition(backend, Scope::Directory);
+    let found = search::collect(db, &criteria, cond, COUNT_CAP)
         .await
         .expect("search");
+    let _rows = search::rows_of(db, &found.page(0, PER_PAGE))
+        .await
+        .expect("rows");
+    let n = found.matches.len() as u64;
     (start.elapsed(), n)
 }
 
@@ -549,7 +548,7 @@ async fn main() {
     let mut errors = 0;
     let mut http_quick = Series::new("quick search, HTTP /directory?q=");
     let mut sql_quick = Series::new(&format!(
-        "quick search, raw SQL in-process (count up to {COUNT_CAP} + {PER_PAGE} rows)"
+        "quick search, raw SQL in-process (up to {COUNT_CAP} matches + {PER_PAGE} rows)"
     ));
     let url = format!("{base}/directory");
     for (i, q) in queries.iter().enumerate() {

@@ -549,7 +549,7 @@ photo-saved = Photo saved.
 photo-missing = Choose a file: nothing changed.
 photo-too-large = This photo is larger than 1 MB: nothing changed.
 photo-not-image = This file is not a PNG, JPEG or GIF image: nothing changed.
-dir-count-many = More than { $count } results: narrow the search
+dir-count-many = More than { $count } results: narrow the search (the first ones found are shown, by name)
 field-recipient-type = Recipient type
 
 ## Events, rules and direct sends

@@ -549,7 +549,7 @@ photo-saved = Photo enregistrée.
 photo-missing = Choisissez un fichier : rien n'a changé.
 photo-too-large = Cette photo dépasse 1 Mo : rien n'a changé.
 photo-not-image = Ce fichier n'est pas une image PNG, JPEG ou GIF : rien n'a changé.
-dir-count-many = Plus de { $count } résultats : précisez la recherche
+dir-count-many = Plus de { $count } résultats : précisez la recherche (les premiers trouvés sont affichés, par nom)
 field-recipient-type = Type de destinataire
 
 ## Événements, envois automatiques et envois directs

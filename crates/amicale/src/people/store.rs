@@ -516,10 +516,47 @@ pub async fn load_many_with<C: ConnectionTrait>(
     contact: bool,
 ) -> AppResult<Vec<Record>> {
     let v = ids.to_vec();
-    let persons = persons::Entity::find()
-        .filter(persons::Column::Id.is_in(v.clone()))
-        .all(db)
-        .await?;
+    // The person rows and their child tables are read at once: on
+    // PostgreSQL each query runs on its own connection, so a page costs the
+    // slowest query, not the sum.
+    macro_rules! children {
+        ($entity:ident) => {
+            async {
+                if v.is_empty() {
+                    return Ok(Vec::new());
+                }
+                $entity::Entity::find()
+                    .filter($entity::Column::PersonId.is_in(v.clone()))
+                    .order_by_asc($entity::Column::PersonId)
+                    .all(db)
+                    .await
+            }
+        };
+    }
+    let (persons, emails, addresses, phones, education, experiences, tags, roles) = tokio::try_join!(
+        persons::Entity::find()
+            .filter(persons::Column::Id.is_in(v.clone()))
+            .all(db),
+        async {
+            if contact {
+                children!(person_emails).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        async {
+            if contact {
+                children!(person_addresses).await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+        children!(person_phones),
+        children!(person_education),
+        children!(person_experiences),
+        children!(person_tags),
+        children!(person_roles),
+    )?;
     let mut by_id: HashMap<i64, Record> = persons
         .into_iter()
         .map(|p| {
@@ -539,28 +576,21 @@ pub async fn load_many_with<C: ConnectionTrait>(
         })
         .collect();
     macro_rules! attach {
-        ($entity:ident, $field:ident) => {
-            for row in $entity::Entity::find()
-                .filter($entity::Column::PersonId.is_in(v.clone()))
-                .order_by_asc($entity::Column::PersonId)
-                .all(db)
-                .await?
-            {
+        ($rows:ident) => {
+            for row in $rows {
                 if let Some(r) = by_id.get_mut(&row.person_id) {
-                    r.$field.push(row);
+                    r.$rows.push(row);
                 }
             }
         };
     }
-    if contact {
-        attach!(person_emails, emails);
-        attach!(person_addresses, addresses);
-    }
-    attach!(person_phones, phones);
-    attach!(person_education, education);
-    attach!(person_experiences, experiences);
-    attach!(person_tags, tags);
-    attach!(person_roles, roles);
+    attach!(emails);
+    attach!(addresses);
+    attach!(phones);
+    attach!(education);
+    attach!(experiences);
+    attach!(tags);
+    attach!(roles);
     for r in by_id.values_mut() {
         r.emails.sort_by_key(|e| (!e.is_reference, e.id));
         r.addresses.sort_by_key(|a| (!a.is_reference, a.id));
