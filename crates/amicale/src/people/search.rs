@@ -461,11 +461,10 @@ const PROBE_ROWS: u64 = 30_000;
 /// On PostgreSQL, the matches among the first rows of the table when they
 /// are enough to fill the cap. A search of short prefixes or of several
 /// common words ("da s be", "droit des affaires") often matches one row in
-/// twenty: reading rows in
-/// table order finds a thousand in milliseconds, while the full-text index
-/// would first gather every entry of every word starting with "s" (a
-/// quarter of a second). A rarer search finds too few here and goes to the
-/// index.
+/// twenty: reading rows in table order finds a thousand in milliseconds,
+/// while the full-text index would first gather every entry of every word
+/// starting with "s" (a quarter of a second). A rarer search finds too few
+/// here and goes to the index.
 async fn probe<C: ConnectionTrait>(
     db: &C,
     cond: Condition,
