@@ -65,6 +65,26 @@ struct Payload {
     ids: Vec<i64>,
 }
 
+/// Adds persons to a membership table (a group's or a saved list's),
+/// keyed by (owner, person); those already in it stay as they are.
+macro_rules! add_members {
+    ($db:expr, $ids:expr, $table:ident, $field:ident, $column:ident, $owner:expr) => {
+        let rows: Vec<_> = $ids
+            .iter()
+            .map(|person| $table::ActiveModel {
+                $field: Set($owner),
+                person_id: Set(*person),
+            })
+            .collect();
+        for chunk in rows.chunks(300) {
+            $table::Entity::insert_many(chunk.to_vec())
+                .on_conflict_do_nothing_on([$table::Column::$column, $table::Column::PersonId])
+                .exec($db)
+                .await?;
+        }
+    };
+}
+
 /// Applies an action to some persons inside the caller's transaction.
 pub async fn apply<C: ConnectionTrait>(db: &C, action: &Action, ids: &[i64]) -> AppResult<()> {
     match action {
@@ -111,40 +131,10 @@ pub async fn apply<C: ConnectionTrait>(db: &C, action: &Action, ids: &[i64]) -> 
                 .await?;
         }
         Action::AddToGroup { group_id } => {
-            let rows: Vec<_> = ids
-                .iter()
-                .map(|id| group_members::ActiveModel {
-                    group_id: Set(*group_id),
-                    person_id: Set(*id),
-                })
-                .collect();
-            for chunk in rows.chunks(300) {
-                group_members::Entity::insert_many(chunk.to_vec())
-                    .on_conflict_do_nothing_on([
-                        group_members::Column::GroupId,
-                        group_members::Column::PersonId,
-                    ])
-                    .exec(db)
-                    .await?;
-            }
+            add_members!(db, ids, group_members, group_id, GroupId, *group_id);
         }
         Action::AddToList { list_id } => {
-            let rows: Vec<_> = ids
-                .iter()
-                .map(|id| saved_list_members::ActiveModel {
-                    list_id: Set(*list_id),
-                    person_id: Set(*id),
-                })
-                .collect();
-            for chunk in rows.chunks(300) {
-                saved_list_members::Entity::insert_many(chunk.to_vec())
-                    .on_conflict_do_nothing_on([
-                        saved_list_members::Column::ListId,
-                        saved_list_members::Column::PersonId,
-                    ])
-                    .exec(db)
-                    .await?;
-            }
+            add_members!(db, ids, saved_list_members, list_id, ListId, *list_id);
         }
         Action::Delete => {
             store::delete_many(db, ids).await?;

@@ -363,27 +363,30 @@ pub fn location(res: &reqwest::Response) -> String {
 /// An active e-mail template for beneficiaries, sendable from the person
 /// page, in French; returns its id.
 pub async fn person_page_template(app: &TestApp, name: &str, subject: &str, body: &str) -> i64 {
-    let res = app
-        .post_form(
-            "/admin/templates/new?kind=email",
-            "/admin/templates/new",
-            &[
-                ("kind", "email"),
-                ("name", name),
-                ("active", "1"),
-                ("recipient_types", "beneficiary"),
-                ("sending_modes", "person_page"),
-                ("subject_fr", subject),
-                ("body_fr", body),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
-    id_in(&location(&res), "/admin/templates/")
+    beneficiary_template(app, name, "person_page", subject, body).await
 }
 
 /// An active e-mail template for beneficiaries' campaigns; returns its id.
 pub async fn campaign_template(app: &TestApp, name: &str) -> i64 {
+    beneficiary_template(
+        app,
+        name,
+        "campaign",
+        name,
+        "<p>Bonjour {{ person.first_name }}</p>",
+    )
+    .await
+}
+
+/// An active French e-mail template for beneficiaries, allowed in one
+/// sending mode; returns its id.
+async fn beneficiary_template(
+    app: &TestApp,
+    name: &str,
+    mode: &str,
+    subject: &str,
+    body: &str,
+) -> i64 {
     let res = app
         .post_form(
             "/admin/templates/new?kind=email",
@@ -393,9 +396,9 @@ pub async fn campaign_template(app: &TestApp, name: &str) -> i64 {
                 ("name", name),
                 ("active", "1"),
                 ("recipient_types", "beneficiary"),
-                ("sending_modes", "campaign"),
-                ("subject_fr", name),
-                ("body_fr", "<p>Bonjour {{ person.first_name }}</p>"),
+                ("sending_modes", mode),
+                ("subject_fr", subject),
+                ("body_fr", body),
             ],
         )
         .await;
