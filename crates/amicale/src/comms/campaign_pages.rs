@@ -298,36 +298,11 @@ impl ShowTpl<'_> {
 
     /// Whether a multiple-choice filter holds this code.
     fn picked(&self, name: &str, code: &str) -> bool {
-        serde_json::to_value(&self.f)
-            .ok()
-            .and_then(|v| {
-                v.get(name).and_then(|x| {
-                    x.as_array()
-                        .map(|a| a.iter().any(|c| c.as_str() == Some(code)))
-                })
-            })
-            .unwrap_or(false)
+        self.f.codes(name).iter().any(|c| c == code)
     }
 
-    /// The follow-up filters chosen among fixed codes.
-    /// (filter, prefix of the codes' labels, codes).
     fn coded(&self) -> [(&'static str, &'static str, &'static [&'static str]); 5] {
-        use crate::people::followup::kinds as k;
-        [
-            (
-                "employment_status",
-                "fu-employment_status",
-                k::EMPLOYMENT_STATUS,
-            ),
-            ("socio_category", "fu-socio_category", k::SOCIO_CATEGORY),
-            ("education_level", "fu-education_level", k::EDUCATION_LEVEL),
-            ("project_state", "fu-state", k::PROJECT_STATE),
-            (
-                "prescription_channel",
-                "fu-prescription_channel",
-                k::PRESCRIPTION_CHANNEL,
-            ),
-        ]
+        campaigns::CODED
     }
 
     fn value(&self, name: &str) -> String {

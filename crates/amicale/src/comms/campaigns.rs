@@ -80,6 +80,28 @@ pub struct Filters {
     pub saved_list: String,
 }
 
+/// The follow-up filters chosen among fixed codes: (filter, prefix of the
+/// codes' labels, codes).
+pub const CODED: [(&str, &str, &[&str]); 5] = [
+    (
+        "employment_status",
+        "fu-employment_status",
+        kinds::EMPLOYMENT_STATUS,
+    ),
+    ("socio_category", "fu-socio_category", kinds::SOCIO_CATEGORY),
+    (
+        "education_level",
+        "fu-education_level",
+        kinds::EDUCATION_LEVEL,
+    ),
+    ("project_state", "fu-state", kinds::PROJECT_STATE),
+    (
+        "prescription_channel",
+        "fu-prescription_channel",
+        kinds::PRESCRIPTION_CHANNEL,
+    ),
+];
+
 impl Filters {
     pub fn from_pairs(f: &crate::web::form::FormPairs) -> Self {
         let g = |k: &str| f.get(k).trim().to_owned();
@@ -147,30 +169,12 @@ impl Filters {
                 bad.push(name);
             }
         }
-        for (name, v, codes) in [
-            (
-                "employment_status",
-                &self.employment_status,
-                kinds::EMPLOYMENT_STATUS,
-            ),
-            (
-                "socio_category",
-                &self.socio_category,
-                kinds::SOCIO_CATEGORY,
-            ),
-            (
-                "education_level",
-                &self.education_level,
-                kinds::EDUCATION_LEVEL,
-            ),
-            ("project_state", &self.project_state, kinds::PROJECT_STATE),
-            (
-                "prescription_channel",
-                &self.prescription_channel,
-                kinds::PRESCRIPTION_CHANNEL,
-            ),
-        ] {
-            if v.iter().any(|c| !codes.contains(&c.as_str())) {
+        for (name, _, codes) in CODED {
+            if self
+                .codes(name)
+                .iter()
+                .any(|c| !codes.contains(&c.as_str()))
+            {
                 bad.push(name);
             }
         }
@@ -203,6 +207,18 @@ impl Filters {
             }
         }
         bad
+    }
+
+    /// The codes chosen for one of the [`CODED`] filters.
+    pub fn codes(&self, name: &str) -> &[String] {
+        match name {
+            "employment_status" => &self.employment_status,
+            "socio_category" => &self.socio_category,
+            "education_level" => &self.education_level,
+            "project_state" => &self.project_state,
+            "prescription_channel" => &self.prescription_channel,
+            _ => &[],
+        }
     }
 
     fn has_event_filter(&self) -> bool {

@@ -63,6 +63,10 @@ fn ts_null(name: &'static str) -> ColumnDef {
     timestamp_with_time_zone_null(name)
 }
 
+fn date_null(name: &'static str) -> ColumnDef {
+    ColumnDef::new(Alias::new(name)).date().null().take()
+}
+
 fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .from(table, col)

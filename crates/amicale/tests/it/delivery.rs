@@ -511,13 +511,7 @@ async fn bounces_from_a_webhook_suppress_and_mark_the_message() {
             (Some(1), Some(1)),
             "{v}"
         );
-        let m = outbox::Entity::find_by_id(id)
-            .one(&app.state.db)
-            .await
-            .unwrap()
-            .unwrap();
-        assert_eq!(m.state, "failed");
-        assert!(m.last_answer.unwrap().contains("5.1.1"));
+        assert_hard_bounced(&app, id).await;
         let again = system_mail(&app, "later-gone@example.org").await;
         wait_for_state(&app.state.db, again, "suppressed", 30).await;
         app.stop().await;
@@ -585,13 +579,7 @@ async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
                 (2, 1, 1),
                 "{polled:?}"
             );
-            let m = outbox::Entity::find_by_id(id)
-                .one(&app.state.db)
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(m.state, "failed");
-            assert!(m.last_answer.unwrap().contains("5.1.1"));
+            assert_hard_bounced(&app, id).await;
             assert_eq!(
                 suppressions::Entity::find()
                     .filter(suppressions::Column::Address.eq("gone-later@example.org"))
@@ -619,4 +607,15 @@ async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
         }
     })
     .await;
+}
+
+/// The message failed with the bounce's status (5.1.1) as its answer.
+async fn assert_hard_bounced(app: &TestApp, id: i64) {
+    let m = outbox::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(m.state, "failed");
+    assert!(m.last_answer.unwrap().contains("5.1.1"));
 }

@@ -5,7 +5,7 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::{fk, id, index, ts};
+use super::{date_null, fk, id, index, ts};
 
 pub struct Followup;
 
@@ -13,10 +13,6 @@ impl MigrationName for Followup {
     fn name(&self) -> &str {
         "m0015_followup"
     }
-}
-
-fn date_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).date().null().take()
 }
 
 fn flag(name: &'static str) -> ColumnDef {

@@ -6,7 +6,7 @@ use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-use super::{fk, id, index, ts, ts_null};
+use super::{date_null, fk, id, index, ts, ts_null};
 
 pub struct People;
 
@@ -14,10 +14,6 @@ impl MigrationName for People {
     fn name(&self) -> &str {
         "m0004_people"
     }
-}
-
-fn date_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).date().null().take()
 }
 
 async fn add_columns(

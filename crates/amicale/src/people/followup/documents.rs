@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
 use crate::db::entities::users;
@@ -36,16 +36,24 @@ pub async fn list(state: &AppState, person: i64) -> AppResult<Vec<DocView>> {
         .from(a("person_documents"))
         .and_where(Expr::col(a("person_id")).eq(person))
         .order_by(a("id"), Order::Desc);
+    let rows = state.db.query_all(&q).await?;
+    let uploaders: Vec<i64> = rows
+        .iter()
+        .filter_map(|r| r.try_get::<Option<i64>>("", "uploaded_by").ok().flatten())
+        .collect();
+    let names: std::collections::HashMap<i64, String> = users::Entity::find()
+        .filter(users::Column::Id.is_in(uploaders))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect();
     let mut out = Vec::new();
-    for r in state.db.query_all(&q).await? {
-        let by = match r.try_get::<Option<i64>>("", "uploaded_by")? {
-            Some(u) => users::Entity::find_by_id(u)
-                .one(&state.db)
-                .await?
-                .map(|u| u.display_name)
-                .unwrap_or_default(),
-            None => String::new(),
-        };
+    for r in rows {
+        let by = r
+            .try_get::<Option<i64>>("", "uploaded_by")?
+            .and_then(|u| names.get(&u).cloned())
+            .unwrap_or_default();
         let size = r.try_get::<i64>("", "size")?;
         out.push(DocView {
             id: r.try_get("", "id")?,
@@ -149,14 +157,7 @@ pub async fn download(
         ))
         .unwrap_or(HeaderValue::from_static("attachment")),
     );
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
+    // nosniff and no-store come from the security headers of every response.
     Ok(res)
 }
 
