@@ -9,6 +9,8 @@
 //! - [`dkim`] signs outgoing messages (RFC 6376, relaxed/relaxed) with
 //!   Ed25519-SHA256 (RFC 8463) or RSA-SHA256 keys, generates those keys and
 //!   gives the DNS record to publish.
+//! - [`smtp`] speaks the client's side of SMTP without the socket: replies,
+//!   extensions, commands and dot-stuffed message data.
 //!
 //! Nothing here reads files, the network or a database; the only outside
 //! inputs are the system clock ([`dkim::Signer::sign`]) and the system random
@@ -19,3 +21,4 @@
 
 pub mod dkim;
 pub mod dsn;
+pub mod smtp;

@@ -26,6 +26,9 @@ pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
     pub db: DatabaseConnection,
+    /// What the delivery workers claim and record through (see
+    /// [`db::connect_outbox`]).
+    pub outbox_db: DatabaseConnection,
     pub config: Config,
     pub backend: Backend,
     pub base_url: String,
@@ -63,6 +66,7 @@ impl AppState {
         let backend = Backend::from_url(&config.database_url)?;
         let db = db::connect(&config.database_url).await?;
         db::migrate(&db).await?;
+        let outbox_db = db::connect_outbox(&config.database_url, &db).await?;
         let secret = match &config.secret_key {
             Some(k) => SecretKey::from_config(k)?,
             None => SecretKey::load_or_create(&db).await?,
@@ -79,6 +83,7 @@ impl AppState {
             secure_cookies: base_url.starts_with("https://"),
             base_url: base_url.trim_end_matches('/').to_owned(),
             db,
+            outbox_db,
             secret,
             mail_from,
             delivery,

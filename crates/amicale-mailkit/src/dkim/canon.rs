@@ -156,18 +156,17 @@ pub(crate) fn relaxed_body(body: &[u8], mut sink: impl FnMut(&[u8])) {
     // hashing a whole buffer is much cheaper than a call per line.
     let mut out: Vec<u8> = Vec::with_capacity(body.len() + 2);
     let mut pending_empty_lines = 0usize;
-    let mut pos = 0;
-    while pos < body.len() {
-        let line_end = body[pos..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(body.len(), |i| pos + i);
-        let mut content_end = line_end;
-        if content_end > pos && body[content_end - 1] == b'\r' {
-            content_end -= 1;
-        }
-        let line = &body[pos..content_end];
-        pos = line_end + 1;
+    let mut rest = body;
+    while !rest.is_empty() {
+        let line = match memchr::memchr(b'\n', rest) {
+            Some(i) => {
+                let line = &rest[..i];
+                rest = &rest[i + 1..];
+                line
+            }
+            None => std::mem::take(&mut rest),
+        };
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
 
         // A line of white space only is empty once canonicalised, and an
         // empty line only counts if something follows it.
@@ -207,7 +206,9 @@ pub(crate) fn relaxed_body(body: &[u8], mut sink: impl FnMut(&[u8])) {
 /// True when relaxed canonicalisation leaves the (non-empty) line as it is:
 /// no tab, no run of spaces, no trailing space.
 fn is_canonical(line: &[u8]) -> bool {
-    line.last() != Some(&b' ') && !line.contains(&b'\t') && !line.windows(2).any(|w| w == b"  ")
+    line.last() != Some(&b' ')
+        && memchr::memchr(b'\t', line).is_none()
+        && memchr::memmem::find(line, b"  ").is_none()
 }
 
 /// SHA-256 of the relaxed canonical body.

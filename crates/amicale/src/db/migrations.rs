@@ -10,6 +10,7 @@ mod identities;
 mod people;
 mod photos;
 mod profiles;
+mod progress;
 mod registrations;
 mod routing;
 mod sms;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(transports::Transports),
             Box::new(routing::Routing),
             Box::new(followup::Followup),
+            Box::new(progress::Progress),
         ]
     }
 }

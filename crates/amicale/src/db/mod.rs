@@ -49,6 +49,25 @@ impl Backend {
 /// Opens a pool. SQLite gets WAL, a busy timeout and foreign keys on every
 /// connection of the pool, not just the first one.
 pub async fn connect(url: &str) -> AppResult<DatabaseConnection> {
+    connect_pool(url, 8).await
+}
+
+/// The connection the delivery engine claims and records through. On
+/// SQLite it is one connection of its own: a write from another connection
+/// empties a connection's page cache, so a worker sharing the pool reread
+/// the outbox's pages at every batch (a seventh of its throughput). On
+/// PostgreSQL the shared pool serves.
+pub async fn connect_outbox(
+    url: &str,
+    shared: &DatabaseConnection,
+) -> AppResult<DatabaseConnection> {
+    match Backend::from_url(url)? {
+        Backend::Sqlite => connect_pool(url, 1).await,
+        Backend::Postgres => Ok(shared.clone()),
+    }
+}
+
+async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseConnection> {
     let backend = Backend::from_url(url)?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
@@ -56,13 +75,14 @@ pub async fn connect(url: &str) -> AppResult<DatabaseConnection> {
         .acquire_timeout(Duration::from_secs(10));
     match backend {
         Backend::Sqlite => {
-            opts.max_connections(8).map_sqlx_sqlite_opts(|o| {
-                o.create_if_missing(true)
-                    .journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-            });
+            opts.max_connections(sqlite_connections)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(Duration::from_secs(10))
+                        .foreign_keys(true)
+                });
         }
         Backend::Postgres => {
             opts.max_connections(16);

@@ -15,6 +15,7 @@ pub mod rate;
 pub mod sends;
 pub mod sms;
 pub mod smtp;
+pub mod smtp_client;
 pub mod suppressions;
 pub mod tracking;
 pub mod transport;

@@ -339,6 +339,8 @@ pub async fn list(db: &DatabaseConnection, limit: u64) -> AppResult<Vec<sends::M
         .await?)
 }
 
+const RATE_WINDOW_SECS: i64 = 10;
+
 pub async fn progress(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> AppResult<Progress> {
     let s = get(db, id).await?;
     let rows = outbox::Entity::find()
@@ -355,11 +357,14 @@ pub async fn progress(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> A
             .find(|r| r.state == st.as_str())
             .map_or(0, |r| r.n)
     };
+    // The last ten seconds: recent enough to follow a pause or a slow
+    // server, and few index entries to count at thousands a second.
     let per_minute = outbox::Entity::find()
         .filter(outbox::Column::SendId.eq(id))
-        .filter(outbox::Column::SentAt.gt(now - Duration::minutes(1)))
+        .filter(outbox::Column::SentAt.gt(now - Duration::seconds(RATE_WINDOW_SECS)))
         .count(db)
-        .await? as i64;
+        .await? as i64
+        * (60 / RATE_WINDOW_SECS);
     let waiting = n(State::Queued) + n(State::Sending) + n(State::Deferred);
     let eta_secs = (per_minute > 0 && waiting > 0).then(|| waiting * 60 / per_minute);
     Ok(Progress {

@@ -77,35 +77,70 @@ fn unescape(s: &str) -> String {
 
 /// Web links are tracked; the unsubscribe link is not (it must work as is,
 /// and one-click clients post to it), nor mailto: and anchors.
-fn trackable(state: &AppState, url: &str) -> bool {
+fn trackable(own: &str, url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && !url.contains("/unsubscribe/")
-        && !url.starts_with(&state.url("/t/"))
+        && !url.starts_with(own)
 }
 
-/// Rewrites the links of `html` and adds the pixel.
+/// Rewrites the links of `html` and adds the pixel before `</body>`.
 pub fn instrument(state: &AppState, id: i64, html: &str) -> String {
+    // Tags and attribute names are ASCII: lowering ASCII letters only keeps
+    // every byte offset of `html` valid in `lower`.
     let lower = html.to_ascii_lowercase();
-    let mut out = String::with_capacity(html.len() + 512);
-    let mut at = 0;
-    while let Some(found) = lower[at..].find("href=") {
+    let own = state.url("/t/");
+    let mut out = String::with_capacity(html.len() + 1024);
+    let body_end = lower.rfind("</body>").unwrap_or(html.len());
+    links(state, id, &own, html, &lower, 0..body_end, &mut out);
+    out.push_str("<img src=\"");
+    out.push_str(&open_url(state, id));
+    out.push_str("\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">");
+    links(
+        state,
+        id,
+        &own,
+        html,
+        &lower,
+        body_end..html.len(),
+        &mut out,
+    );
+    out
+}
+
+/// Appends `html[range]` to `out` with its trackable `href`s rewritten.
+fn links(
+    state: &AppState,
+    id: i64,
+    own: &str,
+    html: &str,
+    lower: &str,
+    range: std::ops::Range<usize>,
+    out: &mut String,
+) {
+    let mut at = range.start;
+    let end = range.end;
+    while let Some(found) = memchr::memmem::find(&lower.as_bytes()[at..end], b"href=") {
         let value = at + found + 5;
         out.push_str(&html[at..value]);
         at = value;
-        let Some(q) = html[value..]
+        let Some(q) = html[value..end]
             .chars()
             .next()
             .filter(|c| *c == '"' || *c == '\'')
         else {
             continue;
         };
-        let Some(len) = html[value + 1..].find(q) else {
+        let Some(len) = html[value + 1..end].find(q) else {
             break;
         };
         let raw = &html[value + 1..value + 1 + len];
-        let url = unescape(raw);
+        let url = if raw.contains('&') {
+            unescape(raw)
+        } else {
+            raw.to_owned()
+        };
         out.push(q);
-        if trackable(state, &url) {
+        if trackable(own, &url) {
             out.push_str(&click_url(state, id, &url));
         } else {
             out.push_str(raw);
@@ -113,16 +148,7 @@ pub fn instrument(state: &AppState, id: i64, html: &str) -> String {
         out.push(q);
         at = value + len + 2;
     }
-    out.push_str(&html[at..]);
-    let pixel = format!(
-        "<img src=\"{}\" width=\"1\" height=\"1\" alt=\"\" style=\"display:block;border:0\">",
-        open_url(state, id)
-    );
-    match out.to_ascii_lowercase().rfind("</body>") {
-        Some(i) => out.insert_str(i, &pixel),
-        None => out.push_str(&pixel),
-    }
-    out
+    out.push_str(&html[at..end]);
 }
 
 async fn record(state: &AppState, id: i64, kind: &str, url: &str) -> AppResult<()> {

@@ -1,28 +1,20 @@
 //! Where messages go: an SMTP server, or the built-in mail catcher.
 //!
 //! Each worker task keeps one SMTP connection open and reuses it from message
-//! to message. We open the TCP socket ourselves to set `TCP_NODELAY`: lettre
-//! does not, and the final "." of every message then waits ~40 ms for a
-//! delayed ACK, capping a connection at ~22 messages/s.
+//! to message (see [`smtp_client`](crate::delivery::smtp_client)).
 
 use std::time::Duration;
 
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
-use tokio::net::TcpStream;
 
 use crate::config::Config;
-use crate::delivery::smtp::{SmtpUrl, TlsMode};
-use crate::error::{AppError, AppResult};
+use crate::delivery::smtp::SmtpUrl;
+use crate::delivery::smtp_client::{Connection, Endpoint};
+use crate::error::AppResult;
 
 pub struct SmtpSettings {
-    pub url: SmtpUrl,
+    endpoint: Endpoint,
     timeout: Duration,
-    tls: Option<TlsParameters>,
-    credentials: Option<Credentials>,
-    hello: ClientId,
 }
 
 pub enum Transport {
@@ -48,7 +40,7 @@ pub enum Outcome {
 /// the transport settings it was opened with are current.
 #[derive(Default)]
 pub struct Session {
-    conn: Option<AsyncSmtpConnection>,
+    conn: Option<Connection>,
     generation: String,
 }
 
@@ -69,6 +61,15 @@ impl Session {
     }
 }
 
+/// The name this machine gives in EHLO.
+fn hello_name() -> String {
+    hostname::get()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into())
+}
+
 impl Transport {
     pub fn from_config(config: &Config) -> AppResult<Self> {
         let Some(url) = config.smtp()? else {
@@ -79,23 +80,9 @@ impl Transport {
 
     /// An SMTP transport to `url`, each command given `timeout`.
     pub fn smtp(url: SmtpUrl, timeout: Duration) -> AppResult<Self> {
-        let tls = match url.tls {
-            TlsMode::None => None,
-            TlsMode::StartTls | TlsMode::Tls => Some(
-                TlsParameters::new(url.host.clone())
-                    .map_err(|e| AppError::Config(format!("smtp_url TLS: {e}")))?,
-            ),
-        };
-        let credentials = match (&url.user, &url.password) {
-            (Some(u), Some(p)) => Some(Credentials::new(u.clone(), p.clone())),
-            _ => None,
-        };
         Ok(Transport::Smtp(SmtpSettings {
-            url,
+            endpoint: Endpoint::new(url, hello_name()),
             timeout,
-            tls,
-            credentials,
-            hello: ClientId::default(),
         }))
     }
 
@@ -105,7 +92,7 @@ impl Transport {
 
     pub fn describe(&self) -> String {
         match self {
-            Transport::Smtp(s) => s.url.to_string(),
+            Transport::Smtp(s) => s.endpoint.url.to_string(),
             Transport::Catcher => "mail catcher".into(),
         }
     }
@@ -117,20 +104,18 @@ impl Transport {
         let Transport::Smtp(settings) = self else {
             return Ok(true);
         };
-        if session.conn.as_ref().is_some_and(|c| c.has_broken()) {
+        if session.conn.as_ref().is_some_and(Connection::is_broken) {
             session.conn = None;
         }
         if session.conn.is_none() {
-            match tokio::time::timeout(settings.timeout, settings.connect()).await {
+            match tokio::time::timeout(settings.timeout, Connection::open(&settings.endpoint)).await
+            {
                 Ok(Ok(c)) => session.conn = Some(c),
-                Ok(Err(why)) => return Err(why),
+                Ok(Err(why)) => return Err(why.to_string()),
                 Err(_) => return Err("connection timed out".into()),
             }
         }
-        Ok(session.conn.as_ref().is_some_and(|c| {
-            c.server_info()
-                .supports_feature(lettre::transport::smtp::extension::Extension::EightBitMime)
-        }))
+        Ok(session.conn.as_ref().is_some_and(Connection::eight_bit))
     }
 
     pub async fn send(&self, session: &mut Session, envelope: &Envelope, raw: &[u8]) -> Outcome {
@@ -143,17 +128,16 @@ impl Transport {
         let Some(conn) = session.conn.as_mut() else {
             return Outcome::Deferred("no connection".into());
         };
+        let from = envelope.from().map(|a| a.as_ref()).unwrap_or_default();
+        let to: Vec<&str> = envelope.to().iter().map(|a| a.as_ref()).collect();
         // Data of a large message takes longer than one command.
         let limit = settings.timeout * 4;
-        match tokio::time::timeout(limit, conn.send(envelope, raw)).await {
-            Ok(Ok(resp)) => Outcome::Sent(format!(
-                "{} {}",
-                resp.code(),
-                resp.message().collect::<Vec<_>>().join(" ")
-            )),
+        match tokio::time::timeout(limit, conn.send(from, &to, raw)).await {
+            Ok(Ok(reply)) => Outcome::Sent(reply.to_string()),
             Ok(Err(e)) => {
-                // After a refusal the session state is unknown: start afresh.
-                session.conn = None;
+                if conn.is_broken() {
+                    session.conn = None;
+                }
                 if e.is_permanent() {
                     Outcome::Failed(e.to_string())
                 } else {
@@ -165,49 +149,6 @@ impl Transport {
                 Outcome::Deferred("the server did not answer in time".into())
             }
         }
-    }
-}
-
-impl SmtpSettings {
-    async fn connect(&self) -> Result<AsyncSmtpConnection, String> {
-        let addr = (self.url.host.as_str(), self.url.port);
-        let mut conn = match self.url.tls {
-            // Implicit TLS needs lettre's own socket (no TCP_NODELAY there).
-            TlsMode::Tls => AsyncSmtpConnection::connect_tokio1(
-                addr,
-                Some(self.timeout),
-                &self.hello,
-                self.tls.clone(),
-                None,
-            )
-            .await
-            .map_err(|e| e.to_string())?,
-            TlsMode::None | TlsMode::StartTls => {
-                let stream = TcpStream::connect(addr).await.map_err(|e| {
-                    format!(
-                        "connection to {}:{} failed: {e}",
-                        self.url.host, self.url.port
-                    )
-                })?;
-                stream.set_nodelay(true).map_err(|e| e.to_string())?;
-                let mut c =
-                    AsyncSmtpConnection::connect_with_transport(Box::new(stream), &self.hello)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                if let (TlsMode::StartTls, Some(tls)) = (self.url.tls, &self.tls) {
-                    c.starttls(tls.clone(), &self.hello)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                c
-            }
-        };
-        if let Some(creds) = &self.credentials {
-            conn.auth(&[Mechanism::Plain, Mechanism::Login], creds)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        Ok(conn)
     }
 }
 

@@ -141,12 +141,21 @@ async fn claim_batch(
         limit = limit.min((rate * lease.num_seconds() as f64 / 4.0).max(1.0) as u64);
     }
     let now = Utc::now();
-    let msgs = outbox::claim(&state.db, outbox::Channel::Email, owner, now, lease, limit).await?;
+    let msgs = outbox::claim(
+        &state.outbox_db,
+        outbox::Channel::Email,
+        owner,
+        now,
+        lease,
+        limit,
+    )
+    .await?;
     if msgs.is_empty() {
         return Ok(None);
     }
-    let blocked = suppressions::among(&state.db, msgs.iter().map(|m| m.recipient.as_str())).await?;
-    let track = tracking::enabled(&state.db).await?;
+    let blocked =
+        suppressions::among(&state.outbox_db, msgs.iter().map(|m| m.recipient.as_str())).await?;
+    let track = tracking::enabled(&state.outbox_db).await?;
     let senders = Senders::load(state, &msgs).await?;
     let mut vs = HashMap::new();
     let mut files = HashMap::new();
@@ -321,9 +330,11 @@ async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) 
                 record(&state, &owner, results).await
             };
             let r = match recorded {
-                Ok(()) if !released.is_empty() => outbox::release(&state.db, &released, &owner)
-                    .await
-                    .map(|_| ()),
+                Ok(()) if !released.is_empty() => {
+                    outbox::release(&state.outbox_db, &released, &owner)
+                        .await
+                        .map(|_| ())
+                }
                 r => r,
             };
             match r {
@@ -562,7 +573,7 @@ pub async fn record(
 ) -> AppResult<()> {
     let cfg = &state.config;
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    let txn = state.outbox_db.begin().await?;
     let mut done = Vec::with_capacity(results.len());
     for (msg, outcome, extras) in results {
         let (st, answer, next) = match outcome {
