@@ -7,10 +7,10 @@ mod accounts;
 mod events;
 mod followup;
 mod identities;
+mod outbox_indexes;
 mod people;
 mod photos;
 mod profiles;
-mod progress;
 mod registrations;
 mod routing;
 mod sms;
@@ -38,7 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(transports::Transports),
             Box::new(routing::Routing),
             Box::new(followup::Followup),
-            Box::new(progress::Progress),
+            Box::new(outbox_indexes::OutboxIndexes),
         ]
     }
 }

@@ -63,6 +63,8 @@ pub enum Channel {
 }
 
 impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Email => "email",
@@ -446,6 +448,8 @@ pub async fn give_up_stale(
     let res = outbox::Entity::update_many()
         .col_expr(outbox::Column::State, Expr::value(State::Failed.as_str()))
         .col_expr(outbox::Column::UpdatedAt, Expr::value(now))
+        // Every channel named: the due index starts with the channel.
+        .filter(outbox::Column::Channel.is_in(Channel::ALL.map(Channel::as_str)))
         .filter(outbox::Column::State.eq(State::Deferred.as_str()))
         .filter(outbox::Column::CreatedAt.lt(now - give_up))
         .exec(db)
