@@ -1045,6 +1045,9 @@ transport-per-domain = Connections to one recipient domain at once (0: no limit)
 transport-error-count = A whole number from 0 to 1000.
 identities-smtp-profile = SMTP profile
 identities-smtp-default = The default profile
+identities-personal = Personal identities
+identities-personal-hint = Messages a staff user sends as themselves go through this SMTP profile (their own relay or mailbox, for instance).
+identities-personal-user = User
 
 ## Follow-up of accompanied persons (D1)
 fu-title = Follow-up

@@ -1045,6 +1045,9 @@ transport-per-domain = Connexions simultanées vers un même domaine destinatair
 transport-error-count = Un nombre entier de 0 à 1000.
 identities-smtp-profile = Profil SMTP
 identities-smtp-default = Le profil par défaut
+identities-personal = Identités personnelles
+identities-personal-hint = Les messages qu'un membre de l'équipe envoie en son nom passent par ce profil SMTP (son propre relais ou sa boîte, par exemple).
+identities-personal-user = Utilisateur
 
 ## Suivi des personnes accompagnées (D1)
 fu-title = Suivi

@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/identities", get(admin_list).post(create))
         .route("/admin/identities/domains", post(save_domains))
         .route("/admin/identities/{id}/users", post(assign))
+        .route("/admin/identities/personal/{user}", post(route_personal))
         .route("/admin/identities/{id}/code", post(resend))
         .route("/admin/identities/{id}/convert", post(convert))
         .route("/admin/identities/{id}/delete", post(delete))
@@ -51,6 +52,8 @@ struct AdminTpl<'a> {
     domains: String,
     mailboxes: Vec<Mailbox>,
     staff: Vec<users::Model>,
+    /// Each staff user's personal identity's SMTP profile.
+    personal: Vec<(users::Model, Option<i64>)>,
     /// SMTP profiles a mailbox may go through (id, label).
     profiles: Vec<(i64, String)>,
     notice: Option<String>,
@@ -86,11 +89,29 @@ async fn admin_tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<AdminTpl<'a>>
         let users = identities::users_of(&state.db, m.id).await?;
         mailboxes.push(Mailbox { m, users });
     }
+    let staff = crate::events::store::staff(&state.db).await?;
+    let owned = rows::Entity::find()
+        .filter(rows::Column::Kind.eq(Kind::Personal.as_str()))
+        .filter(rows::Column::OwnerUserId.is_in(staff.iter().map(|u| u.id)))
+        .all(&state.db)
+        .await?;
+    let personal = staff
+        .iter()
+        .map(|u| {
+            let address = u.email.to_lowercase();
+            let profile = owned
+                .iter()
+                .find(|i| i.owner_user_id == Some(u.id) && i.address == address)
+                .and_then(|i| i.smtp_profile_id);
+            (u.clone(), profile)
+        })
+        .collect();
     Ok(AdminTpl {
         p,
         domains: identities::sender_domains(&state.db).await?.join(" "),
         mailboxes,
-        staff: crate::events::store::staff(&state.db).await?,
+        staff,
+        personal,
         profiles: smtp_profiles::Entity::find()
             .order_by_asc(smtp_profiles::Column::Label)
             .all(&state.db)
@@ -201,24 +222,8 @@ async fn assign(
     f: FormPairs,
 ) -> AppResult<Response> {
     let mailbox = shared(&state, id).await?;
-    let profile = match f.get("smtp_profile").parse::<i64>().ok() {
-        Some(pid) => smtp_profiles::Entity::find_by_id(pid)
-            .one(&state.db)
-            .await?
-            .map(|p| p.id),
-        None => None,
-    };
-    if mailbox.smtp_profile_id != profile {
-        rows::ActiveModel {
-            id: Set(id),
-            smtp_profile_id: Set(profile),
-            ..Default::default()
-        }
-        .update(&state.db)
-        .await?;
-        // Workers route by identity: they reload their settings.
-        crate::delivery::transports::bump(&state.db).await?;
-    }
+    let profile = chosen_profile(&state, &f).await?;
+    set_profile(&state, &mailbox, profile).await?;
     let staff: Vec<i64> = crate::events::store::staff(&state.db)
         .await?
         .into_iter()
@@ -232,6 +237,57 @@ async fn assign(
         .collect();
     identities::assign(&state.db, id, &chosen).await?;
     back("assigned")
+}
+
+/// The SMTP profile `id` names, if it exists; none means the default.
+async fn chosen_profile(state: &AppState, f: &FormPairs) -> AppResult<Option<i64>> {
+    Ok(match f.get("smtp_profile").parse::<i64>().ok() {
+        Some(pid) => smtp_profiles::Entity::find_by_id(pid)
+            .one(&state.db)
+            .await?
+            .map(|p| p.id),
+        None => None,
+    })
+}
+
+/// Sets the SMTP profile of an identity; workers route by identity, so
+/// they reload their settings.
+async fn set_profile(
+    state: &AppState,
+    identity: &rows::Model,
+    profile: Option<i64>,
+) -> AppResult<()> {
+    if identity.smtp_profile_id == profile {
+        return Ok(());
+    }
+    rows::ActiveModel {
+        id: Set(identity.id),
+        smtp_profile_id: Set(profile),
+        ..Default::default()
+    }
+    .update(&state.db)
+    .await?;
+    crate::delivery::transports::bump(&state.db).await
+}
+
+/// Routes a staff user's own messages through an SMTP profile (their
+/// institution's relay, a mailbox of their own); an administrator decides,
+/// as the profile holds credentials.
+async fn route_personal(
+    State(state): State<AppState>,
+    _: Require<Admin>,
+    Path(user): Path<i64>,
+    f: FormPairs,
+) -> AppResult<Response> {
+    let staff = crate::events::store::staff(&state.db).await?;
+    let u = staff
+        .into_iter()
+        .find(|u| u.id == user)
+        .ok_or(AppError::NotFound)?;
+    let own = identities::personal(&state.db, &u).await?;
+    let profile = chosen_profile(&state, &f).await?;
+    set_profile(&state, &own, profile).await?;
+    back("saved")
 }
 
 async fn resend(

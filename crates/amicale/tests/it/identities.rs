@@ -6,7 +6,7 @@ use amicale::db::entities::identities;
 use sea_orm::EntityTrait;
 
 use crate::support::{
-    TestApp, admin_app, beneficiary, new_client, on_each_backend, person_page_template,
+    SmtpSink, TestApp, admin_app, beneficiary, new_client, on_each_backend, person_page_template,
     wait_settled,
 };
 
@@ -272,6 +272,86 @@ async fn identities_set_the_sender_and_fill_each_users_archive() {
         assert_eq!(
             converted.owner_user_id,
             Some(app_user_id(&app, ADMIN).await)
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
+    on_each_backend(|b| async move {
+        let (app, default_sink, _db) = admin_app(b).await;
+        let relay = SmtpSink::start().await;
+        let port = relay.port.to_string();
+        let res = app
+            .post_form(
+                "/admin/transports",
+                "/admin/transports",
+                &[
+                    ("label", "Relais de Claire"),
+                    ("host", "127.0.0.1"),
+                    ("port", &port),
+                    ("tls", "none"),
+                    ("timeout_secs", "5"),
+                    ("rate_per_sec", "0"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let profile = amicale::db::entities::smtp_profiles::Entity::find()
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let me = app_user_id(&app, ADMIN).await;
+        let page = app.get("/admin/identities").await.text().await.unwrap();
+        assert!(
+            page.contains(&format!("id=\"personal-{me}\"")) && page.contains("Personal identities"),
+            "{page}"
+        );
+
+        // Only staff users have a personal identity to route.
+        app.create_user("member@example.org", PASSWORD, false).await;
+        let member = app_user_id(&app, "member@example.org").await;
+        let res = app
+            .post_form(
+                "/admin/identities",
+                &format!("/admin/identities/personal/{member}"),
+                &[("smtp_profile", &profile.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+
+        let res = app
+            .post_form(
+                "/admin/identities",
+                &format!("/admin/identities/personal/{me}"),
+                &[("smtp_profile", &profile.to_string())],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let page = app.get("/admin/identities").await.text().await.unwrap();
+        assert!(
+            page.contains(&format!(
+                "<option value=\"{profile}\" selected>Relais de Claire"
+            )),
+            "{page}"
+        );
+
+        // What I send as myself goes through my relay, not the default.
+        let t = person_page_template(&app, "Suivi", "Suivi", "<p>Bonjour.</p>").await;
+        let p = beneficiary(&app, "Inès", "Roux", "ines.roux@example.org").await;
+        let loc = send_now(&app, p, t, "").await;
+        assert!(loc.ends_with("notice=sent:1"), "{loc}");
+        let got = relay.wait_for(1, 20).await;
+        assert_eq!(got[0].to, ["ines.roux@example.org"]);
+        assert!(
+            !default_sink
+                .received()
+                .iter()
+                .any(|m| m.to.iter().any(|t| t.contains("ines.roux")))
         );
         app.stop().await;
     })
