@@ -3,7 +3,7 @@
 # Postfix's smtp-sink (dumping every message), `kill -9` the delivering
 # process 5 times at random moments and restart it. Then compare the dump
 # with the recipient list: missing must be 0; duplicates must stay within the
-# in-flight window (6 × claim batch + workers: see delivery/worker.rs),
+# in-flight window (6 × claim batch + 4 × workers: see delivery/worker.rs),
 # which is printed beside them.
 #
 #   bench/crash.sh
@@ -82,7 +82,7 @@ while [ "$(remaining)" != "0" ]; do sleep 1; done
 kill "$worker_pid"; wait "$worker_pid" 2>/dev/null || true
 worker_pid=""
 
-python3 - "$work/dumps" "$N" "$((6 * BATCH + WORKERS))" <<'PY'
+python3 - "$work/dumps" "$N" "$((6 * BATCH + 4 * WORKERS))" <<'PY'
 import collections, os, re, sys
 dumps, n, window = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 seen = collections.Counter()
@@ -94,6 +94,6 @@ missing = len(expected - set(seen))
 duplicates = sum(c - 1 for a, c in seen.items() if c > 1)
 print(f"recipients: {n}, delivered distinct: {len(set(seen) & expected)}")
 print(f"missing: {missing}")
-print(f"duplicates: {duplicates} (in-flight window: {window} = 6 × batch + workers, per kill)")
+print(f"duplicates: {duplicates} (in-flight window: {window} = 6 × batch + 4 × workers, per kill)")
 sys.exit(1 if missing else 0)
 PY

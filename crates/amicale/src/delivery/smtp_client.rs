@@ -26,6 +26,9 @@ pub enum SmtpError {
     Refused(Reply),
     /// Connection, TLS or protocol trouble: worth another try later.
     Broken(String),
+    /// Not attempted: a chain stopped before this message's content was
+    /// written, so it can be sent again at once without risk of a double.
+    NotSent(String),
 }
 
 impl SmtpError {
@@ -39,9 +42,13 @@ impl std::fmt::Display for SmtpError {
         match self {
             SmtpError::Refused(r) if r.is_permanent() => write!(f, "permanent error: {r}"),
             SmtpError::Refused(r) => write!(f, "transient error: {r}"),
-            SmtpError::Broken(why) => f.write_str(why),
+            SmtpError::Broken(why) | SmtpError::NotSent(why) => f.write_str(why),
         }
     }
+}
+
+fn not_sent(why: &SmtpError) -> SmtpError {
+    SmtpError::NotSent(why.to_string())
 }
 
 fn broken(e: impl std::fmt::Display) -> SmtpError {
@@ -128,6 +135,13 @@ impl Endpoint {
             .map_err(|e| broken(format!("TLS handshake with {} failed: {e}", self.url.host)))?;
         Ok(Socket::Tls(Box::new(s)))
     }
+}
+
+/// One message of [`Connection::send_chain`].
+pub struct Outgoing<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub data: &'a [u8],
 }
 
 /// Longest reply line read; a server sending more is not speaking SMTP.
@@ -288,33 +302,11 @@ impl Connection {
                 cmds.extend_from_slice(b"DATA\r\n");
             }
             self.write(&cmds).await?;
-            let mut first_refusal = None;
-            for _ in 0..=to.len() {
-                let r = self.reply().await?;
-                if r.closes() {
-                    // Nothing more will come: this is the answer.
-                    return Err(SmtpError::Refused(r));
-                }
-                if !r.is_positive() && first_refusal.is_none() {
-                    first_refusal = Some(r);
-                }
-            }
-            let data = self.reply_if(with_data).await;
-            if let Some(r) = first_refusal {
-                if matches!(&data, Ok(Some(d)) if d.code == 354) {
-                    // A server that opens DATA without a recipient has lost
-                    // track: ending the data here could deliver an empty
-                    // message, so the connection is given up.
-                    self.broken = true;
-                }
+            if let Some(r) = self.envelope_replies(to.len(), with_data).await? {
                 return Err(SmtpError::Refused(r));
             }
-            match data? {
-                Some(d) if d.code != 354 => return Err(SmtpError::Refused(d)),
-                Some(_) => {}
-                None => {
-                    self.command(b"DATA\r\n", 354).await?;
-                }
+            if !with_data {
+                self.command(b"DATA\r\n", 354).await?;
             }
         } else {
             self.command(&cmds[..mail_len], 250).await?;
@@ -341,6 +333,155 @@ impl Connection {
         } else {
             Err(SmtpError::Refused(r))
         }
+    }
+
+    /// Reads the replies to a pipelined MAIL and `rcpts` RCPT commands,
+    /// and DATA with `data`; the first refusal, if any.
+    async fn envelope_replies(
+        &mut self,
+        rcpts: usize,
+        data: bool,
+    ) -> Result<Option<Reply>, SmtpError> {
+        let mut first_refusal = None;
+        for _ in 0..=rcpts {
+            let r = self.reply().await?;
+            if r.closes() {
+                // Nothing more will come: this is the answer.
+                return Ok(Some(r));
+            }
+            if !r.is_positive() && first_refusal.is_none() {
+                first_refusal = Some(r);
+            }
+        }
+        let d = self.reply_if(data).await;
+        if let Some(r) = first_refusal {
+            if matches!(&d, Ok(Some(d)) if d.code == 354) {
+                // A server that opens DATA without a recipient has lost
+                // track: ending the data here could deliver an empty
+                // message, so the connection is given up.
+                self.broken = true;
+            }
+            return Ok(Some(r));
+        }
+        Ok(d?.filter(|d| d.code != 354))
+    }
+
+    /// Sends one-recipient messages back to back. With PIPELINING each
+    /// message's content goes out in the same write as the next message's
+    /// MAIL, RCPT and DATA, so n messages cost n + 1 round trips instead of
+    /// 2n; without it they are sent one by one. One result per message, in
+    /// order; once the connection breaks, the rest fail with it.
+    pub async fn send_chain(&mut self, msgs: &[Outgoing<'_>]) -> Vec<Result<Reply, SmtpError>> {
+        let mut out = Vec::with_capacity(msgs.len());
+        if !self.ext.pipelining || msgs.len() < 2 {
+            for m in msgs {
+                out.push(self.send(m.from, &[m.to], m.data).await);
+            }
+            return out;
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        let mut after_refusal = false;
+        let mut failed = None;
+        if let Err(e) = self.envelope(&mut buf, &msgs[0]) {
+            self.broken = true;
+            failed = Some(e);
+        } else if let Err(e) = self.write(&buf).await {
+            failed = Some(e);
+        }
+        for (k, m) in msgs.iter().enumerate() {
+            if let Some(e) = &failed {
+                out.push(Err(not_sent(e)));
+                continue;
+            }
+            let next = msgs.get(k + 1);
+            let opened = async {
+                if after_refusal {
+                    // The RSET that ended the refused transaction.
+                    let r = self.reply().await?;
+                    if r.code != 250 {
+                        self.broken = true;
+                        return Err(SmtpError::Refused(r));
+                    }
+                }
+                self.envelope_replies(1, true).await
+            }
+            .await;
+            buf.clear();
+            let result = match opened {
+                Err(e) => Err(e),
+                Ok(Some(refusal)) => {
+                    after_refusal = true;
+                    if !self.broken {
+                        buf.extend_from_slice(b"RSET\r\n");
+                    }
+                    Err(SmtpError::Refused(refusal))
+                }
+                Ok(None) => {
+                    after_refusal = false;
+                    smtp::data(&mut buf, m.data);
+                    Ok(())
+                }
+            };
+            let mut queued_next = false;
+            if !self.broken
+                && let Some(n) = next
+            {
+                match self.envelope(&mut buf, n) {
+                    Ok(()) => queued_next = true,
+                    // An unusable address: the chain stops before it, and
+                    // the connection, whose state is now half-written, goes.
+                    Err(e) => {
+                        self.broken = true;
+                        failed = Some(e);
+                    }
+                }
+            }
+            if !buf.is_empty()
+                && !self.broken
+                && let Err(e) = self.write(&buf).await
+            {
+                failed = Some(e);
+            }
+            let result = match result {
+                Ok(()) if failed.is_none() => match self.reply().await {
+                    Ok(r) if r.code == 250 => Ok(r),
+                    Ok(r) => Err(SmtpError::Refused(r)),
+                    Err(e) => Err(e),
+                },
+                Ok(()) => Err(failed.as_ref().map_or_else(|| broken("not sent"), not_sent)),
+                Err(e) => Err(e),
+            };
+            if self.broken && failed.is_none() && next.is_some() {
+                failed = Some(broken("the connection was lost"));
+            }
+            if !queued_next && failed.is_none() && next.is_some() {
+                failed = Some(broken("not sent"));
+            }
+            out.push(result);
+        }
+        if failed.is_some() {
+            // Replies may still be on their way: the connection cannot be
+            // trusted for another message.
+            self.broken = true;
+        } else if after_refusal && !self.broken {
+            // The last message was refused: its RSET is still unanswered.
+            if self.reply().await.map(|r| r.code != 250).unwrap_or(true) {
+                self.broken = true;
+            }
+        }
+        self.buf = buf;
+        out
+    }
+
+    /// Appends MAIL, RCPT and DATA for `m`.
+    fn envelope(&self, buf: &mut Vec<u8>, m: &Outgoing<'_>) -> Result<(), SmtpError> {
+        let utf8 = self.ext.smtputf8 && !(m.from.is_ascii() && m.to.is_ascii());
+        let eight_bit = self.ext.eight_bit_mime && !m.data.is_ascii();
+        smtp::mail_from(buf, m.from, eight_bit, utf8).map_err(broken)?;
+        smtp::rcpt_to(buf, m.to).map_err(broken)?;
+        buf.extend_from_slice(b"DATA\r\n");
+        Ok(())
     }
 
     /// Says goodbye.
@@ -431,9 +572,10 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpListener;
 
-    /// A server that answers each line as it comes, without PIPELINING,
-    /// refusing recipients at `refused.example`; it records what it read.
-    async fn strict_server() -> (SmtpUrl, tokio::task::JoinHandle<Vec<String>>) {
+    /// A server that answers each line as it comes, refusing recipients at
+    /// `refused.example`; it records what it read. Without `pipelining` it
+    /// fails when a client sends a command before the last one's answer.
+    async fn server(pipelining: bool) -> (SmtpUrl, tokio::task::JoinHandle<Vec<String>>) {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let task = tokio::spawn(async move {
@@ -443,6 +585,7 @@ mod tests {
             let mut log = Vec::new();
             wr.write_all(b"220 strict\r\n").await.unwrap();
             let mut in_data = false;
+            let mut last_rcpt_refused = false;
             loop {
                 let mut line = String::new();
                 if rd.read_line(&mut line).await.unwrap() == 0 {
@@ -451,6 +594,9 @@ mod tests {
                 // Pipelined commands would already be waiting here.
                 let waiting = !rd.buffer().is_empty();
                 log.push(line.trim_end().to_owned());
+                if line.starts_with("RCPT") {
+                    last_rcpt_refused = line.contains("refused.example");
+                }
                 if in_data {
                     if line == ".\r\n" {
                         in_data = false;
@@ -458,9 +604,14 @@ mod tests {
                     }
                     continue;
                 }
-                assert!(!waiting, "client pipelined without PIPELINING: {log:?}");
+                assert!(
+                    pipelining || !waiting,
+                    "client pipelined without PIPELINING: {log:?}"
+                );
                 let answer: &[u8] = match line.get(..4).unwrap_or_default() {
+                    "EHLO" if pipelining => b"250-strict\r\n250-PIPELINING\r\n250 8BITMIME\r\n",
                     "EHLO" => b"250-strict\r\n250 8BITMIME\r\n",
+                    "DATA" if last_rcpt_refused => b"554 5.5.1 no valid recipients\r\n",
                     "RCPT" if line.contains("refused.example") => b"550 5.1.1 no such user\r\n",
                     "DATA" => {
                         in_data = true;
@@ -479,9 +630,18 @@ mod tests {
         (url, task)
     }
 
+    /// The commands a server read, and the end of each message's data.
+    fn commands(log: &[String]) -> Vec<&str> {
+        log.iter()
+            .map(String::as_str)
+            .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()) || *l == ".")
+            .filter(|l| !l.starts_with("Subject"))
+            .collect()
+    }
+
     #[tokio::test]
     async fn without_pipelining_commands_wait_for_their_answers() {
-        let (url, server) = strict_server().await;
+        let (url, server) = server(false).await;
         let mut c = Connection::open(&Endpoint::new(url, "client.test".into()))
             .await
             .unwrap();
@@ -512,20 +672,15 @@ mod tests {
             .unwrap();
         c.quit().await;
         let log = server.await.unwrap();
-        let commands: Vec<&str> = log
-            .iter()
-            .map(String::as_str)
-            .filter(|l| l.starts_with(|c: char| c.is_ascii_uppercase()))
-            .filter(|l| !l.starts_with("Subject"))
-            .collect();
         assert_eq!(
-            commands,
+            commands(&log),
             [
                 "EHLO client.test",
                 "MAIL FROM:<a@b.fr>",
                 "RCPT TO:<c@d.fr>",
                 "RCPT TO:<e@f.fr>",
                 "DATA",
+                ".",
                 "MAIL FROM:<a@b.fr>",
                 "RCPT TO:<ok@d.fr>",
                 "RCPT TO:<x@refused.example>",
@@ -533,9 +688,71 @@ mod tests {
                 "MAIL FROM:<a@b.fr>",
                 "RCPT TO:<c@d.fr>",
                 "DATA",
+                ".",
                 "QUIT"
             ]
         );
         assert!(log.contains(&"..dot".to_owned()), "{log:?}");
+    }
+
+    #[tokio::test]
+    async fn a_chain_sends_each_message_with_the_next_envelope() {
+        let (url, server) = server(true).await;
+        let mut c = Connection::open(&Endpoint::new(url, "client.test".into()))
+            .await
+            .unwrap();
+        let m = |to: &'static str, data: &'static [u8]| Outgoing {
+            from: "a@b.fr",
+            to,
+            data,
+        };
+        let results = c
+            .send_chain(&[
+                m("one@d.fr", b"Subject: 1\r\n\r\n1\r\n"),
+                m("x@refused.example", b"Subject: 2\r\n\r\n2\r\n"),
+                m("three@d.fr", b"Subject: 3\r\n\r\n3\r\n"),
+                m("y@refused.example", b"Subject: 4\r\n\r\n4\r\n"),
+            ])
+            .await;
+        assert_eq!(results.len(), 4);
+        assert_eq!(results[0].as_ref().unwrap().code, 250);
+        let refused = results[1].as_ref().unwrap_err();
+        assert!(refused.is_permanent() && refused.to_string().contains("5.1.1"));
+        assert_eq!(results[2].as_ref().unwrap().code, 250);
+        assert!(results[3].as_ref().unwrap_err().is_permanent());
+        // The connection is in step: another message goes through.
+        assert!(!c.is_broken());
+        c.send("a@b.fr", &["five@d.fr"], b"Subject: 5\r\n\r\n5\r\n")
+            .await
+            .unwrap();
+        c.quit().await;
+        let log = server.await.unwrap();
+        assert_eq!(
+            commands(&log),
+            [
+                "EHLO client.test",
+                "MAIL FROM:<a@b.fr>",
+                "RCPT TO:<one@d.fr>",
+                "DATA",
+                ".",
+                "MAIL FROM:<a@b.fr>",
+                "RCPT TO:<x@refused.example>",
+                "DATA",
+                "RSET",
+                "MAIL FROM:<a@b.fr>",
+                "RCPT TO:<three@d.fr>",
+                "DATA",
+                ".",
+                "MAIL FROM:<a@b.fr>",
+                "RCPT TO:<y@refused.example>",
+                "DATA",
+                "RSET",
+                "MAIL FROM:<a@b.fr>",
+                "RCPT TO:<five@d.fr>",
+                "DATA",
+                ".",
+                "QUIT"
+            ]
+        );
     }
 }

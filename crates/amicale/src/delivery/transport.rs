@@ -9,7 +9,7 @@ use lettre::address::Envelope;
 
 use crate::config::Config;
 use crate::delivery::smtp::SmtpUrl;
-use crate::delivery::smtp_client::{Connection, Endpoint};
+use crate::delivery::smtp_client::{Connection, Endpoint, Outgoing, SmtpError};
 use crate::error::AppResult;
 
 pub struct SmtpSettings {
@@ -118,6 +118,54 @@ impl Transport {
         Ok(session.conn.as_ref().is_some_and(Connection::eight_bit))
     }
 
+    /// Sends one-recipient messages back to back over the session's
+    /// connection (see [`Connection::send_chain`]); one outcome each.
+    pub async fn send_chain(
+        &self,
+        session: &mut Session,
+        msgs: &[(&Envelope, &[u8])],
+    ) -> Vec<Outcome> {
+        let Transport::Smtp(settings) = self else {
+            return vec![Outcome::Caught; msgs.len()];
+        };
+        if let Err(why) = self.ready(session).await {
+            return vec![Outcome::Deferred(why); msgs.len()];
+        }
+        let Some(conn) = session.conn.as_mut() else {
+            return vec![Outcome::Deferred("no connection".into()); msgs.len()];
+        };
+        let out: Vec<Outgoing> = msgs
+            .iter()
+            .map(|(e, raw)| Outgoing {
+                from: e.from().map(|a| a.as_ref()).unwrap_or_default(),
+                to: e.to().first().map(|a| a.as_ref()).unwrap_or_default(),
+                data: raw,
+            })
+            .collect();
+        let limit = settings.timeout * 4 * msgs.len() as u32;
+        match tokio::time::timeout(limit, conn.send_chain(&out)).await {
+            Ok(results) => {
+                if conn.is_broken() {
+                    session.conn = None;
+                }
+                let mut outcomes = Vec::with_capacity(results.len());
+                for (r, (envelope, raw)) in results.into_iter().zip(msgs) {
+                    outcomes.push(match r {
+                        // Its content never left: another connection may
+                        // carry it now.
+                        Err(SmtpError::NotSent(_)) => self.send(session, envelope, raw).await,
+                        r => outcome(r),
+                    });
+                }
+                outcomes
+            }
+            Err(_) => {
+                session.conn = None;
+                vec![Outcome::Deferred("the server did not answer in time".into()); msgs.len()]
+            }
+        }
+    }
+
     pub async fn send(&self, session: &mut Session, envelope: &Envelope, raw: &[u8]) -> Outcome {
         let Transport::Smtp(settings) = self else {
             return Outcome::Caught;
@@ -133,22 +181,25 @@ impl Transport {
         // Data of a large message takes longer than one command.
         let limit = settings.timeout * 4;
         match tokio::time::timeout(limit, conn.send(from, &to, raw)).await {
-            Ok(Ok(reply)) => Outcome::Sent(reply.to_string()),
-            Ok(Err(e)) => {
+            Ok(result) => {
                 if conn.is_broken() {
                     session.conn = None;
                 }
-                if e.is_permanent() {
-                    Outcome::Failed(e.to_string())
-                } else {
-                    Outcome::Deferred(e.to_string())
-                }
+                outcome(result)
             }
             Err(_) => {
                 session.conn = None;
                 Outcome::Deferred("the server did not answer in time".into())
             }
         }
+    }
+}
+
+fn outcome(result: Result<amicale_mailkit::smtp::Reply, SmtpError>) -> Outcome {
+    match result {
+        Ok(reply) => Outcome::Sent(reply.to_string()),
+        Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
+        Err(e) => Outcome::Deferred(e.to_string()),
     }
 }
 

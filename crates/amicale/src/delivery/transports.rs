@@ -62,6 +62,11 @@ impl Route {
 
     /// Waits until one more connection may talk to `recipient`'s domain;
     /// the slot is held until the permit is dropped.
+    /// Whether connections per recipient domain are limited.
+    pub fn limits_domains(&self) -> bool {
+        self.per_domain > 0
+    }
+
     pub async fn domain_slot(&self, recipient: &str) -> Option<OwnedSemaphorePermit> {
         if self.per_domain == 0 {
             return None;

@@ -4,9 +4,9 @@
 //! writes their outcomes many to a transaction. The database sees one claim
 //! and one write for hundreds of messages, whatever the number of
 //! connections. What was claimed but not yet recorded is all a crash can
-//! send twice: at most two batches waiting for a sender, one message per
-//! sender, two batches of outcomes waiting for the recorder and the two it
-//! is writing (6 × `outbox_batch` + `workers`).
+//! send twice: at most two batches waiting for a sender, [`CHAIN`] messages
+//! per sender, two batches of outcomes waiting for the recorder and the two
+//! it is writing (6 × `outbox_batch` + 4 × `workers`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -184,8 +184,12 @@ async fn claim_batch(
 /// Connections idle this long are closed.
 const IDLE: StdDuration = StdDuration::from_secs(10);
 
-/// One sender: takes the next claimed message, sends it over its own
-/// connection to the message's route, reports the outcome to the recorder.
+/// Most messages a sender takes at once and sends back to back.
+const CHAIN: usize = 4;
+
+/// One sender: takes the next claimed messages (up to [`CHAIN`]), sends
+/// them over its own connection to their route, reports each outcome to the
+/// recorder.
 async fn sender(
     state: AppState,
     shutdown: Shutdown,
@@ -193,64 +197,139 @@ async fn sender(
     done: mpsc::Sender<Done>,
 ) {
     let mut conns = Connections::default();
+    let mut jobs = Vec::with_capacity(CHAIN);
     loop {
-        let job = {
+        {
             let mut rx = work.lock().await;
-            match tokio::time::timeout(IDLE, rx.recv()).await {
-                Ok(j) => j,
+            match tokio::time::timeout(IDLE, rx.recv_many(&mut jobs, CHAIN)).await {
+                Ok(0) => break,
+                Ok(_) => {}
                 Err(_) => {
                     drop(rx);
                     conns.close_all().await;
                     continue;
                 }
             }
-        };
-        let Some(job) = job else { break };
-        let d = if shutdown.is_set() || Utc::now() >= job.batch.send_before {
-            Done::Released(job.msg.id)
-        } else {
-            let (outcome, extras) = deliver(&state, &job, &mut conns).await;
-            let mut msg = job.msg;
-            // The recorder needs ids and counters, not the merge data.
-            msg.merge_data = None;
-            Done::Finished(Box::new((msg, outcome, extras)))
-        };
-        if done.send(d).await.is_err() {
-            break;
+        }
+        let mut results = Vec::with_capacity(jobs.len());
+        let mut staged = Vec::with_capacity(jobs.len());
+        for job in jobs.drain(..) {
+            if shutdown.is_set() || Utc::now() >= job.batch.send_before {
+                results.push(Done::Released(job.msg.id));
+                continue;
+            }
+            match stage(&state, &job, &mut conns).await {
+                Ok(s) => staged.push((job, s)),
+                Err((outcome, extras)) => results.push(finished(job, outcome, extras)),
+            }
+        }
+        for (job, outcome, extras) in send(staged, &mut conns).await {
+            results.push(finished(job, outcome, extras));
+        }
+        for d in results {
+            if done.send(d).await.is_err() {
+                conns.close_all().await;
+                return;
+            }
         }
     }
     conns.close_all().await;
 }
 
-async fn deliver(
+fn finished(job: Job, outcome: Outcome, extras: outbox::Extras) -> Done {
+    let mut msg = job.msg;
+    // The recorder needs ids and counters, not the merge data.
+    msg.merge_data = None;
+    Done::Finished(Box::new((msg, outcome, extras)))
+}
+
+/// A message ready to go: built and signed, its route's connection open.
+struct Staged {
+    envelope: lettre::address::Envelope,
+    raw: Vec<u8>,
+    extras: outbox::Extras,
+}
+
+async fn stage(
     state: &AppState,
     job: &Job,
     conns: &mut Connections,
-) -> (Outcome, outbox::Extras) {
+) -> Result<Staged, (Outcome, outbox::Extras)> {
     let (b, msg) = (&job.batch, &job.msg);
     let mut extras = outbox::Extras::default();
     if let Some(reason) = b.blocked.get(&suppressions::normalise(&msg.recipient)) {
-        return (Outcome::Suppressed(format!("suppressed: {reason}")), extras);
+        return Err((Outcome::Suppressed(format!("suppressed: {reason}")), extras));
     }
     let route = b.active.route(b.senders.profile_of(msg));
     let session = conns.session(route, &b.active.generation).await;
     let eight_bit = match route.transport.ready(session).await {
         Ok(e) => e,
-        Err(why) => return (Outcome::Deferred(why), extras),
+        Err(why) => return Err((Outcome::Deferred(why), extras)),
     };
     let (m, subject) = match prepare(state, msg, b, eight_bit) {
         Ok(x) => x,
-        Err(why) => return (Outcome::Failed(why), extras),
+        Err(why) => return Err((Outcome::Failed(why), extras)),
     };
     let raw = match sign(&b.active, &m).await {
         Ok(raw) => raw,
-        Err(why) => return (Outcome::Deferred(why), extras),
+        Err(why) => return Err((Outcome::Deferred(why), extras)),
     };
     extras.subject = subject;
-    route.rate.acquire().await;
-    let _slot = route.domain_slot(&msg.recipient).await;
-    let outcome = route.transport.send(session, m.envelope(), &raw).await;
-    (outcome, extras)
+    Ok(Staged {
+        envelope: m.envelope().clone(),
+        raw,
+        extras,
+    })
+}
+
+/// Sends staged messages. Several one-recipient messages for the same
+/// route, with no per-domain limit to respect, go back to back (one round
+/// trip each instead of two); the others one by one.
+async fn send(
+    staged: Vec<(Job, Staged)>,
+    conns: &mut Connections,
+) -> Vec<(Job, Outcome, outbox::Extras)> {
+    let Some((first, _)) = staged.first() else {
+        return Vec::new();
+    };
+    let profile_of = |j: &Job| j.batch.senders.profile_of(&j.msg);
+    let active = first.batch.active.clone();
+    let profile = profile_of(first);
+    let route = active.route(profile);
+    let chained = staged.len() > 1
+        && !route.limits_domains()
+        && staged.iter().all(|(j, s)| {
+            Arc::ptr_eq(&j.batch.active, &active)
+                && profile_of(j) == profile
+                && s.envelope.to().len() == 1
+        });
+    if chained {
+        for _ in &staged {
+            route.rate.acquire().await;
+        }
+        let session = conns.session(route, &active.generation).await;
+        let msgs: Vec<_> = staged
+            .iter()
+            .map(|(_, s)| (&s.envelope, s.raw.as_slice()))
+            .collect();
+        let outcomes = route.transport.send_chain(session, &msgs).await;
+        return staged
+            .into_iter()
+            .zip(outcomes)
+            .map(|((job, s), o)| (job, o, s.extras))
+            .collect();
+    }
+    let mut out = Vec::with_capacity(staged.len());
+    for (job, s) in staged {
+        let b = job.batch.clone();
+        let route = b.active.route(profile_of(&job));
+        route.rate.acquire().await;
+        let _slot = route.domain_slot(&job.msg.recipient).await;
+        let session = conns.session(route, &b.active.generation).await;
+        let outcome = route.transport.send(session, &s.envelope, &s.raw).await;
+        out.push((job, outcome, s.extras));
+    }
+    out
 }
 
 /// A sender's open connections, one per route it delivered through.
