@@ -17,6 +17,10 @@ use amicale::delivery::sends::{self, Recipient};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+// The allocator the `amicale` binary runs with.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn body() -> String {
     let mut html = String::from(
         "<h2>Bonjour {{ person.civility }} {{ person.first_name }} {{ person.last_name }},</h2>\

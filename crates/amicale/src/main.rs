@@ -6,6 +6,13 @@ use amicale::cli::{Cli, init_logs, run, run_offline};
 use amicale::config::Config;
 use clap::Parser;
 
+// Delivery allocates and frees a few buffers of kilobytes per message
+// (rendered parts, the signed message, its dot-stuffed copy); with glibc's
+// allocator that was an eighth of the CPU time, and mimalloc sends a fifth
+// more messages a second (bench/delivery.sh) for ~40 MB more at peak.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(code) = run_offline(&cli) {
