@@ -448,10 +448,20 @@ async fn sign(active: &Active, m: &Message) -> Result<Vec<u8>, String> {
     if cheap {
         return signed();
     }
+    // More signatures at once than cores only adds threads, each with its
+    // allocator's caches (measured: +70 MiB peak with eight).
+    let _slot = RSA_SLOTS
+        .acquire()
+        .await
+        .map_err(|e| format!("DKIM: {e}"))?;
     tokio::task::spawn_blocking(signed)
         .await
         .map_err(|e| format!("DKIM: {e}"))?
 }
+
+static RSA_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
 
 /// Template versions (and their files) used by a batch, read once.
 #[derive(Default)]
