@@ -2,20 +2,19 @@
 
 use std::fmt;
 
-/// A syntactically valid e-mail address, trimmed, lowercased.
+/// A login address: valid as a person's address, trimmed, lowercased.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 
 impl Email {
+    /// A login is a person's address (one set of rules, `amicale_people`),
+    /// kept lowercased: logging in ignores case.
     pub fn parse(input: &str) -> Result<Self, &'static str> {
-        let s = input.trim().to_lowercase();
-        if s.is_empty() {
-            return Err("form-email-required");
+        match amicale_people::Email::parse(input) {
+            Ok(e) => Ok(Email(e.key())),
+            Err(amicale_people::FieldError::Required) => Err("form-email-required"),
+            Err(_) => Err("form-email-invalid"),
         }
-        if s.len() > 254 || s.parse::<lettre::Address>().is_err() {
-            return Err("form-email-invalid");
-        }
-        Ok(Email(s))
     }
 
     pub fn as_str(&self) -> &str {

@@ -36,23 +36,14 @@ pub enum Outcome {
     Suppressed(String),
 }
 
-/// One worker's SMTP connection, reused while it stays healthy and while
-/// the transport settings it was opened with are current.
+/// One worker's SMTP connection, reused while it stays healthy (the worker
+/// closes it when the transport settings change).
 #[derive(Default)]
 pub struct Session {
     conn: Option<Connection>,
-    generation: String,
 }
 
 impl Session {
-    /// Closes the connection when the settings changed since it opened.
-    pub async fn follow(&mut self, generation: &str) {
-        if self.generation != generation {
-            self.close().await;
-            self.generation = generation.to_owned();
-        }
-    }
-
     /// Says goodbye politely (graceful shutdown, idle worker).
     pub async fn close(&mut self) {
         if let Some(mut c) = self.conn.take() {
