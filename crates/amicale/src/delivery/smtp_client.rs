@@ -283,21 +283,20 @@ impl Connection {
         to: &[&str],
         message: &[u8],
     ) -> Result<Reply, SmtpError> {
-        let utf8 = self.ext.smtputf8 && !(from.is_ascii() && to.iter().all(|a| a.is_ascii()));
-        let eight_bit = self.ext.eight_bit_mime && !message.is_ascii();
+        // Every address is checked before anything is written.
         let mut cmds = Vec::with_capacity(64 * (to.len() + 2));
-        smtp::mail_from(&mut cmds, from, eight_bit, utf8).map_err(broken)?;
+        self.mail(&mut cmds, from, to, message)?;
         let mut rcpts = Vec::with_capacity(to.len());
         for a in to {
-            let start = cmds.len();
-            smtp::rcpt_to(&mut cmds, a).map_err(broken)?;
-            rcpts.push(cmds[start..].to_vec());
+            let mut r = Vec::with_capacity(64);
+            smtp::rcpt_to(&mut r, a).map_err(broken)?;
+            rcpts.push(r);
         }
-        let mail_len = cmds.len() - rcpts.iter().map(Vec::len).sum::<usize>();
         if self.ext.pipelining {
             // With one recipient DATA joins the group: if the recipient is
             // refused, so is DATA (no valid recipient), and nothing is sent.
             let with_data = to.len() == 1;
+            cmds.extend(rcpts.concat());
             if with_data {
                 cmds.extend_from_slice(b"DATA\r\n");
             }
@@ -309,7 +308,7 @@ impl Connection {
                 self.command(b"DATA\r\n", 354).await?;
             }
         } else {
-            self.command(&cmds[..mail_len], 250).await?;
+            self.command(&cmds, 250).await?;
             for r in &rcpts {
                 self.ask(r).await.and_then(|reply| {
                     if reply.is_positive() {
@@ -474,11 +473,22 @@ impl Connection {
         out
     }
 
+    /// Appends MAIL FROM with the parameters the message needs.
+    fn mail(
+        &self,
+        buf: &mut Vec<u8>,
+        from: &str,
+        to: &[&str],
+        data: &[u8],
+    ) -> Result<(), SmtpError> {
+        let utf8 = self.ext.smtputf8 && !(from.is_ascii() && to.iter().all(|a| a.is_ascii()));
+        let eight_bit = self.ext.eight_bit_mime && !data.is_ascii();
+        smtp::mail_from(buf, from, eight_bit, utf8).map_err(broken)
+    }
+
     /// Appends MAIL, RCPT and DATA for `m`.
     fn envelope(&self, buf: &mut Vec<u8>, m: &Outgoing<'_>) -> Result<(), SmtpError> {
-        let utf8 = self.ext.smtputf8 && !(m.from.is_ascii() && m.to.is_ascii());
-        let eight_bit = self.ext.eight_bit_mime && !m.data.is_ascii();
-        smtp::mail_from(buf, m.from, eight_bit, utf8).map_err(broken)?;
+        self.mail(buf, m.from, &[m.to], m.data)?;
         smtp::rcpt_to(buf, m.to).map_err(broken)?;
         buf.extend_from_slice(b"DATA\r\n");
         Ok(())
@@ -630,6 +640,20 @@ mod tests {
         (url, task)
     }
 
+    /// Sends one more message to `to` (the connection must still be in
+    /// step), says goodbye and returns what the server read.
+    async fn last_message(
+        mut c: Connection,
+        server: tokio::task::JoinHandle<Vec<String>>,
+        to: &str,
+    ) -> Vec<String> {
+        c.send("a@b.fr", &[to], b"Subject: last\r\n\r\nlast\r\n")
+            .await
+            .unwrap();
+        c.quit().await;
+        server.await.unwrap()
+    }
+
     /// The commands a server read, and the end of each message's data.
     fn commands(log: &[String]) -> Vec<&str> {
         log.iter()
@@ -667,11 +691,7 @@ mod tests {
             .unwrap_err();
         assert!(e.is_permanent() && e.to_string().contains("5.1.1"), "{e}");
         assert!(!c.is_broken());
-        c.send("a@b.fr", &["c@d.fr"], b"Subject: w\r\n\r\nw\r\n")
-            .await
-            .unwrap();
-        c.quit().await;
-        let log = server.await.unwrap();
+        let log = last_message(c, server, "c@d.fr").await;
         assert_eq!(
             commands(&log),
             [
@@ -722,11 +742,7 @@ mod tests {
         assert!(results[3].as_ref().unwrap_err().is_permanent());
         // The connection is in step: another message goes through.
         assert!(!c.is_broken());
-        c.send("a@b.fr", &["five@d.fr"], b"Subject: 5\r\n\r\n5\r\n")
-            .await
-            .unwrap();
-        c.quit().await;
-        let log = server.await.unwrap();
+        let log = last_message(c, server, "five@d.fr").await;
         assert_eq!(
             commands(&log),
             [

@@ -109,6 +109,22 @@ impl Transport {
         Ok(session.conn.as_ref().is_some_and(Connection::eight_bit))
     }
 
+    /// The session's connection, opened if needed; else the outcome every
+    /// message gets (caught, or deferred with the reason).
+    async fn open<'s>(
+        &'s self,
+        session: &'s mut Session,
+    ) -> Result<(&'s SmtpSettings, &'s mut Connection), Outcome> {
+        let Transport::Smtp(settings) = self else {
+            return Err(Outcome::Caught);
+        };
+        self.ready(session).await.map_err(Outcome::Deferred)?;
+        match session.conn.as_mut() {
+            Some(conn) => Ok((settings, conn)),
+            None => Err(Outcome::Deferred("no connection".into())),
+        }
+    }
+
     /// Sends one-recipient messages back to back over the session's
     /// connection (see [`Connection::send_chain`]); one outcome each.
     pub async fn send_chain(
@@ -116,14 +132,9 @@ impl Transport {
         session: &mut Session,
         msgs: &[(&Envelope, &[u8])],
     ) -> Vec<Outcome> {
-        let Transport::Smtp(settings) = self else {
-            return vec![Outcome::Caught; msgs.len()];
-        };
-        if let Err(why) = self.ready(session).await {
-            return vec![Outcome::Deferred(why); msgs.len()];
-        }
-        let Some(conn) = session.conn.as_mut() else {
-            return vec![Outcome::Deferred("no connection".into()); msgs.len()];
+        let (settings, conn) = match self.open(session).await {
+            Ok(x) => x,
+            Err(o) => return vec![o; msgs.len()],
         };
         let out: Vec<Outgoing> = msgs
             .iter()
@@ -158,14 +169,9 @@ impl Transport {
     }
 
     pub async fn send(&self, session: &mut Session, envelope: &Envelope, raw: &[u8]) -> Outcome {
-        let Transport::Smtp(settings) = self else {
-            return Outcome::Caught;
-        };
-        if let Err(why) = self.ready(session).await {
-            return Outcome::Deferred(why);
-        }
-        let Some(conn) = session.conn.as_mut() else {
-            return Outcome::Deferred("no connection".into());
+        let (settings, conn) = match self.open(session).await {
+            Ok(x) => x,
+            Err(o) => return o,
         };
         let from = envelope.from().map(|a| a.as_ref()).unwrap_or_default();
         let to: Vec<&str> = envelope.to().iter().map(|a| a.as_ref()).collect();
