@@ -430,14 +430,13 @@ async fn http_get(
 
 /// What `/directory?q=` runs against the database: the count, capped as
 /// the page caps it, and the first page of cards.
-async fn raw_quick(db: &DatabaseConnection, backend: Backend, q: &str) -> (Duration, u64) {
+async fn raw_quick(db: &DatabaseConnection, q: &str) -> (Duration, u64) {
     let start = Instant::now();
     let criteria = Criteria {
         q: q.to_owned(),
         ..Default::default()
     };
-    let (cond, _) = criteria.condition(backend, Scope::Directory);
-    let found = search::collect(db, &criteria, cond, COUNT_CAP)
+    let found = search::collect(db, &criteria, Scope::Directory, COUNT_CAP)
         .await
         .expect("search");
     let _rows = search::rows_of(db, &found.page(0, PER_PAGE))
@@ -535,7 +534,7 @@ async fn main() {
     // series ran first would otherwise pay for the disk alone).
     let mut cold_quick = Series::new("quick search, raw SQL, first pass (cold cache)");
     for q in &queries {
-        let (took, n) = raw_quick(&db, backend, q).await;
+        let (took, n) = raw_quick(&db, q).await;
         cold_quick.samples.push((took, q.clone(), n));
     }
     // Warm-up (not measured): the HTTP connection, the server's pools.
@@ -555,9 +554,9 @@ async fn main() {
         let query = [("q", q.clone())];
         let (h, r) = if i % 2 == 0 {
             let h = http_get(&client, &url, &query).await;
-            (h, raw_quick(&db, backend, q).await)
+            (h, raw_quick(&db, q).await)
         } else {
-            let r = raw_quick(&db, backend, q).await;
+            let r = raw_quick(&db, q).await;
             (http_get(&client, &url, &query).await, r)
         };
         if !h.1.is_success() {
@@ -612,6 +611,27 @@ async fn main() {
         sql_crm.samples.push((r.0, crm_label(c), r.1));
     }
 
+    // Every quick search's time, for study (query kind = index % 10, as in
+    // `quick_queries`).
+    if let Ok(path) = std::env::var("DIRECTORY_BENCH_DUMP") {
+        let lines: String = http_quick
+            .samples
+            .iter()
+            .zip(&sql_quick.samples)
+            .enumerate()
+            .map(|(i, (h, r))| {
+                format!(
+                    "{}\t{:.2}\t{:.2}\t{}\t{}\n",
+                    i % 10,
+                    h.0.as_secs_f64() * 1000.0,
+                    r.0.as_secs_f64() * 1000.0,
+                    r.2,
+                    r.1
+                )
+            })
+            .collect();
+        std::fs::write(path, lines).expect("dump");
+    }
     let hits: Vec<u64> = sql_quick.samples.iter().map(|s| s.2).collect();
     let empty = hits.iter().filter(|n| **n == 0).count();
     let mut sorted_hits = hits.clone();

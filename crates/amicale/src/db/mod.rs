@@ -93,6 +93,20 @@ async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseC
 
 pub async fn migrate(db: &DatabaseConnection) -> AppResult<()> {
     migrations::Migrator::up(db, None).await?;
+    refresh_statistics(db).await
+}
+
+/// Gives SQLite's query planner the persons table's statistics, which
+/// PostgreSQL's autovacuum keeps by itself. Without them SQLite takes
+/// "status = 'active'" for a rare value and answers a directory search by
+/// walking the status index over every person, checking each against the
+/// full-text matches (85 ms at a million persons instead of 9). Sampled
+/// (`analysis_limit`): 0.1 s at a million persons; run at start and hourly.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> AppResult<()> {
+    if Backend::of(db) == Backend::Sqlite {
+        db.execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE persons")
+            .await?;
+    }
     Ok(())
 }
 

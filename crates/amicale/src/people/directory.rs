@@ -111,11 +111,11 @@ pub async fn directory(
         q: String::new(),
         ..c.clone()
     } != Criteria::default();
-    let (cond, invalid) = c.condition(Backend::of(&state.db), Scope::Directory);
+    let (_, invalid) = c.condition(Backend::of(&state.db), Scope::Directory);
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
     let page = page.min(COUNT_CAP.div_ceil(PER_PAGE));
     let (total, capped, rows) = if searched && invalid.is_empty() {
-        let found = search::collect(&state.db, &c, cond, COUNT_CAP).await?;
+        let found = search::collect(&state.db, &c, Scope::Directory, COUNT_CAP).await?;
         let ids = found.page((page - 1) * PER_PAGE, PER_PAGE);
         (
             found.matches.len() as u64,

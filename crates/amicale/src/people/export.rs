@@ -8,13 +8,15 @@ use std::io::{Seek, Write};
 
 use amicale_people::ImportField;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Statement,
 };
+use serde::Deserialize;
 
 use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::model::TagKind;
-use crate::people::store::{self, Names, Record};
+use crate::people::store::Names;
 use crate::people::xlsx::XlsxWriter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,61 +104,167 @@ fn yes_no(b: bool) -> String {
     if b { "oui" } else { "non" }.to_owned()
 }
 
-fn cells(r: &Record, names: &Names) -> Vec<String> {
-    let p = &r.person;
-    let edu = r.education.first();
-    let programme = p
+/// One exported person: the person's own columns and, from the child
+/// tables, what the export shows of them. Read positionally from the JSON
+/// array `page_sql` builds, in the order of `COLUMNS_SQL`.
+#[derive(Debug, Deserialize)]
+struct Row {
+    id: i64,
+    external_ref: Option<String>,
+    civility: String,
+    first_name: String,
+    last_name: String,
+    email: Option<String>,
+    promo_year: Option<i32>,
+    programme_id: Option<i64>,
+    organisation_id: Option<i64>,
+    job_title: Option<String>,
+    city: String,
+    country: String,
+    nationality: Option<String>,
+    birth_date: Option<String>,
+    site: Option<String>,
+    gdpr_consent: u8,
+    sms_consent: u8,
+    phone: Option<String>,
+    roles: Option<String>,
+    cursus: Option<String>,
+    campus: Option<String>,
+    establishment: Option<String>,
+    discipline: Option<String>,
+    diploma: Option<String>,
+    company: Option<String>,
+    skills: Option<String>,
+    interests: Option<String>,
+    sports: Option<String>,
+    languages: Option<String>,
+}
+
+/// The SQL of each of `Row`'s fields, in order, over a page of `persons`.
+/// "First" means first inserted, as on the person's page.
+fn columns_sql(backend: DbBackend) -> Vec<String> {
+    let join = |expr: &str, order: &str| match backend {
+        DbBackend::Postgres => format!("string_agg({expr}, ', ' ORDER BY {order})"),
+        _ => format!("group_concat({expr}, ', ' ORDER BY {order})"),
+    };
+    let first = |table: &str, col: &str| {
+        format!("(SELECT c.{col} FROM {table} c WHERE c.person_id = p.id ORDER BY c.id LIMIT 1)")
+    };
+    let tags = |kind: TagKind| {
+        format!(
+            "(SELECT {} FROM person_tags c WHERE c.person_id = p.id AND c.kind = '{}')",
+            join("c.value", "c.value_key"),
+            kind.as_str()
+        )
+    };
+    let mut cols: Vec<String> = [
+        "id",
+        "external_ref",
+        "civility",
+        "first_name",
+        "last_name",
+        "email",
+        "promo_year",
+        "programme_id",
+        "organisation_id",
+        "job_title",
+        "city",
+        "country",
+        "nationality",
+        // A date as its ISO text on both backends.
+        "CAST(p.birth_date AS TEXT)",
+        "site",
+        "CASE WHEN gdpr_consent THEN 1 ELSE 0 END",
+        "CASE WHEN sms_consent THEN 1 ELSE 0 END",
+    ]
+    .map(String::from)
+    .into();
+    cols.push(first("person_phones", "number"));
+    cols.push(format!(
+        "(SELECT {} FROM person_roles c WHERE c.person_id = p.id)",
+        join("c.role", "c.role, c.programme_id")
+    ));
+    for col in ["cursus", "campus", "establishment", "discipline", "diploma"] {
+        cols.push(first("person_education", col));
+    }
+    cols.push(first("person_experiences", "company"));
+    for kind in [
+        TagKind::Skill,
+        TagKind::Interest,
+        TagKind::Sport,
+        TagKind::Language,
+    ] {
+        cols.push(tags(kind));
+    }
+    cols
+}
+
+/// One page of the export as a single JSON array of arrays, built by the
+/// database. The SQLite driver hands every row from its worker thread to
+/// ours with a wake-up and copies each value apart: for a million persons
+/// that cost more than reading them (34 s for 1,000,000 rows; one document
+/// per thousand persons: see the note).
+fn page_sql(backend: DbBackend, persons_page: &str) -> String {
+    let cols = columns_sql(backend).join(", ");
+    match backend {
+        DbBackend::Postgres => format!(
+            "SELECT json_agg(json_build_array({cols}))::text AS page FROM ({persons_page}) AS p"
+        ),
+        _ => format!(
+            "SELECT json_group_array(json_array({cols})) AS page FROM ({persons_page}) AS p"
+        ),
+    }
+}
+
+fn cells(r: Row, names: &Names) -> Vec<String> {
+    let programme = r
         .programme_id
         .and_then(|id| names.programmes.get(&id).cloned())
-        .or_else(|| edu.map(|e| e.cursus.clone()))
+        .or(r.cursus)
         .unwrap_or_default();
-    let company = p
+    let company = r
         .organisation_id
         .and_then(|id| names.organisations.get(&id).cloned())
-        .or_else(|| r.experiences.first().map(|x| x.company.clone()))
+        .or(r.company)
         .unwrap_or_default();
-    let join = |k: TagKind| r.tags_of(k).join(", ");
-    COLUMNS
-        .iter()
-        .map(|f| match f {
-            ImportField::ExternalRef => p.external_ref.clone().unwrap_or_default(),
-            ImportField::Civility => p.civility.clone(),
-            ImportField::FirstName => p.first_name.clone(),
-            ImportField::LastName => p.last_name.clone(),
-            ImportField::Email => p.email.clone().unwrap_or_default(),
-            ImportField::Phone => r
-                .phones
-                .first()
-                .map(|x| x.number.clone())
-                .unwrap_or_default(),
-            ImportField::Role => r
-                .roles
-                .iter()
-                .map(|x| x.role.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            ImportField::Promo => p.promo_year.map(|y| y.to_string()).unwrap_or_default(),
-            ImportField::Cursus => programme.clone(),
-            ImportField::Campus => edu.map(|e| e.campus.clone()).unwrap_or_default(),
-            ImportField::Establishment => edu.map(|e| e.establishment.clone()).unwrap_or_default(),
-            ImportField::Discipline => edu.map(|e| e.discipline.clone()).unwrap_or_default(),
-            ImportField::Diploma => edu.map(|e| e.diploma.clone()).unwrap_or_default(),
-            ImportField::Company => company.clone(),
-            ImportField::JobTitle => p.job_title.clone().unwrap_or_default(),
-            ImportField::City => p.city.clone(),
-            ImportField::Country => p.country.clone(),
-            ImportField::Nationality => p.nationality.clone().unwrap_or_default(),
-            ImportField::BirthDate => p.birth_date.map(|d| d.to_string()).unwrap_or_default(),
-            ImportField::Site => p.site.clone().unwrap_or_default(),
-            ImportField::Skills => join(TagKind::Skill),
-            ImportField::Interests => join(TagKind::Interest),
-            ImportField::Sports => join(TagKind::Sport),
-            ImportField::Languages => join(TagKind::Language),
-            ImportField::GdprConsent => yes_no(p.gdpr_consent),
-            ImportField::SmsConsent => yes_no(p.sms_consent),
-            _ => String::new(),
-        })
-        .collect()
+    let mut row = Vec::with_capacity(COLUMNS.len());
+    let mut put = |f: ImportField, v: String| {
+        debug_assert_eq!(COLUMNS[row.len()], f);
+        row.push(v);
+    };
+    put(ImportField::ExternalRef, r.external_ref.unwrap_or_default());
+    put(ImportField::Civility, r.civility);
+    put(ImportField::FirstName, r.first_name);
+    put(ImportField::LastName, r.last_name);
+    put(ImportField::Email, r.email.unwrap_or_default());
+    put(ImportField::Phone, r.phone.unwrap_or_default());
+    put(ImportField::Role, r.roles.unwrap_or_default());
+    put(
+        ImportField::Promo,
+        r.promo_year.map(|y| y.to_string()).unwrap_or_default(),
+    );
+    put(ImportField::Cursus, programme);
+    put(ImportField::Campus, r.campus.unwrap_or_default());
+    put(
+        ImportField::Establishment,
+        r.establishment.unwrap_or_default(),
+    );
+    put(ImportField::Discipline, r.discipline.unwrap_or_default());
+    put(ImportField::Diploma, r.diploma.unwrap_or_default());
+    put(ImportField::Company, company);
+    put(ImportField::JobTitle, r.job_title.unwrap_or_default());
+    put(ImportField::City, r.city);
+    put(ImportField::Country, r.country);
+    put(ImportField::Nationality, r.nationality.unwrap_or_default());
+    put(ImportField::BirthDate, r.birth_date.unwrap_or_default());
+    put(ImportField::Site, r.site.unwrap_or_default());
+    put(ImportField::Skills, r.skills.unwrap_or_default());
+    put(ImportField::Interests, r.interests.unwrap_or_default());
+    put(ImportField::Sports, r.sports.unwrap_or_default());
+    put(ImportField::Languages, r.languages.unwrap_or_default());
+    put(ImportField::GdprConsent, yes_no(r.gdpr_consent == 1));
+    put(ImportField::SmsConsent, yes_no(r.sms_consent == 1));
+    row
 }
 
 /// Persons read per page.
@@ -171,14 +279,34 @@ pub async fn write<C: ConnectionTrait>(
     header: &(dyn Fn(ImportField) -> String + Sync),
     sink: &mut dyn Sink,
 ) -> AppResult<u64> {
+    let backend = db.get_database_backend();
     let names = Names::load(db).await?;
     sink.row(&COLUMNS.iter().map(|f| header(*f)).collect::<Vec<_>>())?;
     let mut n = 0;
     let mut after = 0i64;
     loop {
+        use persons::Column as P;
         let mut q = persons::Entity::find()
             .select_only()
-            .column(persons::Column::Id)
+            .columns([
+                P::Id,
+                P::ExternalRef,
+                P::Civility,
+                P::FirstName,
+                P::LastName,
+                P::Email,
+                P::PromoYear,
+                P::ProgrammeId,
+                P::OrganisationId,
+                P::JobTitle,
+                P::City,
+                P::Country,
+                P::Nationality,
+                P::BirthDate,
+                P::Site,
+                P::GdprConsent,
+                P::SmsConsent,
+            ])
             .filter(cond.clone())
             .filter(persons::Column::Id.gt(after));
         if let Some(ids) = ids {
@@ -190,17 +318,30 @@ pub async fn write<C: ConnectionTrait>(
                 .collect();
             q = q.filter(persons::Column::Id.is_in(chunk));
         }
-        let page: Vec<i64> = q
+        let inner = q
             .order_by_asc(persons::Column::Id)
             .limit(PAGE)
-            .into_tuple()
-            .all(db)
-            .await?;
-        let Some(last) = page.last().copied() else {
+            .build(backend);
+        let stmt = Statement {
+            sql: page_sql(backend, &inner.sql),
+            ..inner
+        };
+        let json: Option<String> = match db.query_one_raw(stmt).await? {
+            Some(row) => row.try_get("", "page")?,
+            None => None,
+        };
+        let mut page: Vec<Row> = match json {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| AppError::Internal(format!("export page: {e}")))?,
+            None => Vec::new(),
+        };
+        // An aggregate's order is the database's choice.
+        page.sort_unstable_by_key(|r| r.id);
+        let Some(last) = page.last().map(|r| r.id) else {
             break;
         };
-        for r in store::load_many_with(db, &page, false).await? {
-            sink.row(&cells(&r, &names))?;
+        for r in page {
+            sink.row(&cells(r, &names))?;
             n += 1;
         }
         after = last;

@@ -18,6 +18,7 @@ pub fn all(state: AppState) -> Vec<Task> {
     let s3 = state.clone();
     let s4 = state.clone();
     let s5 = state.clone();
+    let s6 = state.clone();
     // Validated when the configuration was read.
     let batch = state
         .config
@@ -77,6 +78,19 @@ pub fn all(state: AppState) -> Vec<Task> {
             Arc::new(move |slot| {
                 let s = s5.clone();
                 Box::pin(async move { crate::comms::campaigns::launch_due(&s, slot).await })
+            }),
+        )
+        .expect("valid cron"),
+        Task::new(
+            "database-statistics",
+            "41 * * * *",
+            CatchUp::RunOnce,
+            Arc::new(move |_| {
+                let s = s6.clone();
+                Box::pin(async move {
+                    crate::db::refresh_statistics(&s.db).await?;
+                    Ok("statistics refreshed".to_owned())
+                })
             }),
         )
         .expect("valid cron"),

@@ -1631,13 +1631,12 @@ async fn broad_searches_are_kept_up_to_a_cap_in_name_order() {
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
         fixture(&app).await;
-        let backend = amicale::db::Backend::of(&app.state.db);
-        let c = amicale::people::search::Criteria {
+        use amicale::people::search::{Criteria, Scope, collect};
+        let c = Criteria {
             q: "dup".into(),
             ..Default::default()
         };
-        let (cond, _) = c.condition(backend, amicale::people::search::Scope::Crm);
-        let found = |cap| amicale::people::search::collect(&app.state.db, &c, cond.clone(), cap);
+        let found = |cap| collect(&app.state.db, &c, Scope::Crm, cap);
         let all = found(10).await.unwrap();
         assert_eq!((all.matches.len(), all.capped), (2, false));
         // Sorted by name whatever order the database found them in.
@@ -1649,6 +1648,40 @@ async fn broad_searches_are_kept_up_to_a_cap_in_name_order() {
         assert_eq!((two.matches.len(), two.capped), (2, false));
         let one = found(1).await.unwrap();
         assert_eq!((one.matches.len(), one.capped), (1, true));
+
+        // A one-letter prefix beside a longer word is checked on the rows
+        // the longer word finds: "m" is Marc's and not Hélène's.
+        let search = |q: &str| {
+            let c = Criteria {
+                q: q.into(),
+                ..Default::default()
+            };
+            let app = &app;
+            async move { collect(&app.state.db, &c, Scope::Crm, 10).await.unwrap() }
+        };
+        let ids = |f: amicale::people::search::Found| f.page(0, 10);
+        let marc = ids(search("dup m").await);
+        assert_eq!(marc.len(), 1);
+        assert_eq!(ids(search("M dup").await), marc);
+        assert_eq!(ids(search("dup h").await).len(), 1);
+        assert_ne!(ids(search("dup h").await), marc);
+        assert!(search("dup z").await.matches.is_empty());
+        // One letter alone still goes to the index; the directory leaves
+        // out the deactivated Hélène Martin.
+        assert!(!search("m").await.matches.is_empty());
+        assert_eq!(search("helene").await.matches.len(), 2);
+        let directory = collect(
+            &app.state.db,
+            &Criteria {
+                q: "helene".into(),
+                ..Default::default()
+            },
+            Scope::Directory,
+            10,
+        )
+        .await
+        .unwrap();
+        assert_eq!(directory.matches.len(), 1);
         app.stop().await;
     })
     .await;
