@@ -350,6 +350,15 @@ async fn export_streams_csv_and_xlsx_of_the_filtered_list() {
         let rows: Vec<&str> = lines.collect();
         assert_eq!(rows.len(), 1, "{text}");
         assert!(rows[0].contains("Hélène") && rows[0].contains("helene.dupre@example.org"));
+        // What comes from the child tables: the first experience's company,
+        // the skill and the sport in their own columns.
+        let cells: Vec<&str> = rows[0].split(',').collect();
+        let head: Vec<&str> = header.split(',').collect();
+        let cell = |name: &str| cells[head.iter().position(|h| *h == name).unwrap()];
+        assert_eq!(cell("Company"), "Société Générale", "{text}");
+        assert_eq!(cell("Skills"), "Négociation", "{text}");
+        assert_eq!(cell("Sports"), "Équitation", "{text}");
+        assert_eq!(cell("Interests"), "", "{text}");
 
         let res = app.get("/admin/people/export?format=xlsx").await;
         assert_eq!(res.status(), 200);
