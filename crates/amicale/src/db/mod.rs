@@ -38,7 +38,7 @@ impl Backend {
         }
     }
 
-    pub fn of(db: &DatabaseConnection) -> Self {
+    pub fn of<C: ConnectionTrait>(db: &C) -> Self {
         match db.get_database_backend() {
             DbBackend::Postgres => Backend::Postgres,
             _ => Backend::Sqlite,

@@ -67,14 +67,12 @@ impl SearchIndex for Backend {
         match self {
             Backend::Sqlite => {
                 let (query, letters) = sqlite_terms(terms);
-                let mut sql = "\"persons\".\"id\" IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?)".to_owned();
-                let mut values = vec![query];
-                for letter in letters {
-                    sql.push_str(" AND ");
-                    sql.push_str(SQLITE_WORD_START);
-                    values.push(letter);
-                }
-                cust(backend, &sql, values)
+                let in_index = cust(
+                    backend,
+                    "\"persons\".\"id\" IN (SELECT rowid FROM persons_fts WHERE persons_fts MATCH ?)",
+                    [query],
+                );
+                letters.into_iter().fold(in_index, sea_orm::ExprTrait::and)
             }
             Backend::Postgres => {
                 let query = |ts: &[&Term]| {
@@ -109,18 +107,15 @@ impl SearchIndex for Backend {
     }
 }
 
-/// A word of `search_text` starts with the bound value (a space, then the
-/// letters): the folded text separates its words with single spaces.
-const SQLITE_WORD_START: &str = "instr(' ' || \"persons\".\"search_text\", ?) > 0";
-
-/// The FTS5 query for these terms, and the one-letter prefixes to check on
-/// the rows it finds with `SQLITE_WORD_START`. Terms are folded words
+/// The FTS5 query for these terms, and the checks of the one-letter
+/// prefixes on the rows it finds: a word of `search_text` starts with the
+/// letter, the folded text separating its words with single spaces. Terms are folded words
 /// (letters and digits only), quoted so that no word can be read as an
 /// FTS5 operator. The index keeps prefixes of two and three letters; a
 /// one-letter prefix ("l oreal", "da s be") would make FTS5 merge the
 /// entries of every word starting with that letter, so beside a longer word
 /// it is checked on the rows that word finds instead.
-fn sqlite_terms(terms: &[Term]) -> (String, Vec<String>) {
+fn sqlite_terms(terms: &[Term]) -> (String, Vec<SimpleExpr>) {
     let (letters, words): (Vec<&Term>, Vec<&Term>) = terms
         .iter()
         .partition(|t| t.prefix && t.word.chars().count() == 1);
@@ -134,10 +129,16 @@ fn sqlite_terms(terms: &[Term]) -> (String, Vec<String>) {
         .map(|t| format!("\"{}\"{}", t.word, if t.prefix { "*" } else { "" }))
         .collect::<Vec<_>>()
         .join(" ");
-    (
-        query,
-        letters.iter().map(|t| format!(" {}", t.word)).collect(),
-    )
+    let checks = letters
+        .iter()
+        .map(|t| {
+            Expr::cust_with_values(
+                "instr(' ' || \"persons\".\"search_text\", ?) > 0",
+                [format!(" {}", t.word)],
+            )
+        })
+        .collect();
+    (query, checks)
 }
 
 /// Every criterion the directory's advanced search (the 14 of France
@@ -459,10 +460,7 @@ pub async fn collect<C: ConnectionTrait>(
     scope: Scope,
     cap: u64,
 ) -> AppResult<Found> {
-    let backend = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => Backend::Postgres,
-        _ => Backend::Sqlite,
-    };
+    let backend = Backend::of(db);
     let (terms, rest, _) = criteria.parts(backend, scope);
     let mut matches = if backend == Backend::Sqlite && !terms.is_empty() {
         sqlite_index_first(db, &terms, rest, cap).await?
@@ -517,8 +515,8 @@ async fn sqlite_index_first<C: ConnectionTrait>(
     let mut cond = rest
         .add(Expr::cust_with_values("persons_fts MATCH ?", [query]))
         .add(Expr::cust("\"persons\".\"id\" = persons_fts.rowid"));
-    for letter in letters {
-        cond = cond.add(Expr::cust_with_values(SQLITE_WORD_START, [letter]));
+    for check in letters {
+        cond = cond.add(check);
     }
     let (sql, values) = Query::select()
         .column((persons::Entity, persons::Column::SortKey))
