@@ -538,7 +538,12 @@ async fn export_response(
     ids: Option<Vec<i64>>,
 ) -> AppResult<Response> {
     let (cond, _) = criteria.condition(Backend::of(&state.db), Scope::Crm);
-    let cond = cond.add(reach);
+    // An unfiltered export can be read in one pass (see export::write).
+    let cond = if reach.is_empty() {
+        cond
+    } else {
+        cond.add(reach)
+    };
     let path = std::env::temp_dir().join(format!(
         "amicale-export-{}.{}",
         crate::crypto::random_token(12),

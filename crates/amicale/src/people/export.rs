@@ -7,16 +7,17 @@ use std::collections::HashMap;
 use std::io::{Seek, Write};
 
 use amicale_people::ImportField;
+use futures_util::StreamExt;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, QueryTrait, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement, StreamTrait,
 };
 use serde::Deserialize;
 
 use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::model::TagKind;
-use crate::people::store::{self, Names, Record};
+use crate::people::store::Names;
 use crate::people::xlsx::XlsxWriter;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,9 +106,9 @@ fn yes_no(b: bool) -> String {
 }
 
 /// One exported person: the person's own columns and, from the child
-/// tables, what the export shows of them. Read positionally from the JSON
-/// array `page_sql` builds on SQLite, in the order of `columns_sql`; built
-/// from a `Record` on PostgreSQL.
+/// tables, what the export shows of them. On SQLite, read positionally from
+/// the JSON arrays `sqlite_page_sql` builds; on PostgreSQL, from the
+/// columns of `pg_sql`, in the same order.
 #[derive(Debug, Deserialize)]
 struct Row {
     id: i64,
@@ -133,30 +134,102 @@ struct Row {
     /// discipline, diploma.
     education: Option<(String, String, String, String, String)>,
     company: Option<String>,
-    /// (kind, value), by kind then folded value.
-    tags: Vec<(String, String)>,
+    tags: Tags,
 }
 
-impl Row {
-    fn tags_of(&self, kind: TagKind) -> String {
-        self.tags
-            .iter()
-            .filter(|(k, _)| k == kind.as_str())
-            .map(|(_, v)| v.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+/// The exported kinds of tags, in column order.
+const TAG_KINDS: [TagKind; 4] = [
+    TagKind::Skill,
+    TagKind::Interest,
+    TagKind::Sport,
+    TagKind::Language,
+];
+
+/// A person's tags of each of `TAG_KINDS`, joined with ", " in the order of
+/// their folded values.
+#[derive(Debug, Default)]
+struct Tags([String; 4]);
+
+impl Tags {
+    fn push(&mut self, kind: &str, value: &str) {
+        if let Some(i) = TAG_KINDS.iter().position(|k| k.as_str() == kind) {
+            let joined = &mut self.0[i];
+            if !joined.is_empty() {
+                joined.push_str(", ");
+            }
+            joined.push_str(value);
+        }
     }
 }
 
-/// The SQLite SQL of each of `Row`'s fields, in order, over a page of
-/// `persons`.
-/// "First" means first inserted, as on the person's page.
-fn columns_sql() -> Vec<String> {
-    let join = |expr: &str, order: &str| format!("group_concat({expr}, ', ' ORDER BY {order})");
-    let first = |table: &str, col: &str| {
-        format!("(SELECT {col} FROM {table} c WHERE c.person_id = p.id ORDER BY c.id LIMIT 1)")
+/// SQLite hands tags as (kind, value) pairs ordered by kind then folded value.
+impl<'de> Deserialize<'de> for Tags {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Tags, D::Error> {
+        let pairs = Vec::<(String, String)>::deserialize(d)?;
+        let mut tags = Tags::default();
+        for (kind, value) in &pairs {
+            tags.push(kind, value);
+        }
+        Ok(tags)
+    }
+}
+
+impl Row {
+    /// A row of `pg_sql`.
+    fn from_pg(r: &sea_orm::QueryResult) -> Result<Row, sea_orm::DbErr> {
+        let mut i = 0;
+        macro_rules! next {
+            () => {{
+                i += 1;
+                r.try_get_by_index(i - 1)?
+            }};
+        }
+        let flag = |b: bool| u8::from(b);
+        let mut row = Row {
+            id: next!(),
+            external_ref: next!(),
+            civility: next!(),
+            first_name: next!(),
+            last_name: next!(),
+            email: next!(),
+            promo_year: next!(),
+            programme_id: next!(),
+            organisation_id: next!(),
+            job_title: next!(),
+            city: next!(),
+            country: next!(),
+            nationality: next!(),
+            birth_date: next!(),
+            site: next!(),
+            gdpr_consent: flag(next!()),
+            sms_consent: flag(next!()),
+            phone: next!(),
+            roles: next!(),
+            education: None,
+            company: None,
+            tags: Tags::default(),
+        };
+        let education: [Option<String>; 5] = [next!(), next!(), next!(), next!(), next!()];
+        if let [Some(a), Some(b), Some(c), Some(d), Some(e)] = education {
+            row.education = Some((a, b, c, d, e));
+        }
+        row.company = next!();
+        for joined in &mut row.tags.0 {
+            let tags: Option<String> = next!();
+            *joined = tags.unwrap_or_default();
+        }
+        Ok(row)
+    }
+}
+
+/// The person's own columns of `Row`, in order, of a page named `p`.
+/// SQLite keeps dates as ISO text.
+fn person_columns(backend: DbBackend) -> Vec<String> {
+    let birth_date = match backend {
+        DbBackend::Postgres => "birth_date::text",
+        _ => "birth_date",
     };
-    let mut cols: Vec<String> = [
+    [
         "id",
         "external_ref",
         "civility",
@@ -170,55 +243,140 @@ fn columns_sql() -> Vec<String> {
         "city",
         "country",
         "nationality",
-        // SQLite keeps dates as ISO text and flags as 0 or 1.
-        "birth_date",
+        birth_date,
         "site",
         "gdpr_consent",
         "sms_consent",
     ]
-    .map(String::from)
-    .into();
-    cols.push(first("person_phones", "c.number"));
-    cols.push(format!(
-        "(SELECT {} FROM person_roles c WHERE c.person_id = p.id)",
-        join("c.role", "c.role, c.programme_id")
+    .iter()
+    .map(|c| format!("p.{c}"))
+    .collect()
+}
+
+/// One page of the export on SQLite as a single JSON array of arrays, built
+/// by the database with a subquery per child per person, each a short
+/// index lookup. SQLite's driver hands every row from its worker thread to
+/// ours with a wake-up and copies each value apart: for a million persons
+/// with ~15 child rows each that cost more than reading them (34 s for
+/// 1,000,000 rows; one document per thousand persons: 15 s).
+/// "First" means principal then first inserted, as on the person's page.
+fn sqlite_page_sql(persons_page: &str) -> String {
+    let first = |table: &str, col: &str, order: &str| {
+        format!("(SELECT {col} FROM {table} c WHERE c.person_id = p.id ORDER BY {order} LIMIT 1)")
+    };
+    let mut cols = person_columns(DbBackend::Sqlite);
+    cols.push(first(
+        "person_phones",
+        "c.number",
+        "c.is_principal DESC, c.id",
     ));
+    cols.push(
+        "(SELECT group_concat(c.role, ', ' ORDER BY c.role, c.programme_id) \
+         FROM person_roles c WHERE c.person_id = p.id)"
+            .to_owned(),
+    );
     // Several values of one child in one subquery (each costs a cursor per
     // person), as JSON that json() keeps nested rather than quoted.
     cols.push(format!(
         "json({})",
         first(
             "person_education",
-            "json_array(c.cursus, c.campus, c.establishment, c.discipline, c.diploma)"
+            "json_array(c.cursus, c.campus, c.establishment, c.discipline, c.diploma)",
+            "c.id"
         )
     ));
-    cols.push(first("person_experiences", "c.company"));
+    cols.push(first("person_experiences", "c.company", "c.id"));
     cols.push(
         "json((SELECT json_group_array(json_array(c.kind, c.value) ORDER BY c.kind, c.value_key) \
          FROM person_tags c WHERE c.person_id = p.id))"
             .to_owned(),
     );
-    cols
-}
-
-/// One page of the export on SQLite as a single JSON array of arrays,
-/// built by the database. SQLite's driver hands every row from its worker
-/// thread to ours with a wake-up and copies each value apart: for a million
-/// persons that cost more than reading them (34 s for 1,000,000 rows; one
-/// document per thousand persons: 15 s).
-fn page_sql(persons_page: &str) -> String {
-    let cols = columns_sql().join(", ");
+    let cols = cols.join(", ");
     format!("SELECT json_group_array(json_array({cols})) AS page FROM ({persons_page}) AS p")
 }
 
+/// The export on PostgreSQL: each child table read once and grouped by
+/// person, merged with the persons in id order. Without `page` it covers
+/// every person in one pass (merge joins over whole tables: ~10 s for a
+/// million, where a subquery per child per person took 52 s and pages of
+/// a thousand persons 22 s). With `page` (a query of persons in id order)
+/// each child is read for the page's persons only, by its person index
+/// (not over the page's id range: a filtered page spans many more ids).
+fn pg_sql(page: Option<&str>) -> String {
+    let (with, from, bound) = match page {
+        Some(page) => (
+            format!("WITH p AS MATERIALIZED ({page}) "),
+            "p",
+            "WHERE c.person_id = ANY(ARRAY(SELECT id FROM p)) ",
+        ),
+        None => (String::new(), "persons p", ""),
+    };
+    let first = |table: &str, values: &[&str], order: &str| {
+        let values = values.iter().map(|v| format!("c.{v}")).collect::<Vec<_>>();
+        format!(
+            "(SELECT DISTINCT ON (c.person_id) c.person_id, {} FROM {table} c {bound}\
+             ORDER BY c.person_id, {order})",
+            values.join(", ")
+        )
+    };
+    let grouped = |table: &str, values: &[String]| {
+        format!(
+            "(SELECT c.person_id, {} FROM {table} c {bound}GROUP BY c.person_id)",
+            values.join(", ")
+        )
+    };
+    let education = ["cursus", "campus", "establishment", "discipline", "diploma"];
+    let tags: Vec<String> = TAG_KINDS
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            format!(
+                "string_agg(c.value, ', ' ORDER BY c.value_key) FILTER (WHERE c.kind = '{}') AS t{i}",
+                k.as_str()
+            )
+        })
+        .collect();
+    let children = [
+        (
+            first("person_phones", &["number"], "c.is_principal DESC, c.id"),
+            vec!["number".to_owned()],
+        ),
+        (
+            grouped(
+                "person_roles",
+                &["string_agg(c.role, ', ' ORDER BY c.role, c.programme_id) AS roles".to_owned()],
+            ),
+            vec!["roles".to_owned()],
+        ),
+        (
+            first("person_education", &education, "c.id"),
+            education.map(String::from).to_vec(),
+        ),
+        (
+            first("person_experiences", &["company"], "c.id"),
+            vec!["company".to_owned()],
+        ),
+        (
+            grouped("person_tags", &tags),
+            (0..TAG_KINDS.len()).map(|i| format!("t{i}")).collect(),
+        ),
+    ];
+    let mut cols = person_columns(DbBackend::Postgres);
+    let mut joins = String::new();
+    for (i, (child, values)) in children.iter().enumerate() {
+        joins.push_str(&format!(
+            " LEFT JOIN {child} AS c{i} ON c{i}.person_id = p.id"
+        ));
+        cols.extend(values.iter().map(|v| format!("c{i}.{v}")));
+    }
+    format!(
+        "{with}SELECT {} FROM {from}{joins} ORDER BY p.id",
+        cols.join(", ")
+    )
+}
+
 fn cells(r: Row, names: &Names) -> Vec<String> {
-    let [skills, interests, sports, languages] = [
-        TagKind::Skill,
-        TagKind::Interest,
-        TagKind::Sport,
-        TagKind::Language,
-    ]
-    .map(|k| r.tags_of(k));
+    let [skills, interests, sports, languages] = r.tags.0;
     let (cursus, campus, establishment, discipline, diploma) = r.education.unwrap_or_default();
     let programme = r
         .programme_id
@@ -271,8 +429,8 @@ const PAGE: u64 = 1000;
 
 /// Writes the header and every person matching `cond` (all persons when
 /// `ids` is None, else only those ids); returns the number of rows.
-pub async fn write<C: ConnectionTrait>(
-    db: &C,
+pub async fn write(
+    db: &DatabaseConnection,
     cond: Condition,
     ids: Option<&[i64]>,
     header: &(dyn Fn(ImportField) -> String + Sync),
@@ -281,9 +439,24 @@ pub async fn write<C: ConnectionTrait>(
     let names = Names::load(db).await?;
     sink.row(&COLUMNS.iter().map(|f| header(*f)).collect::<Vec<_>>())?;
     let mut n = 0;
-    let mut after = 0i64;
-    loop {
+    let backend = db.get_database_backend();
+    if backend == DbBackend::Postgres && ids.is_none() && cond.is_empty() {
+        let mut rows = db
+            .stream_raw(Statement::from_string(backend, pg_sql(None)))
+            .await?;
+        while let Some(r) = rows.next().await {
+            sink.row(&cells(Row::from_pg(&r?)?, &names))?;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    // Three stages overlap: the ids of the next page, the rows of this one,
+    // the writing of the previous one. On PostgreSQL each query runs on a
+    // connection of its own; filtering is most of a filtered page's cost.
+    let ids_after = |after: i64| {
         let mut q = persons::Entity::find()
+            .select_only()
+            .column(persons::Column::Id)
             .filter(cond.clone())
             .filter(persons::Column::Id.gt(after));
         if let Some(ids) = ids {
@@ -295,47 +468,49 @@ pub async fn write<C: ConnectionTrait>(
                 .collect();
             q = q.filter(persons::Column::Id.is_in(chunk));
         }
-        let q = q.order_by_asc(persons::Column::Id).limit(PAGE);
-        let mut page = match db.get_database_backend() {
-            DbBackend::Sqlite => sqlite_page(db, q).await?,
-            // PostgreSQL reads the person rows and each child table at once,
-            // on a connection each, faster than its one-query form (52 s
-            // instead of 18 for a million persons: a subquery per child per
-            // person).
-            _ => {
-                let ids: Vec<i64> = q
-                    .select_only()
-                    .column(persons::Column::Id)
-                    .into_tuple()
-                    .all(db)
-                    .await?;
-                store::load_many_with(db, &ids, false)
-                    .await?
-                    .into_iter()
-                    .map(Row::from)
-                    .collect()
+        q.order_by_asc(persons::Column::Id)
+            .limit(PAGE)
+            .into_tuple::<i64>()
+            .all(db)
+    };
+    let mut page = ids_after(0).await?;
+    let mut rows = Vec::new();
+    loop {
+        let last = page.last().copied();
+        let (next_rows, next_page, written) = tokio::join!(
+            read_page(db, &page),
+            async {
+                match last {
+                    Some(last) => ids_after(last).await,
+                    None => Ok(Vec::new()),
+                }
+            },
+            async {
+                for r in std::mem::take(&mut rows) {
+                    sink.row(&cells(r, &names))?;
+                    n += 1;
+                }
+                AppResult::Ok(())
             }
-        };
-        page.sort_unstable_by_key(|r| r.id);
-        let Some(last) = page.last().map(|r| r.id) else {
-            break;
-        };
-        for r in page {
-            sink.row(&cells(r, &names))?;
-            n += 1;
+        );
+        written?;
+        rows = next_rows?;
+        if last.is_none() {
+            return Ok(n);
         }
-        after = last;
+        page = next_page?;
     }
-    Ok(n)
 }
 
-/// One page on SQLite, as one JSON document (see `page_sql`).
-async fn sqlite_page<C: ConnectionTrait>(
-    db: &C,
-    q: sea_orm::Select<persons::Entity>,
-) -> AppResult<Vec<Row>> {
+/// These persons, in id order, with what the export shows of their child
+/// rows.
+async fn read_page(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<Row>> {
     use persons::Column as P;
-    let inner = q
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let inner = persons::Entity::find()
         .select_only()
         .columns([
             P::Id,
@@ -356,61 +531,36 @@ async fn sqlite_page<C: ConnectionTrait>(
             P::GdprConsent,
             P::SmsConsent,
         ])
-        .build(DbBackend::Sqlite);
+        .filter(P::Id.is_in(ids.to_vec()))
+        .order_by_asc(P::Id)
+        .build(backend);
+    if backend == DbBackend::Postgres {
+        let stmt = Statement {
+            sql: pg_sql(Some(&inner.sql)),
+            ..inner
+        };
+        return db
+            .query_all_raw(stmt)
+            .await?
+            .iter()
+            .map(|r| Row::from_pg(r).map_err(AppError::from))
+            .collect();
+    }
     let stmt = Statement {
-        sql: page_sql(&inner.sql),
+        sql: sqlite_page_sql(&inner.sql),
         ..inner
     };
     let json: Option<String> = match db.query_one_raw(stmt).await? {
         Some(row) => row.try_get("", "page")?,
         None => None,
     };
-    match json {
-        Some(json) => {
-            serde_json::from_str(&json).map_err(|e| AppError::Internal(format!("export page: {e}")))
-        }
-        None => Ok(Vec::new()),
-    }
-}
-
-impl From<Record> for Row {
-    fn from(r: Record) -> Row {
-        let p = r.person;
-        Row {
-            id: p.id,
-            external_ref: p.external_ref,
-            civility: p.civility,
-            first_name: p.first_name,
-            last_name: p.last_name,
-            email: p.email,
-            promo_year: p.promo_year,
-            programme_id: p.programme_id,
-            organisation_id: p.organisation_id,
-            job_title: p.job_title,
-            city: p.city,
-            country: p.country,
-            nationality: p.nationality,
-            birth_date: p.birth_date.map(|d| d.to_string()),
-            site: p.site,
-            gdpr_consent: p.gdpr_consent.into(),
-            sms_consent: p.sms_consent.into(),
-            phone: r.phones.into_iter().next().map(|x| x.number),
-            roles: Some(
-                r.roles
-                    .iter()
-                    .map(|x| x.role.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            ),
-            education: r
-                .education
-                .into_iter()
-                .next()
-                .map(|e| (e.cursus, e.campus, e.establishment, e.discipline, e.diploma)),
-            company: r.experiences.into_iter().next().map(|x| x.company),
-            tags: r.tags.into_iter().map(|t| (t.kind, t.value)).collect(),
-        }
-    }
+    let mut page: Vec<Row> = match json {
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|e| AppError::Internal(format!("export page: {e}")))?,
+        None => Vec::new(),
+    };
+    page.sort_unstable_by_key(|r| r.id);
+    Ok(page)
 }
 
 /// The English column keys, as the CLI writes them.
