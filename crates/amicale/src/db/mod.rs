@@ -85,7 +85,11 @@ async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseC
                 });
         }
         Backend::Postgres => {
-            opts.max_connections(16);
+            // JIT compiling costs ~50 ms per plan the planner finds
+            // expensive, such as a directory search it expects to read many
+            // rows for: more than the query itself.
+            opts.max_connections(16)
+                .map_sqlx_postgres_opts(|o| o.options([("jit", "off")]));
         }
     }
     Ok(Database::connect(opts).await?)

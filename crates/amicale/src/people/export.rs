@@ -438,25 +438,9 @@ pub async fn write(
 ) -> AppResult<u64> {
     let names = Names::load(db).await?;
     sink.row(&COLUMNS.iter().map(|f| header(*f)).collect::<Vec<_>>())?;
-    let mut n = 0;
-    let backend = db.get_database_backend();
-    if backend == DbBackend::Postgres && ids.is_none() && cond.is_empty() {
-        let mut rows = db
-            .stream_raw(Statement::from_string(backend, pg_sql(None)))
-            .await?;
-        while let Some(r) = rows.next().await {
-            sink.row(&cells(Row::from_pg(&r?)?, &names))?;
-            n += 1;
-        }
-        return Ok(n);
-    }
-    // Three stages overlap: the ids of the next page, the rows of this one,
-    // the writing of the previous one. On PostgreSQL each query runs on a
-    // connection of its own; filtering is most of a filtered page's cost.
-    let ids_after = |after: i64| {
+    let unfiltered = ids.is_none() && cond.is_empty();
+    let persons_after = |after: i64| {
         let mut q = persons::Entity::find()
-            .select_only()
-            .column(persons::Column::Id)
             .filter(cond.clone())
             .filter(persons::Column::Id.gt(after));
         if let Some(ids) = ids {
@@ -468,8 +452,39 @@ pub async fn write(
                 .collect();
             q = q.filter(persons::Column::Id.is_in(chunk));
         }
-        q.order_by_asc(persons::Column::Id)
-            .limit(PAGE)
+        q.order_by_asc(persons::Column::Id).limit(PAGE)
+    };
+    let mut n = 0;
+    if db.get_database_backend() != DbBackend::Postgres {
+        // The database reads the next page while this one is written.
+        let mut page = sqlite_page(db, persons_after(0)).await?;
+        while let Some(last) = page.last().map(|r| r.id) {
+            let (next, written) = tokio::join!(sqlite_page(db, persons_after(last)), async {
+                write_rows(sink, std::mem::take(&mut page), &names)
+            });
+            n += written?;
+            page = next?;
+        }
+        return Ok(n);
+    }
+    if unfiltered {
+        let mut rows = db
+            .stream_raw(Statement::from_string(DbBackend::Postgres, pg_sql(None)))
+            .await?;
+        while let Some(r) = rows.next().await {
+            sink.row(&cells(Row::from_pg(&r?)?, &names))?;
+            n += 1;
+        }
+        return Ok(n);
+    }
+    // Filtered, on PostgreSQL: three stages overlap, each query on a
+    // connection of its own: the ids of the next page (filtering is most of
+    // a filtered page's cost), the rows of this one, the writing of the
+    // previous one.
+    let ids_after = |after: i64| {
+        persons_after(after)
+            .select_only()
+            .column(persons::Column::Id)
             .into_tuple::<i64>()
             .all(db)
     };
@@ -478,22 +493,16 @@ pub async fn write(
     loop {
         let last = page.last().copied();
         let (next_rows, next_page, written) = tokio::join!(
-            read_page(db, &page),
+            pg_page(db, &page),
             async {
                 match last {
                     Some(last) => ids_after(last).await,
                     None => Ok(Vec::new()),
                 }
             },
-            async {
-                for r in std::mem::take(&mut rows) {
-                    sink.row(&cells(r, &names))?;
-                    n += 1;
-                }
-                AppResult::Ok(())
-            }
+            async { write_rows(sink, std::mem::take(&mut rows), &names) }
         );
-        written?;
+        n += written?;
         rows = next_rows?;
         if last.is_none() {
             return Ok(n);
@@ -502,50 +511,66 @@ pub async fn write(
     }
 }
 
-/// These persons, in id order, with what the export shows of their child
-/// rows.
-async fn read_page(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<Row>> {
+fn write_rows(sink: &mut dyn Sink, rows: Vec<Row>, names: &Names) -> AppResult<u64> {
+    let n = rows.len() as u64;
+    for r in rows {
+        sink.row(&cells(r, names))?;
+    }
+    Ok(n)
+}
+
+/// The columns of `persons` a `Row` starts with.
+fn person_select(q: sea_orm::Select<persons::Entity>) -> sea_orm::Select<persons::Entity> {
     use persons::Column as P;
+    q.select_only().columns([
+        P::Id,
+        P::ExternalRef,
+        P::Civility,
+        P::FirstName,
+        P::LastName,
+        P::Email,
+        P::PromoYear,
+        P::ProgrammeId,
+        P::OrganisationId,
+        P::JobTitle,
+        P::City,
+        P::Country,
+        P::Nationality,
+        P::BirthDate,
+        P::Site,
+        P::GdprConsent,
+        P::SmsConsent,
+    ])
+}
+
+/// These persons (a page, in id order) on PostgreSQL, with what the export
+/// shows of their child rows.
+async fn pg_page(db: &DatabaseConnection, ids: &[i64]) -> AppResult<Vec<Row>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let backend = db.get_database_backend();
-    let inner = persons::Entity::find()
-        .select_only()
-        .columns([
-            P::Id,
-            P::ExternalRef,
-            P::Civility,
-            P::FirstName,
-            P::LastName,
-            P::Email,
-            P::PromoYear,
-            P::ProgrammeId,
-            P::OrganisationId,
-            P::JobTitle,
-            P::City,
-            P::Country,
-            P::Nationality,
-            P::BirthDate,
-            P::Site,
-            P::GdprConsent,
-            P::SmsConsent,
-        ])
-        .filter(P::Id.is_in(ids.to_vec()))
-        .order_by_asc(P::Id)
-        .build(backend);
-    if backend == DbBackend::Postgres {
-        let stmt = Statement {
-            sql: pg_sql(Some(&inner.sql)),
-            ..inner
-        };
-        return db
-            .query_all_raw(stmt)
-            .await?
-            .iter()
-            .map(|r| Row::from_pg(r).map_err(AppError::from))
-            .collect();
-    }
+    let inner = person_select(persons::Entity::find())
+        .filter(persons::Column::Id.is_in(ids.to_vec()))
+        .order_by_asc(persons::Column::Id)
+        .build(DbBackend::Postgres);
+    let stmt = Statement {
+        sql: pg_sql(Some(&inner.sql)),
+        ..inner
+    };
+    db.query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| Row::from_pg(r).map_err(AppError::from))
+        .collect()
+}
+
+/// A page of persons on SQLite, as one JSON document (see
+/// `sqlite_page_sql`), in id order.
+async fn sqlite_page(
+    db: &DatabaseConnection,
+    q: sea_orm::Select<persons::Entity>,
+) -> AppResult<Vec<Row>> {
+    let inner = person_select(q).build(DbBackend::Sqlite);
     let stmt = Statement {
         sql: sqlite_page_sql(&inner.sql),
         ..inner

@@ -14,6 +14,7 @@ pub mod import_pages;
 pub mod lists;
 pub mod model;
 pub mod person;
+pub mod pg_plan;
 pub mod photos;
 pub mod registration;
 pub mod search;

@@ -15,6 +15,7 @@ use crate::db::entities::persons;
 use crate::error::AppResult;
 use crate::people::document::Field;
 use crate::people::model::Status;
+use crate::people::pg_plan;
 
 /// A custom SQL condition written with `?` placeholders: SeaQuery binds
 /// `?` on SQLite but only numbered `$n` on PostgreSQL.
@@ -75,36 +76,52 @@ impl SearchIndex for Backend {
                 letters.into_iter().fold(in_index, sea_orm::ExprTrait::and)
             }
             Backend::Postgres => {
-                let query = |ts: &[&Term]| {
-                    ts.iter()
-                        .map(|t| format!("{}{}", t.word, if t.prefix { ":*" } else { "" }))
-                        .collect::<Vec<_>>()
-                        .join(" & ")
-                };
                 // A short prefix ("s", "de") stands for thousands of words,
                 // whose entries the index would gather and merge. With a
                 // longer word beside it, the index serves the longer word
-                // and the short one is checked on the rows found (the
-                // second form is one the index cannot serve).
+                // and the short one is checked on the rows found.
                 let (short, long): (Vec<&Term>, Vec<&Term>) =
                     terms.iter().partition(|t| t.is_short());
                 if long.is_empty() || short.is_empty() {
                     let all: Vec<&Term> = terms.iter().collect();
-                    return cust(
-                        backend,
-                        "\"persons\".\"search_vec\" @@ to_tsquery('simple', ?)",
-                        [query(&all)],
-                    );
+                    return pg_matches(&all, &[]);
                 }
-                cust(
-                    backend,
-                    "\"persons\".\"search_vec\" @@ to_tsquery('simple', ?) \
-                     AND coalesce(\"persons\".\"search_vec\", ''::tsvector) @@ to_tsquery('simple', ?)",
-                    [query(&long), query(&short)],
-                )
+                pg_matches(&long, &short)
             }
         }
     }
+}
+
+/// On PostgreSQL, persons holding every term: those of `indexed` found by
+/// the full-text index, those of `checked` on the rows it finds (a form
+/// the index cannot serve).
+pub fn pg_matches(indexed: &[&Term], checked: &[&Term]) -> SimpleExpr {
+    let in_index = cust(
+        Backend::Postgres,
+        "\"persons\".\"search_vec\" @@ to_tsquery('simple', ?)",
+        [pg_query(indexed)],
+    );
+    if checked.is_empty() {
+        return in_index;
+    }
+    sea_orm::ExprTrait::and(
+        in_index,
+        cust(
+            Backend::Postgres,
+            "coalesce(\"persons\".\"search_vec\", ''::tsvector) @@ to_tsquery('simple', ?)",
+            [pg_query(checked)],
+        ),
+    )
+}
+
+/// The tsquery of these terms, all required. Terms are folded words
+/// (letters and digits only), so none can be read as an operator.
+pub fn pg_query(terms: &[&Term]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("{}{}", t.word, if t.prefix { ":*" } else { "" }))
+        .collect::<Vec<_>>()
+        .join(" & ")
 }
 
 /// The FTS5 query for these terms, and the checks of the one-letter
@@ -462,40 +479,60 @@ pub async fn collect<C: ConnectionTrait>(
 ) -> AppResult<Found> {
     let backend = Backend::of(db);
     let (terms, rest, _) = criteria.parts(backend, scope);
-    let mut matches = if backend == Backend::Sqlite && !terms.is_empty() {
-        sqlite_index_first(db, &terms, rest, cap).await?
-    } else {
-        let mut cond = rest;
-        if !terms.is_empty() {
-            cond = cond.add(backend.matches(&terms));
-        }
-        // Short prefixes and long queries ("gestion de projet") are costly
-        // for the index and often common: the probe is worth its 20 ms there.
-        let common = terms.iter().any(Term::is_short) || terms.len() >= 3;
-        let probed = if common {
-            probe(db, cond.clone(), cap).await?
-        } else {
-            None
-        };
-        match probed {
-            Some(found) => found,
-            None => {
-                persons::Entity::find()
-                    .select_only()
-                    .column(persons::Column::SortKey)
-                    .column(persons::Column::Id)
-                    .filter(cond)
-                    .limit(cap + 1)
-                    .into_tuple()
-                    .all(db)
-                    .await?
-            }
-        }
+    let mut matches = match backend {
+        Backend::Sqlite if !terms.is_empty() => sqlite_index_first(db, &terms, rest, cap).await?,
+        Backend::Postgres if !terms.is_empty() => pg_collect(db, &terms, rest, cap).await?,
+        _ => first_matches(db, rest, cap).await?,
     };
     let capped = matches.len() as u64 > cap;
     matches.truncate(cap as usize);
     matches.sort();
     Ok(Found { matches, capped })
+}
+
+/// Up to `cap + 1` matches of a condition, in whatever order comes first.
+async fn first_matches<C: ConnectionTrait>(
+    db: &C,
+    cond: Condition,
+    cap: u64,
+) -> AppResult<Vec<(String, i64)>> {
+    Ok(persons::Entity::find()
+        .select_only()
+        .column(persons::Column::SortKey)
+        .column(persons::Column::Id)
+        .filter(cond)
+        .limit(cap + 1)
+        .into_tuple()
+        .all(db)
+        .await?)
+}
+
+/// On PostgreSQL, a sample of the first rows decides (see `pg_plan`): a
+/// search matching often enough is read in table order (the probe), any
+/// other from the index, with the terms too common to be worth its entries
+/// checked on the rows it finds.
+async fn pg_collect<C: ConnectionTrait>(
+    db: &C,
+    terms: &[Term],
+    rest: Condition,
+    cap: u64,
+) -> AppResult<Vec<(String, i64)>> {
+    // One word of four letters or more: the index alone is the only way,
+    // and the sample would cost more than it could save.
+    if let [term] = terms
+        && !term.is_short()
+    {
+        return first_matches(db, rest.add(pg_matches(&[term], &[])), cap).await;
+    }
+    let sample = pg_plan::sample(db, terms, &rest).await?;
+    if sample.fills(cap + 1, PROBE_ROWS) {
+        let all: Vec<&Term> = terms.iter().collect();
+        if let Some(found) = probe(db, rest.clone().add(pg_matches(&all, &[])), cap).await? {
+            return Ok(found);
+        }
+    }
+    let split = sample.split(cap + 1);
+    first_matches(db, rest.add(pg_plan::split_matches(terms, &split)), cap).await
 }
 
 /// On SQLite, the matches read in the full-text index's order, each checked
@@ -555,8 +592,8 @@ const PROBE_ROWS: u64 = 30_000;
 /// common words ("da s be", "droit des affaires") often matches one row in
 /// twenty: reading rows in table order finds a thousand in milliseconds,
 /// while the full-text index would first gather every entry of every word
-/// starting with "s" (a quarter of a second). A rarer search finds too few
-/// here and goes to the index.
+/// starting with "s" (a quarter of a second). `pg_collect` probes only when
+/// its sample says the probe will fill the cap.
 async fn probe<C: ConnectionTrait>(
     db: &C,
     cond: Condition,
