@@ -47,6 +47,15 @@ pub async fn personal(
     if let Some(found) = find().await? {
         return Ok(found);
     }
+    // A new login address makes a new identity (the old one keeps what was
+    // sent from it in the archive); the SMTP profile an administrator chose
+    // and the Reply-To the user set follow the user.
+    let previous = identities::Entity::find()
+        .filter(identities::Column::OwnerUserId.eq(user.id))
+        .filter(identities::Column::Kind.eq(Kind::Personal.as_str()))
+        .order_by_desc(identities::Column::Id)
+        .one(db)
+        .await?;
     identities::Entity::insert(identities::ActiveModel {
         kind: Set(Kind::Personal.as_str().into()),
         label: Set(user.display_name.clone()),
@@ -54,6 +63,8 @@ pub async fn personal(
         owner_user_id: Set(Some(user.id)),
         verified: Set(true),
         created_at: Set(Utc::now()),
+        reply_to: Set(previous.as_ref().and_then(|p| p.reply_to.clone())),
+        smtp_profile_id: Set(previous.and_then(|p| p.smtp_profile_id)),
         ..Default::default()
     })
     .on_conflict(

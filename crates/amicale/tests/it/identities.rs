@@ -353,6 +353,23 @@ async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
                 .iter()
                 .any(|m| m.to.iter().any(|t| t.contains("ines.roux")))
         );
+
+        // A new login address is a new identity, still through my relay.
+        use amicale::db::entities::users;
+        use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
+        let mut user = users::Entity::find_by_id(me)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into_active_model();
+        user.email = Set("claire.new@example.org".into());
+        let user = user.update(&app.state.db).await.unwrap();
+        let renewed = amicale::delivery::identities::personal(&app.state.db, &user)
+            .await
+            .unwrap();
+        assert_eq!(renewed.address, "claire.new@example.org");
+        assert_eq!(renewed.smtp_profile_id, Some(profile));
         app.stop().await;
     })
     .await;
