@@ -225,33 +225,41 @@ impl Row {
 /// The person's own columns of `Row`, in order, of a page named `p`.
 /// SQLite keeps dates as ISO text.
 fn person_columns(backend: DbBackend) -> Vec<String> {
-    let birth_date = match backend {
-        DbBackend::Postgres => "birth_date::text",
-        _ => "birth_date",
-    };
-    [
-        "id",
-        "external_ref",
-        "civility",
-        "first_name",
-        "last_name",
-        "email",
-        "promo_year",
-        "programme_id",
-        "organisation_id",
-        "job_title",
-        "city",
-        "country",
-        "nationality",
-        birth_date,
-        "site",
-        "gdpr_consent",
-        "sms_consent",
-    ]
-    .iter()
-    .map(|c| format!("p.{c}"))
-    .collect()
+    use sea_orm::Iden;
+    PERSON_COLUMNS
+        .iter()
+        .map(|c| match (backend, c) {
+            (DbBackend::Postgres, persons::Column::BirthDate) => {
+                format!("p.{}::text", c.to_string())
+            }
+            _ => format!("p.{}", c.to_string()),
+        })
+        .collect()
 }
+
+/// The columns of `persons` a `Row` starts with, in its order.
+const PERSON_COLUMNS: [persons::Column; 17] = {
+    use persons::Column as P;
+    [
+        P::Id,
+        P::ExternalRef,
+        P::Civility,
+        P::FirstName,
+        P::LastName,
+        P::Email,
+        P::PromoYear,
+        P::ProgrammeId,
+        P::OrganisationId,
+        P::JobTitle,
+        P::City,
+        P::Country,
+        P::Nationality,
+        P::BirthDate,
+        P::Site,
+        P::GdprConsent,
+        P::SmsConsent,
+    ]
+};
 
 /// One page of the export on SQLite as a single JSON array of arrays, built
 /// by the database with a subquery per child per person, each a short
@@ -519,28 +527,9 @@ fn write_rows(sink: &mut dyn Sink, rows: Vec<Row>, names: &Names) -> AppResult<u
     Ok(n)
 }
 
-/// The columns of `persons` a `Row` starts with.
+/// A query of persons selecting `PERSON_COLUMNS`.
 fn person_select(q: sea_orm::Select<persons::Entity>) -> sea_orm::Select<persons::Entity> {
-    use persons::Column as P;
-    q.select_only().columns([
-        P::Id,
-        P::ExternalRef,
-        P::Civility,
-        P::FirstName,
-        P::LastName,
-        P::Email,
-        P::PromoYear,
-        P::ProgrammeId,
-        P::OrganisationId,
-        P::JobTitle,
-        P::City,
-        P::Country,
-        P::Nationality,
-        P::BirthDate,
-        P::Site,
-        P::GdprConsent,
-        P::SmsConsent,
-    ])
+    q.select_only().columns(PERSON_COLUMNS)
 }
 
 /// These persons (a page, in id order) on PostgreSQL, with what the export
