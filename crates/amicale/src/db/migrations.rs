@@ -13,6 +13,9 @@ mod photos;
 mod profiles;
 mod registrations;
 mod routing;
+mod search_table;
+
+pub use search_table::PARTITIONS as PG_SEARCH_PARTITIONS;
 mod sms;
 mod tracking;
 mod transports;
@@ -39,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(routing::Routing),
             Box::new(followup::Followup),
             Box::new(outbox_indexes::OutboxIndexes),
+            Box::new(search_table::SearchTable),
         ]
     }
 }

@@ -82,23 +82,49 @@ impl SearchIndex for Backend {
                 // and the short one is checked on the rows found.
                 let (short, long): (Vec<&Term>, Vec<&Term>) =
                     terms.iter().partition(|t| t.is_short());
-                if long.is_empty() || short.is_empty() {
+                let cond = if long.is_empty() || short.is_empty() {
                     let all: Vec<&Term> = terms.iter().collect();
-                    return pg_matches(&all, &[]);
-                }
-                pg_matches(&long, &short)
+                    pg_matches(&all, &[])
+                } else {
+                    pg_matches(&long, &short)
+                };
+                pg_persons_in(cond)
             }
         }
     }
 }
 
-/// On PostgreSQL, persons holding every term: those of `indexed` found by
-/// the full-text index, those of `checked` on the rows it finds (a form
+/// PostgreSQL's search table: a narrow row per person (id, `active`, sort
+/// key, `vec`), hash-partitioned, kept by triggers on `persons` (see the
+/// `m0017_person_search` migration).
+pub const PG_TABLE: &str = "person_search";
+
+/// A column of [`PG_TABLE`].
+pub fn pg_col(name: &str) -> Expr {
+    use sea_orm::sea_query::Alias;
+    Expr::col((Alias::new(PG_TABLE), Alias::new(name)))
+}
+
+/// Persons whose search row meets a condition on [`PG_TABLE`].
+pub fn pg_persons_in(cond: SimpleExpr) -> SimpleExpr {
+    use sea_orm::ExprTrait;
+    use sea_orm::sea_query::{Alias, Query};
+    Expr::col((persons::Entity, persons::Column::Id)).in_subquery(
+        Query::select()
+            .column((Alias::new(PG_TABLE), Alias::new("id")))
+            .from(Alias::new(PG_TABLE))
+            .and_where(cond)
+            .to_owned(),
+    )
+}
+
+/// On PostgreSQL, search rows holding every term: those of `indexed` found
+/// by the full-text index, those of `checked` on the rows it finds (a form
 /// the index cannot serve).
 pub fn pg_matches(indexed: &[&Term], checked: &[&Term]) -> SimpleExpr {
     let in_index = cust(
         Backend::Postgres,
-        "\"persons\".\"search_vec\" @@ to_tsquery('simple', ?)",
+        "\"person_search\".\"vec\" @@ to_tsquery('simple', ?)",
         [pg_query(indexed)],
     );
     if checked.is_empty() {
@@ -108,7 +134,7 @@ pub fn pg_matches(indexed: &[&Term], checked: &[&Term]) -> SimpleExpr {
         in_index,
         cust(
             Backend::Postgres,
-            "coalesce(\"persons\".\"search_vec\", ''::tsvector) @@ to_tsquery('simple', ?)",
+            "coalesce(\"person_search\".\"vec\", ''::tsvector) @@ to_tsquery('simple', ?)",
             [pg_query(checked)],
         ),
     )
@@ -481,7 +507,24 @@ pub async fn collect<C: ConnectionTrait>(
     let (terms, rest, _) = criteria.parts(backend, scope);
     let mut matches = match backend {
         Backend::Sqlite if !terms.is_empty() => sqlite_index_first(db, &terms, rest, cap).await?,
-        Backend::Postgres if !terms.is_empty() => pg_collect(db, &terms, rest, cap).await?,
+        Backend::Postgres if !terms.is_empty() => {
+            // The search table knows who is active; anything else the
+            // scope asks is read from `persons`.
+            use sea_orm::ExprTrait;
+            let within = match scope {
+                Scope::Directory => Condition::all().add(pg_col("active").eq(true)),
+                Scope::Crm => Condition::all().add(
+                    pg_col("id").in_subquery(
+                        sea_orm::sea_query::Query::select()
+                            .column((persons::Entity, persons::Column::Id))
+                            .from(persons::Entity)
+                            .cond_where(rest)
+                            .to_owned(),
+                    ),
+                ),
+            };
+            pg_collect(db, &terms, within, cap).await?
+        }
         _ => first_matches(db, rest, cap).await?,
     };
     let capped = matches.len() as u64 > cap;
@@ -510,11 +553,11 @@ async fn first_matches<C: ConnectionTrait>(
 /// On PostgreSQL, a sample of the first rows decides (see `pg_plan`): a
 /// search matching often enough is read in table order (the probe), any
 /// other from the index, with the terms too common to be worth its entries
-/// checked on the rows it finds.
+/// checked on the rows it finds. `within` is a condition on [`PG_TABLE`].
 async fn pg_collect<C: ConnectionTrait>(
     db: &C,
     terms: &[Term],
-    rest: Condition,
+    within: Condition,
     cap: u64,
 ) -> AppResult<Vec<(String, i64)>> {
     // One word of four letters or more: the index alone is the only way,
@@ -522,17 +565,36 @@ async fn pg_collect<C: ConnectionTrait>(
     if let [term] = terms
         && !term.is_short()
     {
-        return first_matches(db, rest.add(pg_matches(&[term], &[])), cap).await;
+        return pg_first_matches(db, within.add(pg_matches(&[term], &[])), cap).await;
     }
-    let sample = pg_plan::sample(db, terms, &rest).await?;
+    let sample = pg_plan::sample(db, terms, &within).await?;
     if sample.fills(cap + 1, PROBE_ROWS) {
         let all: Vec<&Term> = terms.iter().collect();
-        if let Some(found) = probe(db, rest.clone().add(pg_matches(&all, &[])), cap).await? {
+        if let Some(found) = probe(db, within.clone().add(pg_matches(&all, &[])), cap).await? {
             return Ok(found);
         }
     }
     let split = sample.split(cap + 1);
-    first_matches(db, rest.add(pg_plan::split_matches(terms, &split)), cap).await
+    pg_first_matches(db, within.add(pg_plan::split_matches(terms, &split)), cap).await
+}
+
+/// Up to `cap + 1` search rows meeting a condition, in whatever order comes
+/// first: partition after partition, so that a search matching often
+/// stops within the first partitions' index entries.
+async fn pg_first_matches<C: ConnectionTrait>(
+    db: &C,
+    cond: Condition,
+    cap: u64,
+) -> AppResult<Vec<(String, i64)>> {
+    use sea_orm::sea_query::{Alias, PostgresQueryBuilder, Query};
+    let (sql, values) = Query::select()
+        .column(Alias::new("sort_key"))
+        .column(Alias::new("id"))
+        .from(Alias::new(PG_TABLE))
+        .cond_where(cond)
+        .limit(cap + 1)
+        .build(PostgresQueryBuilder);
+    sort_keys(db, sea_orm::DbBackend::Postgres, sql, values).await
 }
 
 /// On SQLite, the matches read in the full-text index's order, each checked
@@ -600,18 +662,15 @@ async fn probe<C: ConnectionTrait>(
     cap: u64,
 ) -> AppResult<Option<Vec<(String, i64)>>> {
     use sea_orm::sea_query::{Alias, Asterisk, PostgresQueryBuilder, Query};
-    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
-        return Ok(None);
-    }
     let first = Query::select()
         .column(Asterisk)
-        .from(persons::Entity)
+        .from(Alias::new(PG_TABLE))
         .limit(PROBE_ROWS)
         .to_owned();
     let (sql, values) = Query::select()
-        .column(persons::Column::SortKey)
-        .column(persons::Column::Id)
-        .from_subquery(first, Alias::new("persons"))
+        .column(Alias::new("sort_key"))
+        .column(Alias::new("id"))
+        .from_subquery(first, Alias::new(PG_TABLE))
         .cond_where(cond)
         .limit(cap + 1)
         .build(PostgresQueryBuilder);

@@ -1691,7 +1691,7 @@ async fn broad_searches_are_kept_up_to_a_cap_in_name_order() {
             // Whichever terms PostgreSQL's index serves and whichever are
             // checked on the rows it finds, the same persons match.
             use amicale::people::pg_plan::split_matches;
-            use amicale::people::search::Term;
+            use amicale::people::search::{Term, pg_persons_in};
             let terms = [("dup", true), ("m", true)].map(|(w, prefix)| Term {
                 word: w.into(),
                 prefix,
@@ -1700,7 +1700,7 @@ async fn broad_searches_are_kept_up_to_a_cap_in_name_order() {
                 let found: Vec<i64> = persons::Entity::find()
                     .select_only()
                     .column(persons::Column::Id)
-                    .filter(split_matches(&terms, &split))
+                    .filter(pg_persons_in(split_matches(&terms, &split)))
                     .into_tuple()
                     .all(&app.state.db)
                     .await

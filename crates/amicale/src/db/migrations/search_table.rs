@@ -1,0 +1,116 @@
+//! On PostgreSQL, the directory's full-text index moves from `persons` to a
+//! narrow table of its own, hash-partitioned by person.
+//!
+//! - Narrow: a search reads a row for each match it keeps (its name, to
+//!   sort), and a `persons` row is ~1.8 KB, the search text and its vector
+//!   most of it; a `person_search` row is the id, whether the person is
+//!   active, the sort key and the vector without positions (no search uses
+//!   them).
+//! - Partitioned: GIN gathers every entry of every word a term matches
+//!   before it returns a single row, so a search matching 50,000 persons
+//!   paid for 50,000 entries to keep 1,001. Each of the 16 partitions has
+//!   its own index and `LIMIT` stops scanning partitions once it has its
+//!   rows: a common search reads one or two partitions' entries.
+//!
+//! Kept in step by statement triggers on `persons` (any write path,
+//! SQL included, bulk inserts paying once per statement) and by the
+//! foreign key's cascade on delete. SQLite keeps its FTS5 table.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+pub struct SearchTable;
+
+impl MigrationName for SearchTable {
+    fn name(&self) -> &str {
+        "m0017_person_search"
+    }
+}
+
+/// Partitions of `person_search`: at a million persons, ~62,500 each, so a
+/// search matching one person in sixty fills the cap from the first.
+pub const PARTITIONS: u32 = 16;
+
+#[async_trait::async_trait]
+impl MigrationTrait for SearchTable {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        let mut sql = vec![
+            "CREATE TABLE person_search (\
+               id bigint PRIMARY KEY REFERENCES persons (id) ON DELETE CASCADE, \
+               active boolean NOT NULL, \
+               sort_key text NOT NULL, \
+               vec tsvector NOT NULL) PARTITION BY HASH (id)"
+                .to_owned(),
+        ];
+        for r in 0..PARTITIONS {
+            sql.push(format!(
+                "CREATE TABLE person_search_{r} PARTITION OF person_search \
+                 FOR VALUES WITH (MODULUS {PARTITIONS}, REMAINDER {r})"
+            ));
+        }
+        sql.extend(
+            [
+                "INSERT INTO person_search (id, active, sort_key, vec) \
+                 SELECT id, status = 'active', sort_key, strip(to_tsvector('simple', search_text)) \
+                 FROM persons",
+                "CREATE INDEX person_search_vec ON person_search USING gin (vec)",
+                "ALTER TABLE persons DROP COLUMN search_vec",
+                "CREATE FUNCTION person_search_inserted() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN \
+                   INSERT INTO person_search (id, active, sort_key, vec) \
+                   SELECT id, status = 'active', sort_key, strip(to_tsvector('simple', search_text)) \
+                   FROM new_rows; \
+                   RETURN NULL; \
+                 END $$",
+                // Only rows whose searched columns changed: a login or a
+                // photo rewrites nothing here.
+                "CREATE FUNCTION person_search_updated() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                 BEGIN \
+                   UPDATE person_search s \
+                   SET active = n.status = 'active', sort_key = n.sort_key, \
+                       vec = strip(to_tsvector('simple', n.search_text)) \
+                   FROM new_rows n JOIN old_rows o ON o.id = n.id \
+                   WHERE s.id = n.id AND (n.search_text IS DISTINCT FROM o.search_text \
+                     OR n.sort_key IS DISTINCT FROM o.sort_key \
+                     OR n.status IS DISTINCT FROM o.status); \
+                   RETURN NULL; \
+                 END $$",
+                "CREATE TRIGGER persons_search_inserted AFTER INSERT ON persons \
+                 REFERENCING NEW TABLE AS new_rows \
+                 FOR EACH STATEMENT EXECUTE FUNCTION person_search_inserted()",
+                "CREATE TRIGGER persons_search_updated AFTER UPDATE ON persons \
+                 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows \
+                 FOR EACH STATEMENT EXECUTE FUNCTION person_search_updated()",
+            ]
+            .map(str::to_owned),
+        );
+        for s in sql {
+            db.execute_unprepared(&s).await?;
+        }
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let db = m.get_connection();
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for s in [
+            "DROP TRIGGER persons_search_updated ON persons",
+            "DROP TRIGGER persons_search_inserted ON persons",
+            "DROP FUNCTION person_search_updated()",
+            "DROP FUNCTION person_search_inserted()",
+            "DROP TABLE person_search",
+            "ALTER TABLE persons ADD COLUMN search_vec tsvector \
+             GENERATED ALWAYS AS (to_tsvector('simple', search_text)) STORED",
+            "CREATE INDEX persons_search_vec ON persons USING gin (search_vec)",
+        ] {
+            db.execute_unprepared(s).await?;
+        }
+        Ok(())
+    }
+}
