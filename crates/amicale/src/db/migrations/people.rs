@@ -376,7 +376,8 @@ impl MigrationTrait for People {
                 // The text is folded (lower case, no accents) by the
                 // application on write, the same function on both backends,
                 // so the index needs neither unaccent nor a non-immutable
-                // expression; pg_trgm serves infix matches of the CRM keyword.
+                // expression. (The trigram index made here served no query: m0017
+                // drops it, and moves the vector to `person_search`.)
                 db.execute_unprepared("CREATE EXTENSION IF NOT EXISTS pg_trgm")
                     .await?;
                 db.execute_unprepared(
