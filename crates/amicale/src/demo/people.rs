@@ -167,5 +167,5 @@ pub async fn generate(
             tracing::info!(done, count, "demo persons");
         }
     }
-    Ok(())
+    crate::people::search::pg_flush_pending(db).await
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Status, TagKind};
+use crate::people::search;
 use crate::people::store::{
     self, Education, EmailEntry, Experience, Names, PersonInput, PhoneEntry,
 };
@@ -539,6 +540,9 @@ pub async fn run(
         .await
         .map_err(|e| AppError::Internal(format!("import commit: {e}")))?;
     report.written = true;
+    if report.created + report.updated > 0 {
+        search::pg_flush_pending(db).await?;
+    }
     Ok(report)
 }
 

@@ -99,6 +99,28 @@ impl SearchIndex for Backend {
 /// `m0017_person_search` migration).
 pub const PG_TABLE: &str = "person_search";
 
+/// After a bulk write on PostgreSQL, moves what the search index holds in
+/// its pending lists into the index proper. Inserts append to a pending
+/// list (4 MB a partition) that every search reads through: after an
+/// import of 100,000 persons, ~4,800 unsorted pages for each query. Merging
+/// them once costs ~2 s; writing each row straight into the index instead
+/// (`fastupdate = off`) made that import twice as slow (38 s vs 20 s).
+/// Autovacuum does the same for everyday edits.
+pub async fn pg_flush_pending<C: ConnectionTrait>(db: &C) -> AppResult<()> {
+    if Backend::of(db) != Backend::Postgres {
+        return Ok(());
+    }
+    db.execute_unprepared(
+        "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i \
+         JOIN pg_inherits h ON h.inhrelid = i.indrelid \
+         JOIN pg_class c ON c.oid = i.indexrelid \
+         JOIN pg_am a ON a.oid = c.relam AND a.amname = 'gin' \
+         WHERE h.inhparent = 'person_search'::regclass",
+    )
+    .await?;
+    Ok(())
+}
+
 /// A column of [`PG_TABLE`].
 pub fn pg_col(name: &str) -> Expr {
     use sea_orm::sea_query::Alias;
