@@ -4,7 +4,7 @@
 //! Everything works on bytes: header values may carry raw 8-bit text (RFC 6532)
 //! and the signature must cover exactly what goes on the wire.
 
-use ring::digest;
+use aws_lc_rs::digest;
 
 /// One header field as it appears in the message, folding included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,12 @@
 
 use std::fmt;
 
+use aws_lc_rs::encoding::AsDer as _;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::rsa::KeySize;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair as _, RsaKeyPair};
 use zeroize::Zeroizing;
 
 use super::{Algorithm, DkimError};
@@ -13,7 +15,7 @@ use super::{Algorithm, DkimError};
 /// Size of generated RSA keys. 2048 bits is what RFC 8301 recommends and what
 /// every DNS host accepts in a TXT record (4096-bit records break some
 /// providers' 255-character string handling).
-const RSA_BITS: usize = 2048;
+const RSA_SIZE: KeySize = KeySize::Rsa2048;
 
 /// DER of the rsaEncryption algorithm identifier:
 /// SEQUENCE { OID 1.2.840.113549.1.1.1, NULL }.
@@ -29,8 +31,8 @@ enum Pair {
 /// A DKIM private key, ready to sign.
 ///
 /// The PKCS#8 document is kept (zeroed on drop) so that the application can
-/// export it once with [`SigningKey::to_pkcs8_pem`] and store it encrypted;
-/// `ring` key pairs cannot be serialized back.
+/// export it once with [`SigningKey::to_pkcs8_pem`] and store it encrypted,
+/// in the very bytes it was read from.
 pub struct SigningKey {
     pair: Pair,
     pkcs8: Zeroizing<Vec<u8>>,
@@ -47,8 +49,7 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    /// Generates a new key: Ed25519 with `ring`, or RSA-2048 with the `rsa`
-    /// crate (which `ring` cannot do), converted to PKCS#8 for `ring`.
+    /// Generates a new key: Ed25519 or RSA-2048.
     ///
     /// RSA generation takes from a fraction of a second to a few seconds (it
     /// searches for primes); run it off the async executor.
@@ -61,14 +62,12 @@ impl SigningKey {
                 Self::from_pkcs8_der(doc.as_ref())
             }
             Algorithm::RsaSha256 => {
-                use rsa::pkcs8::EncodePrivateKey as _;
-                let mut rng = rsa::rand_core::OsRng;
-                let key = rsa::RsaPrivateKey::new(&mut rng, RSA_BITS)
-                    .map_err(|e| DkimError::KeyGeneration(format!("rsa: {e}")))?;
-                let doc = key
-                    .to_pkcs8_der()
-                    .map_err(|e| DkimError::KeyGeneration(format!("rsa: {e}")))?;
-                Self::from_pkcs8_der(doc.as_bytes())
+                let fail = |_| DkimError::KeyGeneration("rsa: generation failed".into());
+                let doc = RsaKeyPair::generate(RSA_SIZE)
+                    .map_err(fail)?
+                    .as_der()
+                    .map_err(fail)?;
+                Self::from_pkcs8_der(doc.as_ref())
             }
         }
     }
@@ -78,7 +77,7 @@ impl SigningKey {
     /// OpenSSL write), so that existing keys can be imported. Encrypted PEM is
     /// refused: the application decrypts before calling this.
     ///
-    /// RSA keys must be 2048 to 8192 bits (the range `ring` signs with).
+    /// RSA keys must be 2048 to 8192 bits.
     pub fn from_pkcs8_pem(pem: &str) -> Result<Self, DkimError> {
         let (label, der) = decode_pem(pem)?;
         let der = Zeroizing::new(der);
@@ -156,15 +155,20 @@ impl SigningKey {
             // RFC 8463 §3: Ed25519 (PureEdDSA) signs the SHA-256 hash of the
             // data, not the data itself.
             Pair::Ed25519(pair) => {
-                let hash = ring::digest::digest(&ring::digest::SHA256, data);
+                let hash = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
                 Ok(pair.sign(hash.as_ref()).as_ref().to_vec())
             }
             Pair::Rsa(pair) => {
-                // The random source is only used for blinding.
+                // The random source is ignored (AWS-LC blinds with its own).
                 let rng = SystemRandom::new();
-                let mut sig = vec![0u8; pair.public().modulus_len()];
-                pair.sign(&ring::signature::RSA_PKCS1_SHA256, &rng, data, &mut sig)
-                    .map_err(|_| DkimError::Signing)?;
+                let mut sig = vec![0u8; pair.public_modulus_len()];
+                pair.sign(
+                    &aws_lc_rs::signature::RSA_PKCS1_SHA256,
+                    &rng,
+                    data,
+                    &mut sig,
+                )
+                .map_err(|_| DkimError::Signing)?;
                 Ok(sig)
             }
         }

@@ -5,10 +5,8 @@
 //! - The signed header fields are those of [`Signer::headers`] that the message
 //!   has; a field present *n* times is listed *n* times in `h=` (RFC 6376
 //!   §5.4.2, taken from the bottom up), and absent fields are skipped.
-//! - The signature itself is computed by `ring` (RSA PKCS#1 v1.5 with SHA-256,
-//!   or Ed25519 over the SHA-256 of the data). The `rsa` crate is only used to
-//!   *generate* RSA keys, which `ring` cannot do: its own signer is about ten
-//!   times slower and not constant-time.
+//! - The signature itself, and key generation, are AWS-LC's (`aws-lc-rs`):
+//!   RSA PKCS#1 v1.5 with SHA-256, or Ed25519 over the SHA-256 of the data.
 //!
 //! ```
 //! use amicale_mailkit::dkim::{Algorithm, Signer, SigningKey};
