@@ -1,5 +1,6 @@
-//! DKIM keys and signatures, checked with ring's own verifier (the
-//! independent check with dkimpy is in `dkimpy.rs`).
+//! DKIM keys and signatures, checked with ring's verifier, another
+//! implementation than the AWS-LC signer (the check with dkimpy, a third
+//! one, is in `dkimpy.rs`).
 
 mod common;
 

@@ -135,8 +135,8 @@ fn check(alg: Algorithm) -> Result<(), DkimError> {
         Algorithm::Ed25519Sha256 => "ed25519",
         Algorithm::RsaSha256 => "rsa",
     };
-    // Freshly generated keys, so that generation → PKCS#8 → ring is covered
-    // end to end (RSA keys come from the `rsa` crate).
+    // Freshly generated keys, so that generation → PKCS#8 → signer is
+    // covered end to end.
     let signer = Signer::new("amicale.example", "mail2024", SigningKey::generate(alg)?);
     let txt = signer.key.dns_txt_record();
     let dns_name = signer.dns_name();
