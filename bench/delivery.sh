@@ -8,12 +8,14 @@
 # Prints messages/s, the ratio to the ceiling (line "ratio:"), p50/p99
 # enqueue→accepted and peak RSS.
 #
-#   bench/delivery.sh                 # 100,000 recipients, 8 workers
-#   RECIPIENTS=20000 WORKERS=16 bench/delivery.sh
+#   bench/delivery.sh                 # 100,000 recipients, 8 workers, claims of 100
+#   RECIPIENTS=20000 WORKERS=24 BATCH=300 bench/delivery.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${RECIPIENTS:-100000}"
 WORKERS="${WORKERS:-8}"
+# Messages per claim (AMICALE_OUTBOX_BATCH, as in the product).
+export AMICALE_OUTBOX_BATCH="${BATCH:-100}"
 PG="${PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 
 work=$(mktemp -d)

@@ -119,6 +119,11 @@ async fn main() {
         smtp_url: (smtp_url != "catcher").then(|| smtp_url.clone()),
         workers: workers.parse().expect("workers"),
         outbox_poll_secs: 1,
+        // As the product reads it (bench/delivery.sh's BATCH).
+        outbox_batch: std::env::var("AMICALE_OUTBOX_BATCH")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(Config::default().outbox_batch),
         secret_key: Some("benchmark-secret-key-0123456789abcdef".into()),
         dkim_domain: dkim_key.as_ref().map(|_| "bench.example".to_owned()),
         dkim_selector: dkim_key.as_ref().map(|_| "bench".to_owned()),
@@ -200,7 +205,8 @@ async fn main() {
             .unwrap_or(0.0)
     };
     println!(
-        "recipients: {n}, workers: {workers}, database: {}",
+        "recipients: {n}, workers: {workers}, claim batch: {}, database: {}",
+        state.config.outbox_batch,
         state.backend.name()
     );
     println!(
