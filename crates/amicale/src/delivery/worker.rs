@@ -224,7 +224,7 @@ async fn sender(
             }
         }
         let mut staged = Vec::with_capacity(built.len());
-        for ((job, b), signed) in sign_all(&mut built).await {
+        for ((job, b), signed) in sign_all(built).await {
             match signed {
                 Ok(raw) => staged.push((
                     job,
@@ -451,6 +451,10 @@ async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) 
     }
 }
 
+/// A built message (with what the caller keeps beside it) and its signed
+/// bytes, or why it could not be signed.
+type Signed<T> = ((T, Built), Result<Vec<u8>, String>);
+
 /// Prepends the DKIM signature to each built message; the messages come
 /// back in order with their signed bytes. An RSA signature costs a few
 /// hundred microseconds of CPU: a sender's RSA signatures go to the
@@ -458,39 +462,21 @@ async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) 
 /// senders and the hop to the pool (measured ~160 µs on 2 busy cores) is
 /// paid once per chain rather than per message. An ed25519 signature costs
 /// less than that hop, so it is made in place.
-async fn sign_all<T: Send + 'static>(
-    built: &mut Vec<(T, Built)>,
-) -> Vec<((T, Built), Result<Vec<u8>, String>)> {
-    let items: Vec<(T, Built)> = std::mem::take(built);
-    let costly = items.iter().any(|(_, b)| {
+async fn sign_all<T: Send + 'static>(built: Vec<(T, Built)>) -> Vec<Signed<T>> {
+    let costly = built.iter().any(|(_, b)| {
         b.signer
             .as_ref()
             .is_some_and(|s| s.key.algorithm() != Algorithm::Ed25519Sha256)
     });
     if !costly {
-        return items
-            .into_iter()
-            .map(|(t, mut b)| {
-                let signed = sign_one(&mut b);
-                ((t, b), signed)
-            })
-            .collect();
+        return sign_each(built);
     }
     // One chain more than cores: while a finished chain hands its results
     // back and the next one reaches the pool, the cores still sign (+8 %
     // messages/s over one per core). Many more only adds threads, each with
     // its allocator's caches (measured: +70 MiB peak with eight).
     let slot = RSA_SLOTS.acquire().await;
-    let signed = tokio::task::spawn_blocking(move || {
-        items
-            .into_iter()
-            .map(|(t, mut b)| {
-                let signed = sign_one(&mut b);
-                ((t, b), signed)
-            })
-            .collect::<Vec<_>>()
-    })
-    .await;
+    let signed = tokio::task::spawn_blocking(move || sign_each(built)).await;
     drop(slot);
     // Only a panic in the signer ends here: the messages are lost to this
     // chain, and their leases hand them to a later claim.
@@ -498,6 +484,16 @@ async fn sign_all<T: Send + 'static>(
         tracing::error!(error = %e, "DKIM signing failed");
         Vec::new()
     })
+}
+
+fn sign_each<T>(built: Vec<(T, Built)>) -> Vec<Signed<T>> {
+    built
+        .into_iter()
+        .map(|(t, mut b)| {
+            let signed = sign_one(&mut b);
+            ((t, b), signed)
+        })
+        .collect()
 }
 
 /// The signed bytes of `b` (its raw message taken), or why not.
