@@ -224,17 +224,10 @@ async fn sender(
             }
         }
         let mut staged = Vec::with_capacity(built.len());
-        for ((job, b), signed) in sign_all(built).await {
+        for (job, signed) in sign_all(built).await {
             match signed {
-                Ok(raw) => staged.push((
-                    job,
-                    Staged {
-                        envelope: b.envelope,
-                        raw,
-                        extras: b.extras,
-                    },
-                )),
-                Err(why) => results.push(finished(job, Outcome::Deferred(why), b.extras)),
+                Ok(s) => staged.push((job, s)),
+                Err((why, extras)) => results.push(finished(job, Outcome::Deferred(why), extras)),
             }
         }
         for (job, outcome, extras) in send(staged, &mut conns).await {
@@ -451,23 +444,25 @@ async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) 
     }
 }
 
-/// A built message (with what the caller keeps beside it) and its signed
-/// bytes, or why it could not be signed.
-type Signed<T> = ((T, Built), Result<Vec<u8>, String>);
+/// A job and its message signed, or why it could not be (with its extras).
+type Signed = (Job, Result<Staged, (String, outbox::Extras)>);
 
-/// Prepends the DKIM signature to each built message; the messages come
-/// back in order with their signed bytes. An RSA signature costs a few
-/// hundred microseconds of CPU: a sender's RSA signatures go to the
-/// blocking pool together, so they never stall the connections of other
-/// senders and the hop to the pool (measured ~160 µs on 2 busy cores) is
-/// paid once per chain rather than per message. An ed25519 signature costs
-/// less than that hop, so it is made in place.
-async fn sign_all<T: Send + 'static>(built: Vec<(T, Built)>) -> Vec<Signed<T>> {
+/// Prepends the DKIM signature to each built message; the jobs come back in
+/// order. An RSA signature costs a few hundred microseconds of CPU: a
+/// sender's RSA signatures go to the blocking pool together, so they never
+/// stall the connections of other senders and the hop to the pool
+/// (measured ~160 µs on 2 busy cores) is paid once per chain rather than
+/// per message. An ed25519 signature costs less than that hop, so it is
+/// made in place.
+async fn sign_all(built: Vec<(Job, Built)>) -> Vec<Signed> {
     let costly = built.iter().any(|(_, b)| {
         b.signer
             .as_ref()
             .is_some_and(|s| s.key.algorithm() != Algorithm::Ed25519Sha256)
     });
+    let sign_each = |built: Vec<(Job, Built)>| -> Vec<Signed> {
+        built.into_iter().map(|(job, b)| (job, sign(b))).collect()
+    };
     if !costly {
         return sign_each(built);
     }
@@ -486,27 +481,27 @@ async fn sign_all<T: Send + 'static>(built: Vec<(T, Built)>) -> Vec<Signed<T>> {
     })
 }
 
-fn sign_each<T>(built: Vec<(T, Built)>) -> Vec<Signed<T>> {
-    built
-        .into_iter()
-        .map(|(t, mut b)| {
-            let signed = sign_one(&mut b);
-            ((t, b), signed)
-        })
-        .collect()
-}
-
-/// The signed bytes of `b` (its raw message taken), or why not.
-fn sign_one(b: &mut Built) -> Result<Vec<u8>, String> {
-    let raw = std::mem::take(&mut b.raw);
-    let Some(signer) = &b.signer else {
-        return Ok(raw);
+/// `b` ready to send: its bytes behind their DKIM signature, if its sender's
+/// domain has a key.
+fn sign(b: Built) -> Result<Staged, (String, outbox::Extras)> {
+    let Built {
+        envelope,
+        raw,
+        signer,
+        extras,
+    } = b;
+    let raw = match signer {
+        None => raw,
+        Some(signer) => match signer.sign(&raw) {
+            Ok(header) => [header.as_bytes(), &raw].concat(),
+            Err(e) => return Err((format!("DKIM: {e}"), extras)),
+        },
     };
-    let header = signer.sign(&raw).map_err(|e| format!("DKIM: {e}"))?;
-    let mut out = Vec::with_capacity(header.len() + raw.len());
-    out.extend_from_slice(header.as_bytes());
-    out.extend_from_slice(&raw);
-    Ok(out)
+    Ok(Staged {
+        envelope,
+        raw,
+        extras,
+    })
 }
 
 static RSA_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {

@@ -110,13 +110,13 @@ pub async fn pg_flush_pending<C: ConnectionTrait>(db: &C) -> AppResult<()> {
     if Backend::of(db) != Backend::Postgres {
         return Ok(());
     }
-    db.execute_unprepared(
+    db.execute_unprepared(&format!(
         "SELECT gin_clean_pending_list(i.indexrelid) FROM pg_index i \
          JOIN pg_inherits h ON h.inhrelid = i.indrelid \
          JOIN pg_class c ON c.oid = i.indexrelid \
          JOIN pg_am a ON a.oid = c.relam AND a.amname = 'gin' \
-         WHERE h.inhparent = 'person_search'::regclass",
-    )
+         WHERE h.inhparent = '{PG_TABLE}'::regclass"
+    ))
     .await?;
     Ok(())
 }
