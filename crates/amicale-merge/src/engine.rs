@@ -1,6 +1,5 @@
 //! The rendering engine: a locked-down minijinja environment per locale.
 
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::io;
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -71,7 +70,7 @@ fn build_env(locale: Locale, fuel: u64) -> Environment<'static> {
 const CACHE_SIZE: usize = 64;
 
 /// Recently compiled templates, most recent last.
-type Cache = Mutex<Vec<(u64, Kind, Arc<Compiled<'static>>)>>;
+type Cache = Mutex<Vec<(Kind, Arc<Compiled<'static>>)>>;
 
 /// The merge engine. Cheap to share between threads (`Send + Sync`); build
 /// one per process.
@@ -262,23 +261,35 @@ impl Engine {
         self.cached(source, kind)?.render(locale, ctx)
     }
 
+    /// [`Engine::render`] from a context already converted with
+    /// [`Value::from_serialize`]: the parts of one message (subject, HTML,
+    /// text) share one conversion.
+    pub fn render_value(
+        &self,
+        source: &str,
+        kind: Kind,
+        locale: Locale,
+        ctx: &Value,
+    ) -> Result<String, MergeError> {
+        self.cached(source, kind)?.render_value(locale, ctx)
+    }
+
     /// The compiled form of `source`, from the cache or compiled now.
     fn cached(&self, source: &str, kind: Kind) -> Result<Arc<Compiled<'static>>, MergeError> {
-        let mut hasher = DefaultHasher::new();
-        source.hash(&mut hasher);
-        let key = hasher.finish();
+        // No hash of the source: it would read every byte of a 5 KB body
+        // for each render, where comparing lengths first rejects almost
+        // every other entry and one comparison confirms the match.
         // A panic elsewhere cannot leave the list inconsistent: every
         // operation on it is a single push, remove or clear.
         let lock = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         {
             let mut cache = lock();
-            if let Some(i) = cache
-                .iter()
-                .rposition(|(k, kd, c)| *k == key && *kd == kind && c.source == source)
-            {
-                let entry = cache.remove(i);
-                let compiled = Arc::clone(&entry.2);
-                cache.push(entry);
+            if let Some(i) = cache.iter().rposition(|(kd, c)| {
+                *kd == kind && c.source.len() == source.len() && c.source == source
+            }) {
+                let compiled = Arc::clone(&cache[i].1);
+                // Most recently used last.
+                cache[i..].rotate_left(1);
                 return Ok(compiled);
             }
         }
@@ -288,7 +299,7 @@ impl Engine {
         if cache.len() >= CACHE_SIZE {
             cache.remove(0);
         }
-        cache.push((key, kind, Arc::clone(&compiled)));
+        cache.push((kind, Arc::clone(&compiled)));
         Ok(compiled)
     }
 

@@ -83,6 +83,7 @@ fn peak_rss_mib() -> f64 {
 
 #[tokio::main]
 async fn main() {
+    amicale::disable_huge_pages();
     amicale::install_crypto_provider();
     let args: Vec<String> = std::env::args().collect();
     let (db_url, smtp_url, n, workers, dkim) = match args.as_slice() {

@@ -14,6 +14,7 @@ use clap::Parser;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    amicale::disable_huge_pages();
     let cli = Cli::parse();
     if let Some(code) = run_offline(&cli) {
         return code;

@@ -208,8 +208,12 @@ pub(crate) fn relaxed_body(body: &[u8], mut sink: impl FnMut(&[u8])) {
 fn is_canonical(line: &[u8]) -> bool {
     line.last() != Some(&b' ')
         && memchr::memchr(b'\t', line).is_none()
-        && memchr::memmem::find(line, b"  ").is_none()
+        && TWO_SPACES.find(line).is_none()
 }
+
+/// Built once: building a searcher costs about as much as searching a line.
+static TWO_SPACES: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"  "));
 
 /// SHA-256 of the relaxed canonical body.
 pub(crate) fn relaxed_body_hash(body: &[u8]) -> digest::Digest {

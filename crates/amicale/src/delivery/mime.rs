@@ -74,32 +74,48 @@ fn part(ct: ContentType, text: String, eight_bit: bool, is_html: bool) -> Single
 /// folded where it may be; `None` when that cannot be done (a bare CR, a
 /// long line without a place to fold it).
 pub fn wire_lines(text: &str, is_html: bool) -> Option<String> {
-    let mut out = String::with_capacity(text.len() + text.len() / 256 + 2);
-    for line in text.split('\n') {
+    let bytes = text.as_bytes();
+    // A CR is only allowed as the first half of a line end.
+    if memchr::memchr_iter(b'\r', bytes).any(|i| bytes.get(i + 1) != Some(&b'\n')) {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 64 + 2);
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'\n', &bytes[start..]).map(|i| start + i);
+        let line = &text[start..end.unwrap_or(text.len())];
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.contains('\r') {
-            return None;
-        }
         if line.len() <= MAX_LINE {
             out.push_str(line);
         } else if !is_html || !fold(line, &mut out) {
             return None;
         }
-        out.push_str("\r\n");
+        match end {
+            Some(e) => {
+                out.push_str("\r\n");
+                start = e + 1;
+            }
+            None => return Some(out),
+        }
     }
-    // Each piece got a line end, the last one had none.
-    out.truncate(out.len() - 2);
-    Some(out)
 }
 
 /// Appends `line` to `out` broken after block ends into pieces of at most
 /// [`MAX_LINE`] bytes; false when a piece would still be too long.
 fn fold(line: &str, out: &mut String) -> bool {
-    let breaks = break_points(line);
+    let mut breaks = break_points(line).peekable();
     let mut start = 0;
     while line.len() - start > MAX_LINE {
         let limit = start + MAX_LINE;
-        let Some(&cut) = breaks.iter().rev().find(|&&b| b > start && b <= limit) else {
+        // The last break point within reach of `start`.
+        let mut cut = None;
+        while let Some(&b) = breaks.peek().filter(|&&b| b <= limit) {
+            breaks.next();
+            if b > start {
+                cut = Some(b);
+            }
+        }
+        let Some(cut) = cut else {
             return false;
         };
         out.push_str(&line[start..cut]);
@@ -110,29 +126,24 @@ fn fold(line: &str, out: &mut String) -> bool {
     true
 }
 
-/// Byte offsets just after each breakable tag's `>`.
-fn break_points(line: &str) -> Vec<usize> {
+/// Byte offsets just after each breakable tag's `>`, in order.
+fn break_points(line: &str) -> impl Iterator<Item = usize> + '_ {
     let b = line.as_bytes();
-    let mut points = Vec::new();
-    let mut open = None;
-    for (i, &c) in b.iter().enumerate() {
-        match c {
-            b'<' => open = Some(i),
-            b'>' => {
-                if let Some(o) = open.take() {
-                    let name = &line[o + 1..i];
-                    if BREAKABLE
-                        .iter()
-                        .any(|t| t.eq_ignore_ascii_case(name.trim_end()))
-                    {
-                        points.push(i + 1);
-                    }
-                }
-            }
-            _ => {}
+    memchr::memchr_iter(b'<', b).filter_map(move |o| {
+        // Every breakable tag starts with `/` or `b`: most tags are
+        // rejected on their first letter.
+        if !matches!(b.get(o + 1), Some(b'/' | b'b' | b'B')) {
+            return None;
         }
-    }
-    points
+        // The longest breakable name is 11 bytes; a few spaces may follow.
+        let window = &b[o + 1..b.len().min(o + 20)];
+        let close = memchr::memchr(b'>', window)?;
+        let name = line[o + 1..o + 1 + close].trim_end();
+        BREAKABLE
+            .iter()
+            .any(|t| t.eq_ignore_ascii_case(name))
+            .then_some(o + 2 + close)
+    })
 }
 
 #[cfg(test)]
@@ -158,6 +169,28 @@ mod tests {
         assert!(wire.split("\r\n").all(|l| l.len() <= MAX_LINE));
         assert_eq!(wire.replace("\r\n", ""), html);
         assert!(wire.split("\r\n").all(|l| l.ends_with("</p>")));
+    }
+
+    #[test]
+    fn folds_at_the_last_block_end_within_reach() {
+        // Upper case, self-closing and spaced forms count; inline tags and
+        // tags with attributes do not.
+        let piece = |tag: &str| format!("{}{tag}", "w".repeat(400));
+        let html = [
+            piece("</P>"),
+            piece("<b>"),
+            piece("<br />"),
+            piece("<span class=\"a\">"),
+            piece("</td >"),
+            piece("</i>"),
+        ]
+        .concat();
+        let wire = wire_lines(&html, true).expect("foldable");
+        let lines: Vec<&str> = wire.split("\r\n").collect();
+        assert_eq!(wire.replace("\r\n", ""), html);
+        assert!(lines.iter().all(|l| l.len() <= MAX_LINE), "{lines:?}");
+        let ends: Vec<&str> = lines.iter().map(|l| &l[l.rfind('<').unwrap()..]).collect();
+        assert_eq!(ends, ["</P>", "<br />", "</td >", "</i>"]);
     }
 
     #[test]

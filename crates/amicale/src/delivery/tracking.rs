@@ -107,6 +107,10 @@ pub fn instrument(state: &AppState, id: i64, html: &str) -> String {
     out
 }
 
+/// Built once: building a searcher costs about as much as one search.
+static HREF: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"href="));
+
 /// Appends `html[range]` to `out` with its trackable `href`s rewritten.
 fn links(
     state: &AppState,
@@ -119,7 +123,7 @@ fn links(
 ) {
     let mut at = range.start;
     let end = range.end;
-    while let Some(found) = memchr::memmem::find(&lower.as_bytes()[at..end], b"href=") {
+    while let Some(found) = HREF.find(&lower.as_bytes()[at..end]) {
         let value = at + found + 5;
         out.push_str(&html[at..value]);
         at = value;

@@ -793,12 +793,16 @@ fn build(
         .recipient
         .parse()
         .map_err(|e| format!("invalid recipient address: {e}"))?;
+    // The envelope is built here from the parsed addresses: left to lettre,
+    // it would parse them again out of the formatted headers.
+    let mut rcpt = vec![to.email.clone()];
+    let sender = from.email.clone();
     let mut builder = Message::builder().from(from);
     if let Some(r) = reply_to {
         builder = builder.reply_to(r);
     }
     let mut builder = builder.to(to);
-    // lettre puts BCC addresses in the envelope and leaves the header out.
+    // BCC addresses go in the envelope only: lettre leaves their header out.
     for (a, bcc) in copies
         .cc
         .iter()
@@ -808,9 +812,13 @@ fn build(
         let mb: Mailbox = a
             .parse()
             .map_err(|e| format!("invalid copy address: {e}"))?;
+        rcpt.push(mb.email.clone());
         builder = if bcc { builder.bcc(mb) } else { builder.cc(mb) };
     }
+    let envelope = lettre::address::Envelope::new(Some(sender), rcpt)
+        .map_err(|e| format!("message cannot be built: {e}"))?;
     let mut builder = builder
+        .envelope(envelope)
         .subject(subject)
         .message_id(Some(msg.message_id.clone()))
         .date(msg.created_at.into());

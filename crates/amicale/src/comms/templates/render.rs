@@ -121,16 +121,19 @@ pub fn render(
 ) -> Result<Rendered, amicale_merge::MergeError> {
     let ml = merge_locale(l);
     let engine = &state.merge;
+    // Converted once for the message's two or three parts.
+    let ctx = amicale_merge::Value::from_serialize(ctx);
+    let part = |source: &str, k: Kind| engine.render_value(source, k, ml, &ctx);
     match kind {
         TemplateKind::Sms => Ok(Rendered {
             subject: String::new(),
             html: None,
-            text: engine.render(&v.body, Kind::Text, ml, ctx)?,
+            text: part(&v.body, Kind::Text)?,
         }),
         TemplateKind::Email => Ok(Rendered {
-            subject: engine.render(&v.subject, Kind::Text, ml, ctx)?,
-            html: Some(engine.render(&v.body, Kind::Html, ml, ctx)?),
-            text: engine.render(&v.text, Kind::Text, ml, ctx)?,
+            subject: part(&v.subject, Kind::Text)?,
+            html: Some(part(&v.body, Kind::Html)?),
+            text: part(&v.text, Kind::Text)?,
         }),
         TemplateKind::Newsletter => {
             let page = layout::newsletter(&state.config.network_name, &v.subject, &v.body, l)
@@ -141,9 +144,9 @@ pub fn render(
                     kind: amicale_merge::ErrorKind::Render,
                 })?;
             Ok(Rendered {
-                subject: engine.render(&v.subject, Kind::Text, ml, ctx)?,
-                html: Some(engine.render(&page, Kind::Html, ml, ctx)?),
-                text: engine.render(&v.text, Kind::Text, ml, ctx)?,
+                subject: part(&v.subject, Kind::Text)?,
+                html: Some(part(&page, Kind::Html)?),
+                text: part(&v.text, Kind::Text)?,
             })
         }
     }
