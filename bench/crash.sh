@@ -12,8 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${RECIPIENTS:-50000}"
 KILLS="${KILLS:-5}"
-WORKERS="${WORKERS:-8}"
-BATCH="${BATCH:-100}"
+WORKERS="${WORKERS:-24}"
+BATCH="${BATCH:-300}"
 
 work=$(mktemp -d)
 worker_pid=""

@@ -67,6 +67,9 @@ pub async fn connect_outbox(
     }
 }
 
+/// Rows a SQLite connection's thread may hand over ahead of the reader.
+const ROW_BUFFER: usize = 1024;
+
 async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseConnection> {
     let backend = Backend::from_url(url)?;
     let mut opts = ConnectOptions::new(url.to_owned());
@@ -82,6 +85,17 @@ async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseC
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
+                        // A statement changing hundreds of rows inside a
+                        // transaction (recording a batch of outcomes) keeps
+                        // its undo journal; past 64 KiB SQLite spills it to
+                        // a temporary file, created and deleted each time,
+                        // unless temporary storage is memory.
+                        .pragma("temp_store", "memory")
+                        // Rows cross from the connection's thread to the
+                        // task through a bounded channel; once full, each
+                        // row taken wakes the thread for one more. A whole
+                        // claim (up to AMICALE_OUTBOX_BATCH rows) now fits.
+                        .row_buffer_size(ROW_BUFFER)
                 });
         }
         Backend::Postgres => {
