@@ -339,8 +339,13 @@ async fn delete(
 
 /// What to try when a test fails, from the words of the failure.
 fn hint(p: &Page, answer: &str) -> String {
+    p.t(hint_key(answer))
+}
+
+/// The locale key of [`hint`].
+fn hint_key(answer: &str) -> &'static str {
     let a = answer.to_ascii_lowercase();
-    let key = if a.contains("timed out") || a.contains("in time") {
+    if a.contains("timed out") || a.contains("in time") {
         "transport-hint-timeout"
     } else if a.contains("tls")
         || a.contains("handshake")
@@ -350,14 +355,17 @@ fn hint(p: &Page, answer: &str) -> String {
         || a.contains("invalidcontenttype")
     {
         "transport-hint-tls"
-    } else if a.contains("auth") || a.contains("535") || a.contains("credential") {
+    } else if a.contains("auth")
+        || a.contains("credential")
+        // The reply code as a word: a port such as 35357 is not one.
+        || a.split(|c: char| !c.is_ascii_digit()).any(|w| w == "535")
+    {
         "transport-hint-auth"
     } else if a.contains("refused") || a.contains("connection to") || a.contains("resolve") {
         "transport-hint-connect"
     } else {
         "transport-hint-other"
-    };
-    p.t(key)
+    }
 }
 
 /// Sends one message through the profile, now, and shows what the server
@@ -589,4 +597,29 @@ async fn dkim_delete(
     dkim_keys::Entity::delete_by_id(id).exec(&state.db).await?;
     transports::bump(&state.db).await?;
     Ok(Redirect::to("/admin/dkim?notice=deleted").into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint_key;
+
+    #[test]
+    fn hints_follow_the_words_of_the_answer() {
+        // A port that happens to hold "535" is no authentication failure.
+        assert_eq!(
+            hint_key("connection to 127.0.0.1:35357 failed: Connection refused (os error 111)"),
+            "transport-hint-connect"
+        );
+        assert_eq!(
+            hint_key("535 5.7.8 Error: authentication failed"),
+            "transport-hint-auth"
+        );
+        assert_eq!(hint_key("535 5.7.8 bad"), "transport-hint-auth");
+        assert_eq!(hint_key("timed out after 5 s"), "transport-hint-timeout");
+        assert_eq!(
+            hint_key("TLS handshake failed: corrupt message"),
+            "transport-hint-tls"
+        );
+        assert_eq!(hint_key("554 5.7.1 nope"), "transport-hint-other");
+    }
 }
