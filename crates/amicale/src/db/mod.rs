@@ -49,7 +49,7 @@ impl Backend {
 /// Opens a pool. SQLite gets WAL, a busy timeout and foreign keys on every
 /// connection of the pool, not just the first one.
 pub async fn connect(url: &str) -> AppResult<DatabaseConnection> {
-    connect_pool(url, 8).await
+    connect_pool(url, 8, false).await
 }
 
 /// The connection the delivery engine claims and records through. On
@@ -62,7 +62,7 @@ pub async fn connect_outbox(
     shared: &DatabaseConnection,
 ) -> AppResult<DatabaseConnection> {
     match Backend::from_url(url)? {
-        Backend::Sqlite => connect_pool(url, 1).await,
+        Backend::Sqlite => connect_pool(url, 1, true).await,
         Backend::Postgres => Ok(shared.clone()),
     }
 }
@@ -70,7 +70,13 @@ pub async fn connect_outbox(
 /// Rows a SQLite connection's thread may hand over ahead of the reader.
 const ROW_BUFFER: usize = 1024;
 
-async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseConnection> {
+/// `outbox`: the delivery engine's own SQLite connection, whose temporary
+/// storage is memory (below).
+async fn connect_pool(
+    url: &str,
+    sqlite_connections: u32,
+    outbox: bool,
+) -> AppResult<DatabaseConnection> {
     let backend = Backend::from_url(url)?;
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
@@ -79,23 +85,29 @@ async fn connect_pool(url: &str, sqlite_connections: u32) -> AppResult<DatabaseC
     match backend {
         Backend::Sqlite => {
             opts.max_connections(sqlite_connections)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.create_if_missing(true)
+                .map_sqlx_sqlite_opts(move |o| {
+                    let o = o
+                        .create_if_missing(true)
                         .journal_mode(SqliteJournalMode::Wal)
                         .synchronous(SqliteSynchronous::Normal)
                         .busy_timeout(Duration::from_secs(10))
                         .foreign_keys(true)
-                        // A statement changing hundreds of rows inside a
-                        // transaction (recording a batch of outcomes) keeps
-                        // its undo journal; past 64 KiB SQLite spills it to
-                        // a temporary file, created and deleted each time,
-                        // unless temporary storage is memory.
-                        .pragma("temp_store", "memory")
                         // Rows cross from the connection's thread to the
                         // task through a bounded channel; once full, each
                         // row taken wakes the thread for one more. A whole
                         // claim (up to AMICALE_OUTBOX_BATCH rows) now fits.
-                        .row_buffer_size(ROW_BUFFER)
+                        .row_buffer_size(ROW_BUFFER);
+                    // Recording a batch of outcomes changes hundreds of rows
+                    // in one statement inside a transaction; past 64 KiB its
+                    // undo journal spilled to a temporary file, created and
+                    // deleted for every batch. The outbox's statements are
+                    // bounded by the claim size; the shared pool keeps
+                    // spilling large sorts to disk rather than to memory.
+                    if outbox {
+                        o.pragma("temp_store", "memory")
+                    } else {
+                        o
+                    }
                 });
         }
         Backend::Postgres => {
