@@ -277,16 +277,17 @@ impl Engine {
     /// The compiled form of `source`, from the cache or compiled now.
     fn cached(&self, source: &str, kind: Kind) -> Result<Arc<Compiled<'static>>, MergeError> {
         // No hash of the source: it would read every byte of a 5 KB body
-        // for each render, where comparing lengths first rejects almost
-        // every other entry and one comparison confirms the match.
+        // for each render, where comparing strings stops at a different
+        // length (or first differing byte) for every other entry.
         // A panic elsewhere cannot leave the list inconsistent: every
         // operation on it is a single push, remove or clear.
         let lock = || self.cache.lock().unwrap_or_else(PoisonError::into_inner);
         {
             let mut cache = lock();
-            if let Some(i) = cache.iter().rposition(|(kd, c)| {
-                *kd == kind && c.source.len() == source.len() && c.source == source
-            }) {
+            if let Some(i) = cache
+                .iter()
+                .rposition(|(kd, c)| *kd == kind && c.source == source)
+            {
                 let compiled = Arc::clone(&cache[i].1);
                 // Most recently used last.
                 cache[i..].rotate_left(1);
