@@ -29,6 +29,9 @@ pub enum FieldError {
     DateInvalid,
     /// Not a yes/no value.
     BoolInvalid,
+    /// A control character (CR, LF, NUL, escape…) where only text is
+    /// accepted: see [`crate::Line`].
+    ControlChar,
 }
 
 impl FieldError {
@@ -44,6 +47,7 @@ impl FieldError {
         Self::CivilityUnknown,
         Self::DateInvalid,
         Self::BoolInvalid,
+        Self::ControlChar,
     ];
 
     /// Stable kebab-case code, the key of the localised message.
@@ -59,6 +63,7 @@ impl FieldError {
             Self::CivilityUnknown => "civility-unknown",
             Self::DateInvalid => "date-invalid",
             Self::BoolInvalid => "bool-invalid",
+            Self::ControlChar => "control-char",
         }
     }
 }

@@ -7,7 +7,9 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry;
 
 use crate::normalise::{fold, fold_keeping_symbols};
-use crate::{Civility, CommunityRole, Country, Date, Email, FieldError, Phone, PromoYear};
+use crate::{
+    Civility, CommunityRole, Country, Date, Email, FieldError, Line, Phone, PromoYear, Text,
+};
 
 /// Longest value of a plain text field, in characters.
 pub const MAX_TEXT_CHARS: usize = 200;
@@ -497,7 +499,7 @@ impl<S: AsRef<str>> RowReader<'_, S> {
         let result = if s.is_empty() {
             Err(FieldError::Required)
         } else {
-            check_len(s, MAX_TEXT_CHARS).map(|()| s.to_owned())
+            Line::parse_max(s, MAX_TEXT_CHARS).map(Line::into_string)
         };
         self.fail(field, result).unwrap_or_default()
     }
@@ -507,7 +509,12 @@ impl<S: AsRef<str>> RowReader<'_, S> {
         if s.is_empty() {
             return None;
         }
-        let result = check_len(s, max_chars).map(|()| s.to_owned());
+        // Notes alone may span lines; every other field is one line.
+        let result = if field == ImportField::Notes {
+            Text::parse_max(s, max_chars).map(Text::into_string)
+        } else {
+            Line::parse_max(s, max_chars).map(Line::into_string)
+        };
         self.fail(field, result)
     }
 
@@ -543,10 +550,10 @@ impl<S: AsRef<str>> RowReader<'_, S> {
     fn list(&mut self, field: ImportField) -> Vec<String> {
         let mut items: Vec<String> = Vec::new();
         let mut keys: Vec<String> = Vec::new();
-        let mut too_long = false;
+        let mut error = None;
         for item in split_list(self.cell(field)) {
-            if check_len(item, MAX_TEXT_CHARS).is_err() {
-                too_long = true;
+            if let Err(e) = Line::parse_max(item, MAX_TEXT_CHARS) {
+                error = error.or(Some(e));
                 continue;
             }
             // "Français, francais" is one language, but "C++, C#" are two
@@ -557,8 +564,8 @@ impl<S: AsRef<str>> RowReader<'_, S> {
                 items.push(item.to_owned());
             }
         }
-        if too_long {
-            self.errors.push((field, FieldError::TooLong));
+        if let Some(e) = error {
+            self.errors.push((field, e));
         }
         items
     }
@@ -566,15 +573,6 @@ impl<S: AsRef<str>> RowReader<'_, S> {
     fn boolean(&mut self, field: ImportField) -> bool {
         let result = parse_bool(self.cell(field));
         self.fail(field, result).unwrap_or(false)
-    }
-}
-
-fn check_len(s: &str, max_chars: usize) -> Result<(), FieldError> {
-    // The byte length bounds the character count: count only when needed.
-    if s.len() > max_chars && s.chars().count() > max_chars {
-        Err(FieldError::TooLong)
-    } else {
-        Ok(())
     }
 }
 

@@ -40,6 +40,7 @@ pub mod normalise;
 pub mod phone;
 pub mod promo;
 pub mod roles;
+pub mod text;
 
 pub use date::Date;
 pub use email::Email;
@@ -51,3 +52,4 @@ pub use normalise::{fold, name_key, terms};
 pub use phone::{Country, Phone};
 pub use promo::PromoYear;
 pub use roles::{Civility, CommunityRole};
+pub use text::{Line, Text, check_line, check_text};

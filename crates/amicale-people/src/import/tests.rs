@@ -604,3 +604,36 @@ fn header_map_round_trips_template_keys() {
     assert!(m.ignored.is_empty());
     assert_eq!(m.fields().count(), ImportField::ALL.len());
 }
+
+#[test]
+fn control_characters_are_refused_in_every_text_field() {
+    let m = map(&["Prénom", "Nom", "E-mail", "Ville", "Compétences", "Notes"]);
+    let errors = m
+        .parse_row(&[
+            "Ann\rBob",
+            "Dupré",
+            "a@b.fr",
+            "Par\u{1b}is",
+            "Rust,C\u{0}",
+            "ok",
+        ])
+        .unwrap_err();
+    let codes: Vec<_> = errors.iter().map(|(f, e)| (f.key(), e.code())).collect();
+    assert_eq!(
+        codes,
+        [
+            ("first_name", "control-char"),
+            ("city", "control-char"),
+            ("skills", "control-char")
+        ]
+    );
+    // Notes span lines: CRLF is read as a newline, a lone CR is refused.
+    let row = m
+        .parse_row(&["Ann", "Bob", "a@b.fr", "", "", "one\r\ntwo\tthree"])
+        .unwrap();
+    assert_eq!(row.notes.as_deref(), Some("one\ntwo\tthree"));
+    let errors = m
+        .parse_row(&["Ann", "Bob", "a@b.fr", "", "", "one\rtwo"])
+        .unwrap_err();
+    assert_eq!(errors, [(ImportField::Notes, FieldError::ControlChar)]);
+}

@@ -1159,3 +1159,6 @@ crm-done-bad-list = Pick one of your static lists or name a new one: nothing cha
 crm-mailing-list = Mailing selection
 campaign-f-saved-list = In the saved list
 campaign-from-list = The campaign goes to the persons of the list “{ $name }” who are of the chosen recipient type; they are counted again at launch.
+
+# Content security: control characters, links, calendar (issue 20 items 9, 10, 14)
+err-control-char = This field holds a control character (carriage return, line feed, tab…): type it again on one line.

@@ -1159,3 +1159,6 @@ crm-done-bad-list = Choisissez une de vos listes statiques ou nommez-en une nouv
 crm-mailing-list = Sélection pour mailing
 campaign-f-saved-list = Dans la liste enregistrée
 campaign-from-list = La campagne s'adresse aux personnes de la liste « { $name } » qui sont du type de destinataire choisi ; elles sont recomptées au lancement.
+
+# Content security: control characters, links, calendar (issue 20 items 9, 10, 14)
+err-control-char = Ce champ contient un caractère de contrôle (retour chariot, saut de ligne, tabulation…) : retapez-le sur une seule ligne.

@@ -64,10 +64,28 @@ fn part(ct: ContentType, text: String, eight_bit: bool, is_html: bool) -> Single
             };
             Body::dangerous_pre_encoded(w.into_bytes(), enc)
         }
+        // A bare CR would go out as is in a 7bit part (lettre only turns
+        // bare LFs into CRLF): quoted-printable writes it `=0D`, so no
+        // line end the receiving server could read differently from ours
+        // reaches DATA (the precondition of SMTP smuggling).
+        None if has_bare_line_end(&text) => {
+            Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
+                .unwrap_or_else(|raw| Body::new(raw))
+        }
         // lettre picks 7bit, quoted-printable or base64.
         None => Body::new(text),
     };
     SinglePart::builder().header(ct).body(body)
+}
+
+/// Whether `text` holds a CR not followed by LF, or an LF not preceded by
+/// CR.
+fn has_bare_line_end(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr2_iter(b'\r', b'\n', b).any(|i| match b[i] {
+        b'\r' => b.get(i + 1) != Some(&b'\n'),
+        _ => i == 0 || b[i - 1] != b'\r',
+    })
 }
 
 /// `text` with CRLF line ends and no line longer than SMTP allows, HTML
@@ -198,6 +216,30 @@ mod tests {
         let inline = format!("<b>{}</b>", "y".repeat(2000));
         assert_eq!(wire_lines(&inline, true), None);
         assert_eq!(wire_lines(&"z".repeat(1200), false), None);
+    }
+
+    #[test]
+    fn a_bare_cr_never_reaches_the_wire() {
+        for eight_bit in [false, true] {
+            for text in ["Ann\rBob", "a\r\nb\rc\n", "\r", "x\r\n.\r\n"] {
+                for p in [plain(text.into(), eight_bit), html(text.into(), eight_bit)] {
+                    let f = p.formatted();
+                    let bare = f.iter().enumerate().any(|(i, &c)| {
+                        (c == b'\r' && f.get(i + 1) != Some(&b'\n'))
+                            || (c == b'\n' && (i == 0 || f[i - 1] != b'\r'))
+                    });
+                    assert!(
+                        !bare,
+                        "{eight_bit} {text:?}: {:?}",
+                        String::from_utf8_lossy(&f)
+                    );
+                }
+            }
+        }
+        assert!(has_bare_line_end("a\rb"));
+        assert!(has_bare_line_end("a\nb"));
+        assert!(has_bare_line_end("\n"));
+        assert!(!has_bare_line_end("a\r\nb\r\n"));
     }
 
     #[test]

@@ -322,7 +322,7 @@ impl Connection {
         }
         let mut body = std::mem::take(&mut self.buf);
         body.clear();
-        smtp::data(&mut body, message);
+        data(&mut body, message);
         let written = self.write(&body).await;
         self.buf = body;
         written?;
@@ -418,7 +418,7 @@ impl Connection {
                 }
                 Ok(None) => {
                     after_refusal = false;
-                    smtp::data(&mut buf, m.data);
+                    data(&mut buf, m.data);
                     Ok(())
                 }
             };
@@ -576,10 +576,73 @@ impl Connection {
     }
 }
 
+/// Appends `message` as DATA content: every line end, whether CRLF, a bare
+/// LF or a bare CR, is written CRLF; a `.` is doubled at the start of each
+/// line; the closing `.` line ends it. A bare CR or LF must never reach the
+/// wire: servers disagree on whether it ends a line, and that disagreement
+/// is what SMTP smuggling uses to slip a second message inside the first.
+/// This writer is the last step before the socket, so it holds whatever
+/// the MIME layer above let through.
+pub fn data(out: &mut Vec<u8>, message: &[u8]) {
+    out.reserve(message.len() + message.len() / 64 + 5);
+    let mut rest = message;
+    while !rest.is_empty() {
+        if rest[0] == b'.' {
+            out.push(b'.');
+        }
+        match memchr::memchr2(b'\r', b'\n', rest) {
+            Some(i) => {
+                out.extend_from_slice(&rest[..i]);
+                out.extend_from_slice(b"\r\n");
+                let crlf = rest[i] == b'\r' && rest.get(i + 1) == Some(&b'\n');
+                rest = &rest[i + if crlf { 2 } else { 1 }..];
+            }
+            None => {
+                out.extend_from_slice(rest);
+                out.extend_from_slice(b"\r\n");
+                rest = &[];
+            }
+        }
+    }
+    out.extend_from_slice(b".\r\n");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    fn data_of(message: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        data(&mut out, message);
+        out
+    }
+
+    #[test]
+    fn data_makes_every_line_end_crlf_and_stuffs_dots() {
+        assert_eq!(data_of(b"a\r\nb\r\n"), b"a\r\nb\r\n.\r\n");
+        assert_eq!(data_of(b"a"), b"a\r\n.\r\n");
+        assert_eq!(data_of(b""), b".\r\n");
+        assert_eq!(data_of(b"a\nb"), b"a\r\nb\r\n.\r\n");
+        // The smuggling shape: a bare CR then a dot line.
+        assert_eq!(
+            data_of(b"Ann\rBob\r.\rMAIL FROM:<x@y>\n\r"),
+            b"Ann\r\nBob\r\n..\r\nMAIL FROM:<x@y>\r\n\r\n.\r\n"
+        );
+        assert_eq!(data_of(b".a\r\n.\r\n"), b"..a\r\n..\r\n.\r\n");
+        assert_eq!(data_of(b"\n\n"), b"\r\n\r\n.\r\n");
+        for m in [&b"x\r\ry\n\rz"[..], b"\r\n\r\r\n", b"\rq"] {
+            let out = data_of(m);
+            for (i, &c) in out.iter().enumerate() {
+                if c == b'\r' {
+                    assert_eq!(out.get(i + 1), Some(&b'\n'), "{m:?} -> {out:?}");
+                }
+                if c == b'\n' {
+                    assert!(i > 0 && out[i - 1] == b'\r', "{m:?} -> {out:?}");
+                }
+            }
+        }
+    }
     use tokio::net::TcpListener;
 
     /// A server that answers each line as it comes, refusing recipients at

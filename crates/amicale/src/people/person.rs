@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
 use sea_orm::TransactionTrait;
 
-use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear};
+use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear, Text};
 
 use crate::app::AppState;
 use crate::comms::templates::model::RecipientType;
@@ -300,7 +300,35 @@ fn parse(
     p.preferred_channel = Channel::parse(f.get("preferred_channel"));
     p.gdpr_consent = f.has("gdpr_consent");
     p.sms_consent = f.has("sms_consent");
-    p.notes = opt(f.get("notes"));
+    // Control characters would travel into mail headers, merge fields and
+    // exports: every text field refuses them (the notes keep their lines).
+    let lines = [
+        "first_name",
+        "last_name",
+        "line1",
+        "line2",
+        "postcode",
+        "city",
+        "country",
+        "nationality",
+        "job_title",
+        "external_ref",
+        "site",
+    ];
+    let tags = TagKind::ALL.iter().map(|k| k.as_str());
+    for name in lines.into_iter().chain(tags) {
+        if let Err(e) = amicale_people::check_line(f.get(name).trim()) {
+            bad(name, e.code());
+        }
+    }
+    p.notes = match Text::parse(f.get("notes")) {
+        Ok(t) if t.as_str().is_empty() => None,
+        Ok(t) => Some(t.into_string()),
+        Err(e) => {
+            bad("notes", e.code());
+            None
+        }
+    };
     if p.notes.as_ref().is_some_and(|n| n.chars().count() > 5000) {
         bad("notes", "too-long");
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use amicale_people::{CommunityRole, Email, Phone, PromoYear, fold, name_key};
+use amicale_people::{CommunityRole, Email, Phone, PromoYear, Text, check_line, fold, name_key};
 use chrono::{NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -126,6 +126,75 @@ impl PersonInput {
             referent_user_id: None,
             status: Status::Active,
             recipient_type: RecipientType::Member,
+        }
+    }
+}
+
+impl PersonInput {
+    /// The first text field that holds a control character, by form field
+    /// name. Every way into the store (CRM form, import, registration,
+    /// merges) passes here, so a name with a CR cannot reach a message
+    /// header, a merge field or an export whatever path it took; the forms
+    /// check the same thing first to show the field's error.
+    pub fn control_char_field(&self) -> Option<&'static str> {
+        fn opt(v: &Option<String>) -> &str {
+            v.as_deref().unwrap_or("")
+        }
+        let mut lines: Vec<(&'static str, &str)> = vec![
+            ("civility", &self.civility),
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("city", &self.city),
+            ("country", &self.country),
+            ("nationality", opt(&self.nationality)),
+            ("job_title", opt(&self.job_title)),
+            ("external_ref", opt(&self.external_ref)),
+            ("site", opt(&self.site)),
+        ];
+        for a in &self.addresses {
+            lines.extend([
+                ("line1", a.line1.as_str()),
+                ("line2", opt(&a.line2)),
+                ("postcode", &a.postcode),
+                ("city", &a.city),
+                ("country", &a.country),
+            ]);
+        }
+        for e in &self.education {
+            lines.extend([
+                ("establishment", e.establishment.as_str()),
+                ("cursus", &e.cursus),
+                ("campus", &e.campus),
+                ("diploma", &e.diploma),
+                ("discipline", &e.discipline),
+            ]);
+        }
+        for x in &self.experiences {
+            lines.extend([
+                ("company", x.company.as_str()),
+                ("job_title", &x.title),
+                ("sector", &x.sector),
+            ]);
+        }
+        for (kind, value) in &self.tags {
+            lines.push((kind.as_str(), value));
+        }
+        if let Some((field, _)) = lines.iter().find(|(_, v)| check_line(v).is_err()) {
+            return Some(field);
+        }
+        // Notes may span lines; CRLF as a browser sends it is a line end.
+        self.notes
+            .as_deref()
+            .is_some_and(|n| Text::parse(n).is_err())
+            .then_some("notes")
+    }
+
+    fn check(&self) -> AppResult<()> {
+        match self.control_char_field() {
+            Some(field) => Err(AppError::Rejected(format!(
+                "control character in person field {field}"
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -402,6 +471,9 @@ pub async fn create_many<C: ConnectionTrait>(
     inputs: &[PersonInput],
     names: &Names,
 ) -> AppResult<Vec<i64>> {
+    for p in inputs {
+        p.check()?;
+    }
     let mut ids = Vec::with_capacity(inputs.len());
     for chunk in inputs.chunks(200) {
         let rows: Vec<_> = chunk.iter().map(|p| person_row(p, names)).collect();
@@ -438,6 +510,7 @@ pub async fn update<C: ConnectionTrait>(
     input: &PersonInput,
     names: &Names,
 ) -> AppResult<()> {
+    input.check()?;
     let mut row = person_row(input, names);
     row.id = Set(id);
     row.created_at = NotSet;

@@ -12,6 +12,25 @@ pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     pub data: String,
+    /// The DATA content exactly as it came off the socket: dot-stuffed,
+    /// closing `.` line included, line ends untouched. What a real MTA
+    /// would parse, so bare CR/LF can be looked for.
+    pub raw: Vec<u8>,
+}
+
+impl Received {
+    /// Offsets of CR not followed by LF and LF not preceded by CR in
+    /// [`Self::raw`].
+    pub fn bare_line_ends(&self) -> Vec<usize> {
+        let b = &self.raw;
+        (0..b.len())
+            .filter(|&i| match b[i] {
+                b'\r' => b.get(i + 1) != Some(&b'\n'),
+                b'\n' => i == 0 || b[i - 1] != b'\r',
+                _ => false,
+            })
+            .collect()
+    }
 }
 
 impl Received {
@@ -157,21 +176,25 @@ async fn session(
         } else if upper == "DATA" {
             wr.write_all(b"354 go ahead\r\n").await?;
             let mut data = String::new();
+            let mut raw = Vec::new();
+            let mut bytes = Vec::new();
             loop {
-                line.clear();
-                if rd.read_line(&mut line).await? == 0 {
+                bytes.clear();
+                if rd.read_until(b'\n', &mut bytes).await? == 0 {
                     return Ok(());
                 }
-                if line == ".\r\n" || line == ".\n" {
+                raw.extend_from_slice(&bytes);
+                if bytes == b".\r\n" || bytes == b".\n" {
                     break;
                 }
-                let l = line.strip_prefix('.').unwrap_or(&line);
-                data.push_str(l);
+                let l = bytes.strip_prefix(b".").unwrap_or(&bytes);
+                data.push_str(&String::from_utf8_lossy(l));
             }
             received.lock().expect("lock").push(Received {
                 from: std::mem::take(&mut from),
                 to: std::mem::take(&mut to),
                 data,
+                raw,
             });
             wr.write_all(b"250 2.0.0 queued\r\n").await?;
             notify.notify_waiters();
