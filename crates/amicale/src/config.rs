@@ -82,6 +82,43 @@ pub struct Config {
     /// Delivery worker tasks started by `serve` and `worker`, each with its
     /// own SMTP connection; 0 makes a web-only node that leaves delivery to others.
     pub workers: usize,
+    /// Mails to a third party (registration links, "account exists" notices,
+    /// address confirmations) one address may receive in an hour.
+    pub mail_per_address_per_hour: u32,
+    /// Such mails one client (IP address) may cause in an hour.
+    pub mail_per_client_per_hour: u32,
+    /// Failed logins one client may make in 15 minutes before it waits.
+    pub login_failures_per_client: u32,
+    /// Let the SMS provider URL point at loopback or private addresses
+    /// (a provider on the local network); off, only public https hosts.
+    pub sms_allow_private_urls: bool,
+    /// Behind a reverse proxy: the client is the last address of
+    /// `X-Forwarded-For` (which the proxy must set), not the connection's peer.
+    pub behind_proxy: bool,
+    /// Open client connections served at once; further ones wait in the
+    /// kernel's queue until one closes (idle ones time out).
+    pub max_connections: usize,
+    /// A connection that has not sent a whole request head this long after
+    /// connecting (or after its previous response) is closed.
+    pub header_read_timeout_secs: u64,
+    /// A connection on which nothing is read or written this long is closed
+    /// (a client that stops sending its body or reading its answer).
+    pub idle_timeout_secs: u64,
+    /// Requests handled at once; further ones wait for a free slot.
+    pub max_concurrent_requests: usize,
+    /// Largest request body outside the upload routes (forms), in bytes.
+    pub max_form_bytes: usize,
+    /// Bearer token of `GET /metrics`; unset, only loopback clients may read it.
+    pub metrics_token: Option<String>,
+    /// Imports: most rows of a file (the header included), also the highest
+    /// row a spreadsheet cell may name.
+    pub import_max_rows: usize,
+    /// Imports: most columns, also the highest column a cell may name.
+    pub import_max_columns: usize,
+    /// Imports: most cells a file may hold or name.
+    pub import_max_cells: usize,
+    /// Imports: most bytes the parts of an XLSX file may uncompress to.
+    pub import_max_unzipped_bytes: u64,
 }
 
 impl Default for Config {
@@ -115,6 +152,21 @@ impl Default for Config {
             bounce_imap_url: None,
             bounce_imap_poll_secs: 300,
             workers: 4,
+            mail_per_address_per_hour: 5,
+            mail_per_client_per_hour: 30,
+            login_failures_per_client: 30,
+            sms_allow_private_urls: false,
+            behind_proxy: false,
+            max_connections: 1000,
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_concurrent_requests: 128,
+            max_form_bytes: 2 * 1024 * 1024,
+            metrics_token: None,
+            import_max_rows: 100_000,
+            import_max_columns: 200,
+            import_max_cells: 2_000_000,
+            import_max_unzipped_bytes: 100 * 1024 * 1024,
         }
     }
 }
@@ -184,6 +236,18 @@ impl Config {
         self.mail_from
             .parse::<lettre::message::Mailbox>()
             .map_err(|e| AppError::Config(format!("mail_from is not an address: {e}")))?;
+        // Zero would make the server refuse everything or never time out.
+        for (key, value) in [
+            ("max_connections", self.max_connections as u64),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_concurrent_requests", self.max_concurrent_requests as u64),
+            ("max_form_bytes", self.max_form_bytes as u64),
+        ] {
+            if value == 0 {
+                return Err(AppError::Config(format!("{key} must be at least 1")));
+            }
+        }
         Ok(())
     }
 

@@ -451,9 +451,9 @@ deactivate-title = Deactivate my account
 deactivate-intro = Your profile will be hidden from the directory and you will receive no more messages. You can reactivate it at any time by logging in again.
 deactivate-button = Deactivate my account
 register-title = Request an account
-register-intro = Your request will be reviewed by the network's team; you will get their answer by e-mail. Recruiters get access at once.
+register-intro = We will first send you a link to confirm your e-mail address. Your request is then reviewed by the network's team, and you will get their answer by e-mail. Recruiters get access as soon as their address is confirmed.
 register-submit = Send my request
-register-done = Thank you: your request is recorded. You will receive an e-mail once it has been reviewed.
+register-done = Thank you: your request is recorded. Check your mailbox: follow the link we sent you to confirm your address.
 register-exists-subject = Your account request
 register-exists-body = An account was requested with your address, which already has an account or a pending request. If you forgot your password, you can choose a new one.
 register-accepted-subject = Welcome to { $network }
@@ -1160,5 +1160,34 @@ crm-mailing-list = Mailing selection
 campaign-f-saved-list = In the saved list
 campaign-from-list = The campaign goes to the persons of the list “{ $name }” who are of the chosen recipient type; they are counted again at launch.
 
+# Registration: proving the address (security)
+register-confirm-subject = Confirm your e-mail address
+register-confirm-body = Someone (probably you) asked for an account with this address. Confirm it to send your request; the link works once, for { $hours } hours.
+register-confirm-button = Confirm my address
+register-confirm-ignore = If you did not ask for anything, ignore this message: nothing will be created.
+register-confirm-title = Confirm your address
+register-confirm-intro = To send your account request, type the password you chose on the form.
+register-confirm-queued = Your address is confirmed and your request is recorded. You will receive an e-mail once it has been reviewed.
+register-confirm-open = Your address is confirmed and your account is open: log in with your e-mail address and the password you chose.
+register-confirm-exists = This address already has an account or a pending request: nothing was changed. If you forgot your password, you can choose a new one.
+register-link-invalid = This link is not valid: it was already used, or it expired.
+register-again = Ask for an account again
+err-too-many-mails = Too many messages were sent to this address or from your connection in the last hour. Please try again later.
+register-confirm-wrong-password = This is not the password chosen with the request.
+
 # Content security: control characters, links, calendar (issue 20 items 9, 10, 14)
 err-control-char = This field holds a control character (carriage return, line feed, tab…): type it again on one line.
+dup-done-not-duplicates = These records do not have the same name: they are not duplicates. Nothing changed.
+
+# Imports: limits and scope (issue 20 items 4 and 7)
+people-import-err-too-many-rows = This file has more than { $max } rows: split it, or raise import_max_rows.
+people-import-err-too-many-columns = This file has more than { $max } columns (or a cell beyond that column): remove them, or raise import_max_columns.
+people-import-err-too-many-cells = This file holds or names more than { $max } cells: split it, or raise import_max_cells.
+people-import-err-too-large = Uncompressed, this file exceeds { $max } MB: split it, or raise import_max_unzipped_bytes.
+err-not-importable = this value cannot be imported
+
+# Transport security (issue 20): unreadable or oversized request bodies
+error-400-title = Unreadable submission
+error-400-text = The form did not arrive whole. Go back and send it again.
+error-413-title = File too large
+error-413-text = What you sent exceeds the size this form accepts: nothing was saved. Go back and choose a smaller file.

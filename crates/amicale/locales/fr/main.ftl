@@ -451,9 +451,9 @@ deactivate-title = Désactiver mon compte
 deactivate-intro = Votre profil sera masqué de l'annuaire et vous ne recevrez plus de messages. Vous pourrez le réactiver à tout moment en vous reconnectant.
 deactivate-button = Désactiver mon compte
 register-title = Demander un compte
-register-intro = Votre demande sera examinée par l'équipe du réseau ; vous recevrez sa réponse par e-mail. Les recruteurs ont accès tout de suite.
+register-intro = Nous vous enverrons d'abord un lien pour confirmer votre adresse e-mail. Votre demande est ensuite examinée par l'équipe du réseau ; vous recevrez sa réponse par e-mail. Les recruteurs ont accès dès que leur adresse est confirmée.
 register-submit = Envoyer ma demande
-register-done = Merci : votre demande est enregistrée. Vous recevrez un e-mail dès qu'elle aura été examinée.
+register-done = Merci : votre demande est enregistrée. Consultez votre messagerie : suivez le lien que nous vous avons envoyé pour confirmer votre adresse.
 register-exists-subject = Votre demande de compte
 register-exists-body = Une demande de compte a été faite avec votre adresse, qui a déjà un compte ou une demande en cours. Si vous avez oublié votre mot de passe, vous pouvez en choisir un nouveau.
 register-accepted-subject = Bienvenue sur { $network }
@@ -1160,5 +1160,34 @@ crm-mailing-list = Sélection pour mailing
 campaign-f-saved-list = Dans la liste enregistrée
 campaign-from-list = La campagne s'adresse aux personnes de la liste « { $name } » qui sont du type de destinataire choisi ; elles sont recomptées au lancement.
 
+# Inscription : preuve de l'adresse (sécurité)
+register-confirm-subject = Confirmez votre adresse e-mail
+register-confirm-body = Quelqu'un (sans doute vous) a demandé un compte avec cette adresse. Confirmez-la pour envoyer votre demande ; le lien sert une fois, pendant { $hours } heures.
+register-confirm-button = Confirmer mon adresse
+register-confirm-ignore = Si vous n'avez rien demandé, ignorez ce message : rien ne sera créé.
+register-confirm-title = Confirmez votre adresse
+register-confirm-intro = Pour envoyer votre demande de compte, saisissez le mot de passe choisi dans le formulaire.
+register-confirm-queued = Votre adresse est confirmée et votre demande est enregistrée. Vous recevrez un e-mail dès qu'elle aura été examinée.
+register-confirm-open = Votre adresse est confirmée et votre compte est ouvert : connectez-vous avec votre adresse e-mail et le mot de passe choisi.
+register-confirm-exists = Cette adresse a déjà un compte ou une demande en cours : rien n'a été modifié. Si vous avez oublié votre mot de passe, vous pouvez en choisir un nouveau.
+register-link-invalid = Ce lien n'est pas valable : il a déjà servi, ou il a expiré.
+register-again = Demander un compte à nouveau
+err-too-many-mails = Trop de messages ont été envoyés à cette adresse ou depuis votre connexion dans l'heure. Veuillez réessayer plus tard.
+register-confirm-wrong-password = Ce n'est pas le mot de passe choisi avec la demande.
+
 # Content security: control characters, links, calendar (issue 20 items 9, 10, 14)
 err-control-char = Ce champ contient un caractère de contrôle (retour chariot, saut de ligne, tabulation…) : retapez-le sur une seule ligne.
+dup-done-not-duplicates = Ces fiches n'ont pas le même nom : ce ne sont pas des doublons. Rien n'a été modifié.
+
+# Imports: limits and scope (issue 20 items 4 and 7)
+people-import-err-too-many-rows = Ce fichier dépasse { $max } lignes : découpez-le, ou augmentez import_max_rows.
+people-import-err-too-many-columns = Ce fichier dépasse { $max } colonnes (ou nomme une cellule au-delà) : supprimez-les, ou augmentez import_max_columns.
+people-import-err-too-many-cells = Ce fichier contient ou nomme plus de { $max } cellules : découpez-le, ou augmentez import_max_cells.
+people-import-err-too-large = Décompressé, ce fichier dépasse { $max } Mo : découpez-le, ou augmentez import_max_unzipped_bytes.
+err-not-importable = cette valeur ne peut pas être importée
+
+# Transport security (issue 20): unreadable or oversized request bodies
+error-400-title = Envoi illisible
+error-400-text = Le formulaire n'a pas été reçu en entier. Revenez en arrière et renvoyez-le.
+error-413-title = Fichier trop volumineux
+error-413-text = Ce que vous avez envoyé dépasse la taille que ce formulaire accepte : rien n'a été enregistré. Revenez en arrière et choisissez un fichier plus petit.

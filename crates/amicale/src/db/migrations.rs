@@ -14,6 +14,7 @@ mod profiles;
 mod registrations;
 mod routing;
 mod search_table;
+mod security;
 
 pub use search_table::PARTITIONS as PG_SEARCH_PARTITIONS;
 mod sms;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(followup::Followup),
             Box::new(outbox_indexes::OutboxIndexes),
             Box::new(search_table::SearchTable),
+            Box::new(security::Security),
         ]
     }
 }

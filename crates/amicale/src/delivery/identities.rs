@@ -30,6 +30,9 @@ crate::events::model::codes!(
 const DOMAINS: &str = "sender_domains";
 /// A verification code is valid for a day.
 const CODE_HOURS: i64 = 24;
+/// Wrong codes accepted before the code is void: one chance in 200,000 of
+/// guessing it, and a new code needs a new mail to the mailbox.
+pub const CODE_ATTEMPTS: i32 = 5;
 
 /// The user's own identity (their login address), created on first use.
 pub async fn personal(
@@ -253,6 +256,10 @@ pub async fn send_code<C: sea_orm::ConnectionTrait>(
             identities::Column::CodeSentAt,
             sea_orm::sea_query::Expr::value(Utc::now()),
         )
+        .col_expr(
+            identities::Column::CodeAttempts,
+            sea_orm::sea_query::Expr::value(0),
+        )
         .filter(identities::Column::Id.eq(id))
         .exec(db)
         .await?;
@@ -281,27 +288,51 @@ pub async fn send_code<C: sea_orm::ConnectionTrait>(
 }
 
 /// Checks a code typed for mailbox `id`; verified for good when it matches
-/// and is less than a day old.
+/// and is less than a day old. Each wrong code counts; the last allowed one
+/// voids the code.
 pub async fn verify(db: &DatabaseConnection, id: i64, code: &str) -> AppResult<bool> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
     let Some(i) = identities::Entity::find_by_id(id).one(db).await? else {
         return Err(AppError::NotFound);
     };
+    // Every try takes one of the code's attempts first, in one statement:
+    // guesses sent in parallel cannot get more tries than that.
+    let took = identities::Entity::update_many()
+        .col_expr(
+            identities::Column::CodeAttempts,
+            Expr::col(identities::Column::CodeAttempts).add(Expr::value(1)),
+        )
+        .filter(identities::Column::Id.eq(id))
+        .filter(identities::Column::CodeHash.is_not_null())
+        .filter(identities::Column::CodeAttempts.lt(CODE_ATTEMPTS))
+        .exec(db)
+        .await?
+        .rows_affected;
     let fresh = i
         .code_sent_at
         .is_some_and(|t| Utc::now() - t < Duration::hours(CODE_HOURS));
     let code = code.trim();
-    let ok = fresh
+    let ok = took == 1
+        && fresh
         && i.code_hash.as_deref() == Some(sha256_hex(&format!("{id}:{code}")).as_str())
         && !code.is_empty();
-    if ok {
+    if !ok {
+        // The last try voids the code for good.
         identities::Entity::update_many()
             .col_expr(
-                identities::Column::Verified,
-                sea_orm::sea_query::Expr::value(true),
+                identities::Column::CodeHash,
+                Expr::value(Option::<String>::None),
             )
+            .filter(identities::Column::Id.eq(id))
+            .filter(identities::Column::CodeAttempts.gte(CODE_ATTEMPTS))
+            .exec(db)
+            .await?;
+    } else {
+        identities::Entity::update_many()
+            .col_expr(identities::Column::Verified, Expr::value(true))
             .col_expr(
                 identities::Column::CodeHash,
-                sea_orm::sea_query::Expr::value(Option::<String>::None),
+                Expr::value(Option::<String>::None),
             )
             .filter(identities::Column::Id.eq(id))
             .exec(db)
@@ -386,6 +417,7 @@ mod tests {
             verified: true,
             code_hash: None,
             code_sent_at: None,
+            code_attempts: 0,
             created_at: Utc::now(),
             smtp_profile_id: None,
         }

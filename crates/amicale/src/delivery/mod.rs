@@ -17,6 +17,7 @@ pub mod sms;
 pub mod smtp;
 pub mod smtp_client;
 pub mod suppressions;
+pub mod throttle;
 pub mod tracking;
 pub mod transport;
 pub mod transport_pages;

@@ -7,8 +7,8 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, Statement,
-    TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 use serde::Deserialize;
 
@@ -21,7 +21,9 @@ use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::model::Status;
 use crate::people::store::{self, Names};
-use crate::web::extract::{EditPeople, Require};
+use crate::db::Backend;
+use crate::people::search;
+use crate::web::extract::{CreatePeople, EditPeople, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
@@ -70,40 +72,52 @@ pub struct DupQuery {
     done: String,
 }
 
-/// Names shared by several persons; by default only where one is active and
-/// another is not (DL: an old account and a new one).
-async fn keys<C: ConnectionTrait>(db: &C, all: bool, page: u64) -> AppResult<Vec<String>> {
+/// Names shared by several persons within `reach` (the user's scope); by
+/// default only where one is active and another is not (DL: an old account
+/// and a new one).
+async fn keys<C: ConnectionTrait>(
+    db: &C,
+    reach: Condition,
+    all: bool,
+    page: u64,
+) -> AppResult<Vec<String>> {
     let mixed = if all {
         ""
     } else {
         " AND SUM(CASE WHEN status = 'active' THEN 1 ELSE 0 END) BETWEEN 1 AND COUNT(*) - 1"
     };
-    let sql = format!(
-        "SELECT name_key FROM persons WHERE name_key <> '' GROUP BY name_key \
-         HAVING COUNT(*) > 1 AND COUNT(DISTINCT email) > 1{mixed} \
-         ORDER BY name_key LIMIT {GROUPS_PER_PAGE} OFFSET {}",
-        page.saturating_sub(1) * GROUPS_PER_PAGE
-    );
-    Ok(
-        KeyRow::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|r| r.name_key)
-            .collect(),
-    )
+    Ok(persons::Entity::find()
+        .select_only()
+        .column(persons::Column::NameKey)
+        .filter(reach)
+        .filter(persons::Column::NameKey.ne(""))
+        .group_by(persons::Column::NameKey)
+        .having(Expr::cust(format!(
+            "COUNT(*) > 1 AND COUNT(DISTINCT email) > 1{mixed}"
+        )))
+        .order_by_asc(persons::Column::NameKey)
+        .limit(GROUPS_PER_PAGE)
+        .offset(page.saturating_sub(1) * GROUPS_PER_PAGE)
+        .into_model::<KeyRow>()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| r.name_key)
+        .collect())
 }
 
 pub async fn list(
     State(state): State<AppState>,
-    _: Require<EditPeople>,
+    who: Require<EditPeople>,
     p: Page,
     Query(q): Query<DupQuery>,
 ) -> AppResult<Response> {
     let all = q.all == "1";
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
-    let keys = keys(&state.db, all, page).await?;
+    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let keys = keys(&state.db, reach.clone(), all, page).await?;
     let rows = persons::Entity::find()
+        .filter(reach)
         .filter(persons::Column::NameKey.is_in(keys.clone()))
         .all(&state.db)
         .await?;
@@ -277,19 +291,40 @@ pub async fn merge<C: ConnectionTrait>(
     store::update(db, keep, &input, names).await
 }
 
+/// Merging deletes a record and moves a login: it needs the create level,
+/// every record within the user's scope, and records that really are
+/// duplicates (the same name key).
 pub async fn merge_page(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    who: Require<CreatePeople>,
     f: FormPairs,
 ) -> AppResult<Response> {
     let keep: i64 = f.get("keep").parse().map_err(|_| AppError::NotFound)?;
-    let members: Vec<i64> = f
+    let mut members: Vec<i64> = f
         .all("member")
         .iter()
         .filter_map(|v| v.parse().ok())
         .collect();
+    members.sort_unstable();
+    members.dedup();
     if !members.contains(&keep) || members.len() < 2 {
         return Ok(Redirect::to("/admin/people/duplicates?done=none").into_response());
+    }
+    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let visible = persons::Entity::find()
+        .filter(reach)
+        .filter(persons::Column::Id.is_in(members.clone()))
+        .all(&state.db)
+        .await?;
+    // One out of reach is as unknown as one that does not exist.
+    if visible.len() != members.len() {
+        return Err(AppError::NotFound);
+    }
+    if visible
+        .iter()
+        .any(|r| r.name_key.is_empty() || r.name_key != visible[0].name_key)
+    {
+        return Ok(Redirect::to("/admin/people/duplicates?done=not-duplicates").into_response());
     }
     let names = Names::load(&state.db).await?;
     let txn = state.db.begin().await?;

@@ -81,6 +81,10 @@ pub fn router() -> Router<AppState> {
             "/register",
             get(registration::form).post(registration::submit),
         )
+        .route(
+            "/register/confirm/{token}",
+            get(registration::confirm_form).post(registration::confirm),
+        )
         .route("/admin/registrations", get(registration::queue))
         .route("/admin/registrations/{id}", post(registration::decide))
         .route(

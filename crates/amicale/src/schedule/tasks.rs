@@ -119,7 +119,10 @@ pub async fn session_cleanup(state: &AppState, now: DateTime<Utc>) -> AppResult<
         .exec(db)
         .await?
         .rows_affected;
+    let mails = crate::delivery::throttle::purge(db, now).await?;
+    let requests = crate::people::registration::purge_expired(db, now).await?;
     Ok(format!(
-        "{sessions} sessions, {resets} reset links, {throttles} lockouts removed"
+        "{sessions} sessions, {resets} reset links, {throttles} lockouts, \
+         {mails} mail counters, {requests} unconfirmed registrations removed"
     ))
 }

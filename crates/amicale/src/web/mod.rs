@@ -1,6 +1,7 @@
 //! The web shell: middleware stack, shared extractors, layout, assets.
 
 pub mod assets;
+pub mod client;
 pub mod cookies;
 pub mod csrf;
 pub mod errors;

@@ -14,6 +14,7 @@ mod identities;
 mod outbox;
 mod people;
 mod scheduler;
+mod security;
 mod shell;
 mod sms;
 mod templates;

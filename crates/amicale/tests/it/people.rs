@@ -1057,6 +1057,17 @@ async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
             .await;
             assert_eq!(res.status(), 200);
             assert!(res.text().await.unwrap().contains("request is recorded"));
+            // Nothing exists before the address is proven.
+            assert_eq!(
+                persons::Entity::find()
+                    .filter(persons::Column::Email.eq(email))
+                    .count(&app.state.db)
+                    .await
+                    .unwrap(),
+                0
+            );
+            let res = crate::support::confirm_registration(&app, email, "a long passphrase").await;
+            assert_eq!(res.status(), 200);
         }
         let client = crate::support::new_client();
         // Pending members cannot log in yet; the recruiter can, without the directory.
@@ -1094,7 +1105,10 @@ async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
         )
         .await;
         assert!(res.text().await.unwrap().contains("request is recorded"));
-        assert_eq!(outbox_to(&app, "leo@example.org").await, 1);
+        // Leo's link, confirmed, then the second request's: it changes nothing.
+        assert_eq!(outbox_to(&app, "LEO@example.org").await, 1);
+        let res = crate::support::confirm_registration(&app, "LEO@example.org", "a long passphrase").await;
+        assert!(res.text().await.unwrap().contains("already has an account or a pending request"));
 
         let queue = body(&app, "/admin/registrations").await;
         assert!(
@@ -1137,8 +1151,8 @@ async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
         );
         assert_eq!(
             outbox_to(&app, "mia@example.org").await,
-            1,
-            "told by e-mail"
+            2,
+            "the link, then the answer"
         );
         assert_eq!(outbox_to(&app, "leo@example.org").await, 2, "welcome mail");
         assert_eq!(

@@ -16,6 +16,8 @@ pub struct Model {
     pub verified: bool,
     pub code_hash: Option<String>,
     pub code_sent_at: Option<DateTimeUtc>,
+    /// Wrong codes typed since the last one was sent.
+    pub code_attempts: i32,
     pub created_at: DateTimeUtc,
     /// The SMTP profile its mail goes through; the default one when unset.
     pub smtp_profile_id: Option<i64>,

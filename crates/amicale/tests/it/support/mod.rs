@@ -484,3 +484,36 @@ pub async fn assign_referent(app: &TestApp, person: i64, user: i64) {
         .await
         .unwrap();
 }
+
+/// The link of the latest message to `to` that holds `path_prefix`
+/// (a confirmation or reset link), as a path.
+pub async fn mailed_link(app: &TestApp, to: &str, path_prefix: &str) -> Option<String> {
+    use amicale::db::entities::outbox;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let rows = outbox::Entity::find()
+        .filter(outbox::Column::Recipient.eq(to))
+        .order_by_desc(outbox::Column::Id)
+        .all(&app.state.db)
+        .await
+        .expect("query outbox");
+    let full = format!("{}{path_prefix}", app.base);
+    rows.iter().find_map(|r| {
+        let start = r.body_text.find(&full)? + app.base.len();
+        let rest = &r.body_text[start..];
+        let end = rest
+            .find(|c: char| c.is_whitespace() || c == '>' || c == '"')
+            .unwrap_or(rest.len());
+        Some(rest[..end].to_owned())
+    })
+}
+
+/// Follows the registration link mailed to `to` in a fresh browser and
+/// confirms it with `password`; returns the answer.
+pub async fn confirm_registration(app: &TestApp, to: &str, password: &str) -> reqwest::Response {
+    let link = mailed_link(app, to, "/register/confirm/")
+        .await
+        .unwrap_or_else(|| panic!("no registration link mailed to {to}"));
+    let client = new_client();
+    app.post_form_as(&client, &link, &link, &[("password", password)])
+        .await
+}

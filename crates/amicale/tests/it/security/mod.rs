@@ -1,0 +1,8 @@
+//! Regression tests of the security review (issue 20): each refusal here
+//! failed before its fix. Grouped by the part of the product they attack.
+
+mod accounts;
+mod content;
+mod imports;
+mod registration;
+mod transport;

@@ -1,0 +1,156 @@
+//! Security tests: self-registration cannot take over or hide an existing
+//! record (items 1 and 2), and mails to third parties are throttled (12).
+
+use amicale::db::entities::{persons, registrations, users};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::support::{
+    TestApp, admin_app, beneficiary, confirm_registration, extract_csrf, mailed_link, new_client,
+    on_each_backend,
+};
+
+const ATTACKER_PW: &str = "attacker passphrase";
+
+async fn register_as(app: &TestApp, email: &str, role: &str) -> reqwest::Response {
+    let client = new_client();
+    let page = app.text_as(&client, "/register").await;
+    let token = extract_csrf(&page).unwrap();
+    client
+        .post(app.url("/register"))
+        .header("origin", &app.base)
+        .form(&[
+            ("first_name", "Mallory"),
+            ("last_name", "Evil"),
+            ("email", email),
+            ("role", role),
+            ("password", ATTACKER_PW),
+            ("confirm", ATTACKER_PW),
+            ("csrf_token", &token),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn status_of(app: &TestApp, id: i64) -> String {
+    persons::Entity::find_by_id(id)
+        .one(&app.state.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+#[tokio::test]
+async fn registering_with_someone_elses_address_takes_over_and_hides_nothing() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let victim = beneficiary(&app, "Alice", "Alumna", "alice@example.org").await;
+        let before = status_of(&app, victim).await;
+
+        for role in ["recruiter", "alumni"] {
+            let res = register_as(&app, "ALICE@example.org", role).await;
+            assert_eq!(res.status(), 200);
+            assert!(res.text().await.unwrap().contains("request is recorded"));
+            // No login with the attacker's password, the record untouched,
+            // nothing in the moderation queue.
+            let client = new_client();
+            assert_ne!(
+                app.login_with(&client, "alice@example.org", ATTACKER_PW).await,
+                303,
+                "{role}: the attacker must not log in as the alumna"
+            );
+            assert_eq!(status_of(&app, victim).await, before, "{role}: record hidden");
+            assert_eq!(
+                registrations::Entity::find().count(&app.state.db).await.unwrap(),
+                0
+            );
+            assert_eq!(users::Entity::find().count(&app.state.db).await.unwrap(), 1);
+            let queue = app.get("/admin/registrations").await.text().await.unwrap();
+            assert!(!queue.contains("alice@example.org"), "{role}: queued");
+        }
+
+        // The owner of the mailbox follows the link without knowing the
+        // attacker's password: nothing opens.
+        let link = mailed_link(&app, "ALICE@example.org", "/register/confirm/")
+            .await
+            .expect("the link went to the address, not to the attacker");
+        let client = new_client();
+        let res = app
+            .post_form_as(&client, &link, &link, &[("password", "a guess of hers")])
+            .await;
+        assert_eq!(res.status(), 422);
+        assert_eq!(users::Entity::find().count(&app.state.db).await.unwrap(), 1);
+        assert_eq!(status_of(&app, victim).await, before);
+
+        // A link is used once; an unknown one is refused.
+        let res = confirm_registration(&app, "ALICE@example.org", ATTACKER_PW).await;
+        assert_eq!(res.status(), 200, "the attacker's password with the owner's link");
+        let res = app
+            .post_form_as(&new_client(), &link, &link, &[("password", ATTACKER_PW)])
+            .await;
+        assert_eq!(res.status(), 404, "single use");
+        let res = app
+            .post_form_as(
+                &new_client(),
+                "/register/confirm/forged",
+                "/register/confirm/forged",
+                &[("password", ATTACKER_PW)],
+            )
+            .await;
+        assert_eq!(res.status(), 404);
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_address_with_an_account_is_refused_at_confirmation() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        // A request made before the address got its account.
+        let res = register_as(&app, "late@example.org", "recruiter").await;
+        assert_eq!(res.status(), 200);
+        app.create_user("late@example.org", "the real passphrase", false)
+            .await;
+        let res = confirm_registration(&app, "late@example.org", ATTACKER_PW).await;
+        assert_eq!(res.status(), 200);
+        assert!(res.text().await.unwrap().contains("already has an account"));
+        assert_ne!(
+            app.login_with(&new_client(), "late@example.org", ATTACKER_PW).await,
+            303
+        );
+        assert_eq!(
+            persons::Entity::find()
+                .filter(persons::Column::Email.eq("late@example.org"))
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            0
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn mails_to_one_address_are_throttled() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let cap = app.state.config.mail_per_address_per_hour as usize;
+        for _ in 0..cap {
+            assert_eq!(register_as(&app, "flood@example.org", "alumni").await.status(), 200);
+        }
+        let res = register_as(&app, "flood@example.org", "alumni").await;
+        assert_eq!(res.status(), 429);
+        assert!(res.text().await.unwrap().contains("Too many messages"));
+        let sent = amicale::db::entities::outbox::Entity::find()
+            .filter(amicale::db::entities::outbox::Column::Recipient.eq("flood@example.org"))
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(sent as usize, cap);
+        app.stop().await;
+    })
+    .await;
+}
