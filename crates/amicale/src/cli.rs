@@ -631,7 +631,7 @@ async fn admin(action: AdminCommand, config: &Config) -> AppResult<()> {
             let (pw, generated) = password_input(password_stdin)?;
             let hash = password::hash(pw.expose().to_owned()).await?;
             store::set_password(&db, user.id, hash, None).await?;
-            store::clear_failures(&db, email.as_str()).await?;
+            store::clear_account(&db, email.as_str()).await?;
             println!("password of {email} changed; its sessions are closed");
             if generated {
                 println!("password: {}", pw.expose());

@@ -67,6 +67,7 @@ pub struct LoginForm {
 
 pub async fn login(
     State(state): State<AppState>,
+    client: crate::web::client::Client,
     p: Page,
     Form(f): Form<LoginForm>,
 ) -> AppResult<Response> {
@@ -90,12 +91,16 @@ pub async fn login(
         Err(key) => return again(StatusCode::UNPROCESSABLE_ENTITY, p.t(key)),
     };
     let now = Utc::now();
-    if let Some(until) = store::locked_until(&state.db, email.as_str(), now).await? {
-        let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            p.t1("login-locked", "time", &at),
-        );
+    let account_key = store::account_key(email.as_str(), &client.key());
+    let client_key = store::client_key(&client.key());
+    for key in [&account_key, &client_key] {
+        if let Some(until) = store::locked_until(&state.db, key, now).await? {
+            let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                p.t1("login-locked", "time", &at),
+            );
+        }
     }
     let user = store::find_by_email(&state.db, &email).await?;
     let ok = password::verify(
@@ -104,9 +109,14 @@ pub async fn login(
     )
     .await?;
     let Some(user) = user.filter(|_| ok) else {
-        tracing::info!(email = %email, "failed login");
-        if let Some(until) = store::record_failure(&state.db, email.as_str(), now).await? {
-            tracing::warn!(email = %email, "login locked after repeated failures");
+        tracing::info!(email = %email, client = %client.key(), "failed login");
+        let per_client = state.config.login_failures_per_client as i32;
+        let locks = [
+            store::record_failure(&state.db, &account_key, store::MAX_FAILURES, now).await?,
+            store::record_failure(&state.db, &client_key, per_client, now).await?,
+        ];
+        if let Some(until) = locks.into_iter().flatten().max() {
+            tracing::warn!(email = %email, client = %client.key(), "login locked after repeated failures");
             let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
             return again(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -115,7 +125,7 @@ pub async fn login(
         }
         return again(StatusCode::UNPROCESSABLE_ENTITY, p.t("login-failed"));
     };
-    store::clear_failures(&state.db, email.as_str()).await?;
+    store::clear_failures(&state.db, &account_key).await?;
     // A6: a member who deactivated their account comes back by logging in.
     crate::people::accounts::reactivate(&state.db, user.id).await?;
     let cookie = session::create(&state.db, user.id, remember, state.secure_cookies).await?;

@@ -106,10 +106,24 @@ pub async fn locked_until(
         .filter(|until| *until > now))
 }
 
-/// Counts a failed login; returns the lock end when this failure locks the key.
+/// The throttle key of logins to `email` from `client`: failures lock that
+/// client out of that account only, so nobody can lock the owner out.
+pub fn account_key(email: &str, client: &str) -> String {
+    format!("{}|{client}", email.to_lowercase())
+}
+
+/// The throttle key of every login from `client`, whatever the account:
+/// spraying one password across accounts counts here.
+pub fn client_key(client: &str) -> String {
+    format!("client|{client}")
+}
+
+/// Counts a failed login; returns the lock end when this failure locks the
+/// key. A key locked again within a day waits twice as long each time.
 pub async fn record_failure(
     db: &DatabaseConnection,
     key: &str,
+    max_failures: i32,
     now: DateTime<Utc>,
 ) -> AppResult<Option<DateTime<Utc>>> {
     let txn = db.begin().await?;
@@ -120,9 +134,17 @@ pub async fn record_failure(
         Some(t) if now - t.window_start < WINDOW && t.locked_until.is_none_or(|u| u > now) => {
             (t.failures + 1, t.window_start)
         }
+        // A lock that passed: the count goes on from where it was, so each
+        // further failure locks again, for longer (backoff).
+        Some(t) if t.locked_until.is_some_and(|u| u <= now) && now - t.window_start < Duration::days(1) => {
+            (t.failures + 1, t.window_start)
+        }
         _ => (1, now),
     };
-    let locked = (failures >= MAX_FAILURES).then(|| now + LOCK);
+    let locked = (failures >= max_failures).then(|| {
+        let rounds = (failures - max_failures).clamp(0, 6) as u32;
+        now + LOCK * 2i32.pow(rounds)
+    });
     let model = login_throttle::ActiveModel {
         key: Set(key.to_owned()),
         failures: Set(failures),
@@ -140,6 +162,16 @@ pub async fn record_failure(
 
 pub async fn clear_failures(db: &DatabaseConnection, key: &str) -> AppResult<()> {
     login_throttle::Entity::delete_by_id(key.to_owned())
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Lifts every lock on logins to `email`, from any client (a reset proved
+/// the owner holds the mailbox).
+pub async fn clear_account<C: ConnectionTrait>(db: &C, email: &str) -> AppResult<()> {
+    login_throttle::Entity::delete_many()
+        .filter(login_throttle::Column::Key.starts_with(format!("{}|", email.to_lowercase())))
         .exec(db)
         .await?;
     Ok(())
@@ -218,6 +250,9 @@ pub async fn consume_reset(
         return Ok(None);
     }
     set_password(&txn, user_id, hash, None).await?;
+    if let Some(u) = users::Entity::find_by_id(user_id).one(&txn).await? {
+        clear_account(&txn, &u.email).await?;
+    }
     txn.commit().await?;
     Ok(Some(user_id))
 }

@@ -150,3 +150,87 @@ async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
     })
     .await;
 }
+
+/// A browser behind the reverse proxy at `ip` (the app trusts the proxy).
+fn client_at(ip: &str) -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("accept-language", "en".parse().unwrap());
+    headers.insert("x-forwarded-for", ip.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn failed_logins_lock_out_the_client_not_the_owner_and_a_reset_lifts_the_lock() {
+    use crate::support::{TestApp, TestDb, test_config};
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let sink = crate::support::SmtpSink::start().await;
+        let mut config = test_config(&db.url, Some(sink.url()));
+        config.behind_proxy = true;
+        config.login_failures_per_client = 8;
+        let app = TestApp::start(config).await;
+        app.create_user("owner@example.org", "owner passphrase", true).await;
+
+        let attacker = client_at("203.0.113.7");
+        for _ in 0..amicale::auth::store::MAX_FAILURES {
+            app.login_with(&attacker, "owner@example.org", "guess").await;
+        }
+        assert_eq!(
+            app.login_with(&attacker, "owner@example.org", "owner passphrase").await,
+            429,
+            "the guessing client is locked out"
+        );
+        // The owner, elsewhere, still logs in.
+        let owner = client_at("198.51.100.20");
+        assert_eq!(
+            app.login_with(&owner, "owner@example.org", "owner passphrase").await,
+            303
+        );
+
+        // Spraying one password over many accounts locks the client.
+        let sprayer = client_at("203.0.113.99");
+        for i in 0..8 {
+            app.login_with(&sprayer, &format!("user{i}@example.org"), "Summer2026!").await;
+        }
+        assert_eq!(
+            app.login_with(&sprayer, "owner@example.org", "owner passphrase").await,
+            429
+        );
+
+        // A password reset by mail lifts the account's locks, from any client.
+        let reset_page = app.text_as(&attacker, "/password/forgot").await;
+        let token = crate::support::extract_csrf(&reset_page).unwrap();
+        let res = attacker
+            .post(app.url("/password/forgot"))
+            .header("origin", &app.base)
+            .form(&[("email", "owner@example.org"), ("csrf_token", &token)])
+            .send()
+            .await
+            .unwrap();
+        assert!(res.status().is_success() || res.status().is_redirection());
+        let link = crate::support::mailed_link(&app, "owner@example.org", "/password/reset/")
+            .await
+            .expect("reset link");
+        let res = app
+            .post_form_as(
+                &attacker,
+                &link,
+                &link,
+                &[("password", "a brand new passphrase"), ("confirm", "a brand new passphrase")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        assert_eq!(
+            app.login_with(&attacker, "owner@example.org", "a brand new passphrase").await,
+            303,
+            "the reset lifted the lock"
+        );
+        app.stop().await;
+    })
+    .await;
+}
