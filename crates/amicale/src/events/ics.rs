@@ -14,20 +14,36 @@ use crate::error::{AppError, AppResult};
 use crate::web::extract::{CurrentUser, grants};
 use crate::web::permissions::{Level, Module};
 
-/// Escapes a TEXT value (RFC 5545 §3.3.11).
+/// Escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon and comma
+/// are escaped, every line end (CRLF, CR or LF) becomes `\n`, and other
+/// control characters, which TEXT cannot hold, are dropped. Whatever the
+/// stored value, it stays inside its own content line.
 fn text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '\\' => out.push_str("\\\\"),
             ';' => out.push_str("\\;"),
             ',' => out.push_str("\\,"),
+            '\r' => {
+                chars.next_if_eq(&'\n');
+                out.push_str("\\n");
+            }
             '\n' => out.push_str("\\n"),
-            '\r' => {}
+            '\t' => out.push(' '),
+            c if c.is_control() => {}
             c => out.push(c),
         }
     }
     out
+}
+
+/// A URI value (RFC 5545 §3.3.13) as written, or `None` when it is not an
+/// https URL or holds a control character: a URI cannot be escaped, so a
+/// doubtful one is left out rather than allowed to start a new line.
+fn uri(s: &str) -> Option<String> {
+    crate::events::model::video_link(s)
 }
 
 /// Folds a content line at 75 octets, never inside a UTF-8 character.
@@ -74,8 +90,8 @@ pub fn calendar(state: &AppState, evs: &[events::Model], name: &str) -> String {
         if !place.is_empty() {
             line(format!("LOCATION:{}", text(&place.join(", "))));
         }
-        if !e.video_link.is_empty() {
-            line(format!("URL:{}", e.video_link));
+        if let Some(link) = uri(&e.video_link) {
+            line(format!("URL:{link}"));
         }
         line(format!("LAST-MODIFIED:{}", stamp(e.updated_at)));
         line("END:VEVENT".into());
@@ -203,6 +219,24 @@ mod tests {
     #[test]
     fn text_values_are_escaped() {
         assert_eq!(text("a, b; c\\d\ne"), "a\\, b\\; c\\\\d\\ne");
+        // Whatever the line end, the value stays on its line.
+        assert_eq!(
+            text("a\r\nATTENDEE:x\rb\nc\u{0}d\te"),
+            "a\\nATTENDEE:x\\nb\\ncd e"
+        );
+    }
+
+    #[test]
+    fn uri_values_refuse_line_ends() {
+        assert_eq!(
+            uri("https://meet.example.org/x").as_deref(),
+            Some("https://meet.example.org/x")
+        );
+        assert_eq!(
+            uri("https://meet.example.org/x\r\nATTENDEE:mailto:a@b"),
+            None
+        );
+        assert_eq!(uri("http://meet.example.org/x"), None);
     }
 
     #[test]

@@ -136,6 +136,20 @@ pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// A video-conference link as the event stores it: an `https` URL with a
+/// host, in the `url` crate's serialisation; `None` for anything else. The
+/// raw text is checked for control characters first because URL parsing
+/// silently drops tabs and newlines, and a link that needed them is not the
+/// link the user meant. What comes out holds no CR or LF, so it cannot add
+/// lines to an `.ics` file or a message.
+pub fn video_link(s: &str) -> Option<String> {
+    let s = s.trim();
+    amicale_people::check_line(s).ok()?;
+    let url = url::Url::parse(s).ok()?;
+    (url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()))
+        .then(|| url.as_str().to_owned())
+}
+
 pub fn parse_date(s: &str) -> Option<NaiveDate> {
     let s = s.trim();
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -162,6 +176,25 @@ pub fn fill_label(registered: u64, waiting: u64, capacity: Option<i32>) -> Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn video_links_are_https_urls_without_control_characters() {
+        assert_eq!(
+            video_link(" https://meet.example.org/abc?x=1 ").as_deref(),
+            Some("https://meet.example.org/abc?x=1")
+        );
+        for bad in [
+            "https://meet.example.org/\r\nATTENDEE:mailto:x@y",
+            "https://meet.example.org/a\tb",
+            "http://meet.example.org/",
+            "javascript:alert(1)",
+            "https://",
+            "meet.example.org",
+            "",
+        ] {
+            assert_eq!(video_link(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn codes_round_trip() {

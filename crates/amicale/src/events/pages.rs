@@ -239,10 +239,12 @@ fn parse(state: &AppState, p: &Page, f: &FormPairs) -> Result<EventInput, Vec<(S
             }
         },
     };
-    let video_link = text("video_link");
-    let is_link = video_link.starts_with("https://") || video_link.starts_with("http://");
-    if !video_link.is_empty() && !is_link {
-        bad("video_link", "event-err-link");
+    let mut video_link = text("video_link");
+    if !video_link.is_empty() {
+        match model::video_link(&video_link) {
+            Some(link) => video_link = link,
+            None => bad("video_link", "event-err-link"),
+        }
     }
     let mut facilitators = Vec::new();
     for v in f.all("facilitator") {
@@ -276,6 +278,23 @@ fn parse(state: &AppState, p: &Page, f: &FormPairs) -> Result<EventInput, Vec<(S
         && e <= s
     {
         bad("end", "event-err-end-before-start");
+    }
+    // Titles, places and the rest go into mails and .ics files: no control
+    // characters (the link has its own check above).
+    for name in [
+        "title",
+        "event_type",
+        "step",
+        "phase",
+        "site",
+        "address",
+        "postal_code",
+        "city",
+        "resource",
+    ] {
+        if amicale_people::check_line(f.get(name).trim()).is_err() {
+            bad(name, "err-control-char");
+        }
     }
     for (name, max) in [
         ("step", 200),

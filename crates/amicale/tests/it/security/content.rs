@@ -2,7 +2,9 @@
 //! (issue 20, items 9, 10 and 14): control characters in names, bare CRs on
 //! the SMTP wire, script in templates, `javascript:` links, ICS injection.
 
-use crate::support::{TestApp, admin_app, beneficiary, on_each_backend, person_page_template};
+use crate::support::{
+    TestApp, admin_app, beneficiary, id_in, location, on_each_backend, person_page_template,
+};
 
 /// Sends template `t` to person `p` from their page, now.
 async fn send(app: &TestApp, p: i64, t: i64) {
@@ -103,6 +105,164 @@ async fn a_bare_cr_in_merge_data_never_reaches_smtp_data() {
         assert!(mail.raw.ends_with(b"\r\n.\r\n"));
         // One message arrived, not two.
         assert_eq!(sink.received().len(), 1);
+        app.stop().await;
+    })
+    .await;
+}
+
+/// The event form with `fields` over a valid base; returns the response.
+async fn post_event(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
+    let mut form: Vec<(&str, &str)> = vec![
+        ("title", "Atelier"),
+        ("nature", "collective"),
+        ("event_type", "Atelier"),
+        ("mode", "remote"),
+        ("date", "2031-05-12"),
+        ("start", "14:00"),
+        ("end", "16:00"),
+        ("open_registration", "1"),
+    ];
+    for (k, v) in fields {
+        form.retain(|(n, _)| n != k);
+        form.push((k, v));
+    }
+    app.post_form("/admin/events/new", "/admin/events/new", &form)
+        .await
+}
+
+/// Parses `ics` with the independent `icalendar` Python library (installed
+/// like `.ci/run` does when missing); returns the SUMMARY of each VEVENT and
+/// the names of its properties.
+fn read_ics(ics: &str) -> Vec<(String, Vec<String>)> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let has = Command::new("python3")
+        .args(["-c", "import icalendar"])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !has {
+        let ok = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "icalendar",
+            ])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "pip install icalendar");
+    }
+    let script = r#"
+import icalendar, json, sys
+cal = icalendar.Calendar.from_ical(sys.stdin.buffer.read())
+print(json.dumps([[str(e.get("SUMMARY")), sorted(e.keys())] for e in cal.walk("VEVENT")]))
+"#;
+    let mut child = Command::new("python3")
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ics.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "icalendar refused the file: {}\n{ics}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// Item 14: a video link carrying a CRLF and a calendar property is
+/// refused (so are plain http and other schemes), with a message on the field.
+#[tokio::test]
+async fn event_links_with_line_breaks_are_refused() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        for link in [
+            "https://meet.example.org/x\r\nATTENDEE;CN=Evil:mailto:evil@example.org",
+            "https://meet.example.org/x\nEND:VEVENT",
+            "javascript:alert(1)",
+            "http://meet.example.org/x",
+        ] {
+            let res = post_event(&app, &[("title", "Lien piégé"), ("video_link", link)]).await;
+            assert_eq!(res.status(), 422, "{link:?}");
+            let page = res.text().await.unwrap();
+            assert!(page.contains("https://"), "{page}");
+        }
+        let list = app.get("/admin/events").await.text().await.unwrap();
+        assert!(!list.contains("Lien piégé"), "nothing was created");
+        // A title with a line break is refused like any control character.
+        let res = post_event(&app, &[("title", "Atelier\r\nATTENDEE:x")]).await;
+        assert_eq!(res.status(), 422);
+        // A proper link is kept.
+        let res = post_event(&app, &[("video_link", "https://meet.example.org/abc")]).await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        app.stop().await;
+    })
+    .await;
+}
+
+/// Item 14: whatever an event's title holds (separators typed in the form,
+/// line breaks and a smuggled property stored behind its back), its .ics
+/// file parses to exactly one VEVENT with the title intact, and a stored
+/// link with a line break is left out rather than written.
+#[tokio::test]
+async fn ics_values_are_escaped_by_the_writer() {
+    on_each_backend(|b| async move {
+        use amicale::db::entities::events;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
+        let (app, _sink, _db) = admin_app(b).await;
+        let typed = "Atelier; CV, lettre \\ entretien";
+        let res = post_event(&app, &[("title", typed), ("city", "Lyon; Rhône")]).await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let id = id_in(&location(&res), "/admin/events/");
+        let ics = app
+            .get(&format!("/events/{id}.ics"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let parsed = read_ics(&ics);
+        assert_eq!(parsed.len(), 1, "{ics}");
+        assert_eq!(parsed[0].0, typed, "{ics}");
+
+        // Legacy values, stored before the form checked them.
+        let stored = "Atelier\nEND:VEVENT\nBEGIN:VEVENT\nSUMMARY:Faux; x, y";
+        let row = events::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut row: events::ActiveModel = row.into();
+        row.title = Set(stored.into());
+        row.video_link =
+            Set("https://meet.example.org/x\r\nATTENDEE:mailto:evil@example.org".into());
+        row.update(&app.state.db).await.unwrap();
+        let ics = app
+            .get(&format!("/events/{id}.ics"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        let parsed = read_ics(&ics);
+        assert_eq!(parsed.len(), 1, "{ics}");
+        assert_eq!(parsed[0].0, stored, "{ics}");
+        assert!(!parsed[0].1.contains(&"ATTENDEE".to_owned()), "{ics}");
+        assert!(!ics.contains("evil@example.org"), "{ics}");
+        // Every line of the file is a content line of at most 75 octets.
+        for l in ics.split("\r\n") {
+            assert!(l.len() <= 75, "{l:?}");
+        }
+        assert!(!ics.replace("\r\n", "").contains(['\r', '\n']), "{ics:?}");
         app.stop().await;
     })
     .await;
