@@ -170,11 +170,9 @@ impl Application {
     pub async fn serve(self, shutdown: Shutdown) -> AppResult<()> {
         let mut background = spawn_background(&self.state, &shutdown);
         let router = crate::web::router(self.state.clone());
-        let mut stop = shutdown.clone();
         tracing::info!(addr = %self.addr(), base_url = %self.state.base_url, "listening");
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move { stop.wait().await })
-            .await?;
+        crate::web::server::raise_fd_limit();
+        crate::web::server::run(self.listener, router, &self.state.config, shutdown.clone()).await;
         while let Some(done) = background.join_next().await {
             if let Err(e) = done {
                 tracing::error!(error = %e, "background task ended abnormally");

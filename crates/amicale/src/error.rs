@@ -33,6 +33,10 @@ pub enum AppError {
     SmsCredit { needed: i64, remaining: i64 },
     #[error("{0}")]
     Internal(String),
+    /// A request body that could not be read: cut short or malformed
+    /// (`too_large: false`, 400) or beyond the route's limit (413).
+    #[error("unreadable request body: {why}")]
+    BadBody { too_large: bool, why: String },
 }
 
 /// Marker placed in a response's extensions; `web::error_pages` turns it into
@@ -42,6 +46,8 @@ pub enum ErrorPage {
     NotFound,
     Forbidden,
     Csrf,
+    BadRequest,
+    TooLarge,
     Internal,
 }
 
@@ -50,6 +56,8 @@ impl ErrorPage {
         match self {
             ErrorPage::NotFound => StatusCode::NOT_FOUND,
             ErrorPage::Forbidden | ErrorPage::Csrf => StatusCode::FORBIDDEN,
+            ErrorPage::BadRequest => StatusCode::BAD_REQUEST,
+            ErrorPage::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +79,14 @@ impl IntoResponse for AppError {
             AppError::Csrf(why) => {
                 tracing::warn!(reason = why, "CSRF refusal");
                 ErrorPage::Csrf
+            }
+            AppError::BadBody { too_large, why } => {
+                tracing::info!(reason = %why, "request body refused");
+                if *too_large {
+                    ErrorPage::TooLarge
+                } else {
+                    ErrorPage::BadRequest
+                }
             }
             other => {
                 tracing::error!(error = %other, "request failed");

@@ -150,19 +150,25 @@ pub fn clean_filename(name: &str) -> String {
     }
 }
 
+/// A multipart body that cannot be read is the client's doing: 413 beyond
+/// the route's limit, 400 when cut short or malformed — never a 500.
+pub fn unreadable(e: axum::extract::multipart::MultipartError) -> crate::error::AppError {
+    crate::error::AppError::BadBody {
+        too_large: e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        why: e.body_text(),
+    }
+}
+
 /// The first part named `field` of a multipart form: its file name as sent
 /// and its bytes; other parts are skipped.
 pub async fn file_field(
     mp: &mut axum::extract::Multipart,
     field: &str,
 ) -> crate::error::AppResult<Option<(String, axum::body::Bytes)>> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        crate::error::AppError::Internal(e.to_string())
-    };
-    while let Some(part) = mp.next_field().await.map_err(bad)? {
+    while let Some(part) = mp.next_field().await.map_err(unreadable)? {
         if part.name() == Some(field) {
             let name = part.file_name().unwrap_or("").to_owned();
-            return Ok(Some((name, part.bytes().await.map_err(bad)?)));
+            return Ok(Some((name, part.bytes().await.map_err(unreadable)?)));
         }
     }
     Ok(None)

@@ -3,17 +3,18 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, header};
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::delivery::outbox;
-use crate::error::AppResult;
+use crate::error::{AppResult, ErrorPage};
 
 /// Method, route pattern, status.
 type Series = (String, String, u16);
@@ -37,7 +38,7 @@ impl Metrics {
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method()).to_owned();
     // The route pattern, not the path: /password/reset/{token} must not
     // put tokens into metrics or explode the number of series.
     let route = req
@@ -54,13 +55,63 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
     res
 }
 
+/// Any token is a valid HTTP method: unknown ones share one label, or each
+/// made-up method would add series without end.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::TRACE => "TRACE",
+        Method::CONNECT => "CONNECT",
+        _ => "other",
+    }
+}
+
+/// The answer to a client that may not read the metrics (they tell the
+/// traffic, the routes and the outbox's size), `None` for one that may:
+/// with `metrics_token` set, a client sending it as a bearer token; without,
+/// only a client on this host that came straight to us (a reverse proxy on
+/// the same host adds `X-Forwarded-For` / `Forwarded`).
+fn refusal(state: &AppState, req: &Request) -> Option<Response> {
+    let headers = req.headers();
+    if let Some(expected) = state.config.metrics_token.as_deref() {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if crate::web::csrf::constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+            return None;
+        }
+        let mut res = StatusCode::UNAUTHORIZED.into_response();
+        res.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return Some(res);
+    }
+    let local = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|c| c.0.ip().is_loopback());
+    let relayed =
+        headers.contains_key("x-forwarded-for") || headers.contains_key(header::FORWARDED);
+    (!local || relayed).then(|| ErrorPage::NotFound.into_response())
+}
+
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
 }
 
-pub async fn render(State(state): State<AppState>) -> AppResult<Response> {
+pub async fn render(State(state): State<AppState>, req: Request) -> AppResult<Response> {
+    if let Some(refused) = refusal(&state, &req) {
+        return Ok(refused);
+    }
     let mut out = String::new();
     out.push_str("# HELP amicale_http_requests_total HTTP requests by route and status.\n");
     out.push_str("# TYPE amicale_http_requests_total counter\n");

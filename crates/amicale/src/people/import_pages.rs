@@ -86,7 +86,7 @@ pub async fn preview(
     while let Some(field) = mp
         .next_field()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(crate::uploads::unreadable)?
     {
         match field.name() {
             Some("file") => {
@@ -94,7 +94,7 @@ pub async fn preview(
                     field
                         .bytes()
                         .await
-                        .map_err(|e| AppError::Internal(e.to_string()))?,
+                        .map_err(crate::uploads::unreadable)?,
                 )
             }
             Some("invite") => invite = true,
@@ -102,7 +102,7 @@ pub async fn preview(
                 mode = field
                     .text()
                     .await
-                    .map_err(|e| AppError::Internal(e.to_string()))?
+                    .map_err(crate::uploads::unreadable)?
             }
             _ => {}
         }

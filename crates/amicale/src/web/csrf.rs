@@ -2,11 +2,12 @@
 //! request comes from our own pages (Origin / Sec-Fetch-Site), and the form or
 //! header must carry the token of the signed `amicale_csrf` cookie.
 
-use axum::body::{Body, to_bytes};
+use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
 
 use crate::app::AppState;
 use crate::crypto::{SecretKey, random_token};
@@ -16,10 +17,9 @@ use crate::web::cookies;
 pub const COOKIE: &str = "amicale_csrf";
 pub const FIELD: &str = "csrf_token";
 pub const HEADER: &str = "x-csrf-token";
-/// Largest form body read to find the token.
-const FORM_LIMIT: usize = 2 * 1024 * 1024;
-/// Largest multipart body (uploads): several attachments of 2 MB each.
-const MULTIPART_LIMIT: usize = 25 * 1024 * 1024;
+/// Most bytes read before the end of a multipart body's first part (which
+/// must be the token) is found; the token part itself is about 100 bytes.
+const FIRST_PART_LIMIT: usize = 8 * 1024;
 const PURPOSE: &str = "csrf";
 
 /// Paths that receive POSTs from outside a browser session and carry their own
@@ -42,7 +42,7 @@ fn is_valid(key: &SecretKey, token: &str) -> bool {
         .is_some_and(|(nonce, sig)| key.verify(PURPOSE, nonce.as_bytes(), sig))
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -79,17 +79,47 @@ fn form_token(body: &[u8]) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The token field of a multipart form (our forms put it first, so only the
-/// parts before it are read).
-async fn multipart_token(body: axum::body::Bytes, boundary: String) -> Option<String> {
-    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(body) });
-    let mut mp = multer::Multipart::new(stream, boundary);
-    while let Ok(Some(field)) = mp.next_field().await {
-        if field.name() == Some(FIELD) {
-            return field.text().await.ok();
+/// Where the first part of a multipart body ends: just past the delimiter
+/// that closes it and the two bytes after it (`\r\n`, or `--` when it was
+/// the only part), so that the parser sees the part complete.
+fn first_part_end(buf: &[u8], boundary: &str) -> Option<usize> {
+    let open = format!("--{boundary}");
+    let start = memchr::memmem::find(buf, open.as_bytes())? + open.len();
+    let close = format!("\r\n--{boundary}");
+    let end = start + memchr::memmem::find(&buf[start..], close.as_bytes())? + close.len() + 2;
+    (buf.len() >= end).then_some(end)
+}
+
+/// The token of a multipart form, which must be its first part (our forms
+/// put it first). Only the bytes up to the end of that part are read, at
+/// most [`FIRST_PART_LIMIT`] plus one chunk, before anyone is authenticated;
+/// the body handed back replays them and streams the rest untouched, under
+/// the upload route's own limit once the handler has checked the user.
+async fn multipart_token(body: Body, boundary: String) -> (Option<String>, Body) {
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let end = loop {
+        if let Some(end) = first_part_end(&buf, &boundary) {
+            break end;
         }
-    }
-    None
+        if buf.len() > FIRST_PART_LIMIT {
+            return (None, Body::empty());
+        }
+        match stream.next().await {
+            Some(Ok(chunk)) => buf.extend_from_slice(&chunk),
+            _ => return (None, Body::empty()),
+        }
+    };
+    let prefix = Bytes::from(buf);
+    let head = prefix.slice(..end);
+    let first = futures_util::stream::once(async move { Ok::<_, std::io::Error>(head) });
+    let mut mp = multer::Multipart::new(first, boundary);
+    let token = match mp.next_field().await {
+        Ok(Some(field)) if field.name() == Some(FIELD) => field.text().await.ok(),
+        _ => None,
+    };
+    let replay = futures_util::stream::once(async move { Ok::<_, axum::Error>(prefix) });
+    (token, Body::from_stream(replay.chain(stream)))
 }
 
 pub async fn protect(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -123,26 +153,24 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             .to_owned();
         let is_form = content_type.starts_with("application/x-www-form-urlencoded");
         let boundary = multer::parse_boundary(&content_type).ok();
-        let limit = if boundary.is_some() {
-            MULTIPART_LIMIT
-        } else {
-            FORM_LIMIT
-        };
         let (parts, body) = req.into_parts();
-        let bytes = match to_bytes(body, limit).await {
-            Ok(b) => b,
-            Err(_) => return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response(),
-        };
-        let submitted = match (header_token, boundary) {
-            (Some(t), _) => Some(t),
-            (None, Some(b)) => multipart_token(bytes.clone(), b).await,
-            (None, None) if is_form => form_token(&bytes),
-            _ => None,
+        let (submitted, body) = match (header_token, boundary) {
+            // The body is the handler's business.
+            (Some(t), _) => (Some(t), body),
+            (None, Some(b)) => multipart_token(body, b).await,
+            (None, None) if is_form => {
+                let bytes = match to_bytes(body, state.config.max_form_bytes).await {
+                    Ok(b) => b,
+                    Err(_) => return axum::http::StatusCode::PAYLOAD_TOO_LARGE.into_response(),
+                };
+                (form_token(&bytes), Body::from(bytes))
+            }
+            (None, None) => (None, body),
         };
         if !submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) {
             return AppError::Csrf("missing or wrong token").into_response();
         }
-        req = Request::from_parts(parts, Body::from(bytes));
+        req = Request::from_parts(parts, body);
     }
 
     let (token, fresh) = match existing {

@@ -39,6 +39,8 @@ fn render(page: ErrorPage, locale: Locale, signed_in: bool, original: Response) 
         ErrorPage::NotFound => "error-404",
         ErrorPage::Forbidden => "error-403",
         ErrorPage::Csrf => "error-csrf",
+        ErrorPage::BadRequest => "error-400",
+        ErrorPage::TooLarge => "error-413",
         ErrorPage::Internal => "error-500",
     };
     let tpl = ErrorTpl {

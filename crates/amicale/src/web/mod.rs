@@ -11,11 +11,13 @@ pub mod headers;
 pub mod i18n;
 pub mod page;
 pub mod permissions;
+pub mod server;
 pub mod session;
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware::{from_fn, from_fn_with_state};
 use axum::routing::get;
@@ -52,7 +54,7 @@ pub fn router(state: AppState) -> Router {
                     crate::ops::metrics::track,
                 ))
                 .layer(CompressionLayer::new())
-                .layer(from_fn(headers::secure))
+                .layer(from_fn_with_state(state.clone(), headers::secure))
                 .layer(from_fn_with_state(state.clone(), session::load))
                 .layer(from_fn_with_state(state.clone(), page::resolve_locale))
                 .layer(from_fn(errors::pages))
@@ -61,7 +63,10 @@ pub fn router(state: AppState) -> Router {
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(30),
                 ))
-                .layer(from_fn_with_state(state.clone(), csrf::protect)),
+                .layer(from_fn_with_state(state.clone(), csrf::protect))
+                // Forms are small; the upload routes set larger limits of
+                // their own, checked after the user is (inner layers win).
+                .layer(DefaultBodyLimit::max(state.config.max_form_bytes)),
         )
         .with_state(state)
 }

@@ -14,7 +14,7 @@ use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, V
 use crate::comms::templates::render;
 use crate::comms::templates::store::{self, TemplateInput};
 use crate::comms::templates::{plaintext, sanitize};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::uploads::clean_filename;
 use crate::web::extract::{ManageTemplates, Require};
 use crate::web::i18n::Locale;
@@ -206,7 +206,7 @@ pub async fn import(
     while let Some(field) = mp
         .next_field()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(crate::uploads::unreadable)?
     {
         if field.name() != Some("files") {
             continue;
@@ -215,7 +215,7 @@ pub async fn import(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(crate::uploads::unreadable)?;
         if bytes.is_empty() {
             continue;
         }

@@ -11,6 +11,7 @@ pub mod sanitize;
 pub mod store;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::app::AppState;
@@ -39,7 +40,13 @@ pub fn router() -> Router<AppState> {
             get(pages::preview_frame),
         )
         .route("/admin/templates/{id}/test", post(pages::send_test))
-        .route("/admin/templates/{id}/attachments", post(pages::upload))
+        .route(
+            "/admin/templates/{id}/attachments",
+            // Several attachments of up to 2 MB at once (the default form
+            // limit would refuse even one).
+            post(pages::upload)
+                .layer(DefaultBodyLimit::max(10 * pages::MAX_ATTACHMENT + 64 * 1024)),
+        )
         .route(
             "/admin/templates/{id}/attachments/{aid}",
             get(pages::download),

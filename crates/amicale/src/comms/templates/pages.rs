@@ -761,7 +761,7 @@ pub async fn upload(
     while let Some(field) = mp
         .next_field()
         .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
+        .map_err(crate::uploads::unreadable)?
     {
         if field.name() != Some("file") {
             continue;
@@ -770,7 +770,7 @@ pub async fn upload(
         let bytes = field
             .bytes()
             .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
+            .map_err(crate::uploads::unreadable)?;
         if bytes.is_empty() && name == "file" {
             continue;
         }
