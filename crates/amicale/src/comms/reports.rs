@@ -424,18 +424,9 @@ struct Tpl<'a> {
     tracking: bool,
 }
 
+/// The report's cells go through the product's one CSV cell writer.
 fn csv_field(s: &str) -> String {
-    // A leading = + - @ would be a formula in a spreadsheet.
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_owned()
-    };
-    if s.contains([',', '"', '\n', ';']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
+    crate::csv_safe::field(s)
 }
 
 pub async fn page(

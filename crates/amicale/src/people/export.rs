@@ -89,8 +89,9 @@ pub struct CsvSink<W: Write>(pub csv::Writer<W>);
 
 impl<W: Write + Send> Sink for CsvSink<W> {
     fn row(&mut self, cells: &[String]) -> AppResult<()> {
-        self.0
-            .write_record(cells)
+        // Cells are neutralised: a name such as `=HYPERLINK(…)` must not run
+        // as a formula in the reader's spreadsheet.
+        crate::csv_safe::write_record(&mut self.0, cells)
             .map_err(|e| AppError::Internal(format!("csv: {e}")))
     }
 }
