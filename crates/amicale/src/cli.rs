@@ -488,8 +488,8 @@ async fn import_people(
     let mode = import::Mode::parse(mode)
         .ok_or_else(|| AppError::Config("--mode must be all or valid".into()))?;
     let bytes = std::fs::read(file)?;
-    let table = import::read(&bytes)
-        .map_err(|e| AppError::Rejected(format!("{}: {}", file.display(), e.code())))?;
+    let table = import::read_limited(&bytes, &import::Limits::of(config))
+        .map_err(|e| AppError::Rejected(format!("{}: {e}", file.display())))?;
     let db = connect_migrated(config).await?;
     let report = import::run(&db, &table, mode, dry_run).await?;
     if invite && !report.created_ids.is_empty() {

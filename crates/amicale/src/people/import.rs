@@ -9,9 +9,13 @@ use std::io::Cursor;
 use amicale_people::{FieldError, HeaderMap, ImportField, ImportRow, duplicate_keys, fold};
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::NaiveDate;
-use sea_orm::{DatabaseConnection, EntityTrait, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    TransactionTrait,
+};
 use serde::Serialize;
 
+use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Status, TagKind};
 use crate::people::search;
@@ -26,12 +30,56 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
-/// The file's kind is told by its content: an XLSX is a zip.
+/// What one file may make the parser hold or do: a 1.6 KB XLSX naming
+/// cells A1 and XFD1048576 would otherwise ask for 17 billion cells. Every
+/// bound is checked before anything of that size is allocated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Rows, the header included; also the highest row a cell may name.
+    pub max_rows: usize,
+    /// Columns; also the highest column a cell may name.
+    pub max_columns: usize,
+    /// Cells the file holds or names.
+    pub max_cells: usize,
+    /// Bytes of all the parts of an XLSX file once uncompressed.
+    pub max_unzipped_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rows: 100_000,
+            max_columns: 200,
+            max_cells: 2_000_000,
+            max_unzipped_bytes: 100 * 1024 * 1024,
+        }
+    }
+}
+
+impl Limits {
+    pub fn of(config: &crate::config::Config) -> Limits {
+        Limits {
+            max_rows: config.import_max_rows,
+            max_columns: config.import_max_columns,
+            max_cells: config.import_max_cells,
+            max_unzipped_bytes: config.import_max_unzipped_bytes,
+        }
+    }
+}
+
+/// The file's kind is told by its content: an XLSX is a zip. The default
+/// limits apply.
 pub fn read(bytes: &[u8]) -> Result<Table, ImportError> {
+    read_limited(bytes, &Limits::default())
+}
+
+/// Reads a file within `limits`. CPU-bound for large files: callers on the
+/// async runtime run it in `spawn_blocking`.
+pub fn read_limited(bytes: &[u8], limits: &Limits) -> Result<Table, ImportError> {
     if bytes.starts_with(b"PK\x03\x04") {
-        read_xlsx(bytes)
+        read_xlsx(bytes, limits)
     } else {
-        read_csv(bytes)
+        read_csv(bytes, limits)
     }
 }
 
@@ -41,6 +89,14 @@ pub enum ImportError {
     /// Neither UTF-8 CSV nor a readable XLSX.
     Unreadable,
     Empty,
+    /// More rows than allowed (the limit).
+    TooManyRows(usize),
+    /// More columns than allowed (the limit).
+    TooManyColumns(usize),
+    /// More cells than allowed (the limit).
+    TooManyCells(usize),
+    /// An XLSX whose parts, uncompressed, exceed the limit in bytes.
+    TooLarge(u64),
 }
 
 impl ImportError {
@@ -48,11 +104,96 @@ impl ImportError {
         match self {
             ImportError::Unreadable => "unreadable",
             ImportError::Empty => "empty",
+            ImportError::TooManyRows(_) => "too-many-rows",
+            ImportError::TooManyColumns(_) => "too-many-columns",
+            ImportError::TooManyCells(_) => "too-many-cells",
+            ImportError::TooLarge(_) => "too-large",
+        }
+    }
+
+    /// The limit a refused file went beyond, for the message.
+    pub fn limit(&self) -> Option<u64> {
+        match self {
+            ImportError::Unreadable | ImportError::Empty => None,
+            ImportError::TooManyRows(n)
+            | ImportError::TooManyColumns(n)
+            | ImportError::TooManyCells(n) => Some(*n as u64),
+            ImportError::TooLarge(n) => Some(n / (1024 * 1024)),
         }
     }
 }
 
-fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportError::Unreadable => write!(f, "neither a readable CSV nor XLSX file"),
+            ImportError::Empty => write!(f, "the file is empty"),
+            ImportError::TooManyRows(n) => {
+                write!(f, "the file has more than {n} rows (import_max_rows)")
+            }
+            ImportError::TooManyColumns(n) => {
+                write!(f, "the file has more than {n} columns (import_max_columns)")
+            }
+            ImportError::TooManyCells(n) => {
+                write!(f, "the file has more than {n} cells (import_max_cells)")
+            }
+            ImportError::TooLarge(n) => write!(
+                f,
+                "the file uncompresses to more than {} MB (import_max_unzipped_bytes)",
+                n / (1024 * 1024)
+            ),
+        }
+    }
+}
+
+/// Counts the records and fields of a CSV text without holding them, so a
+/// file of 25 MB of separators is refused before the reader builds one
+/// record of millions of fields. Quotes are followed as the reader does.
+fn check_csv_shape(text: &[u8], delimiter: u8, limits: &Limits) -> Result<(), ImportError> {
+    let (mut rows, mut fields, mut cells) = (0usize, 1usize, 0usize);
+    let mut in_quotes = false;
+    let mut line_has_content = false;
+    let end_record = |fields: &mut usize, rows: &mut usize, cells: &mut usize| {
+        *rows += 1;
+        *cells += *fields;
+        if *rows > limits.max_rows {
+            return Err(ImportError::TooManyRows(limits.max_rows));
+        }
+        if *cells > limits.max_cells {
+            return Err(ImportError::TooManyCells(limits.max_cells));
+        }
+        *fields = 1;
+        Ok(())
+    };
+    for &b in text {
+        match b {
+            b'"' => {
+                in_quotes = !in_quotes;
+                line_has_content = true;
+            }
+            b'\n' | b'\r' if !in_quotes => {
+                if line_has_content {
+                    end_record(&mut fields, &mut rows, &mut cells)?;
+                }
+                line_has_content = false;
+            }
+            _ if b == delimiter && !in_quotes => {
+                fields += 1;
+                line_has_content = true;
+                if fields > limits.max_columns {
+                    return Err(ImportError::TooManyColumns(limits.max_columns));
+                }
+            }
+            _ => line_has_content = true,
+        }
+    }
+    if line_has_content {
+        end_record(&mut fields, &mut rows, &mut cells)?;
+    }
+    Ok(())
+}
+
+fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, ImportError> {
     let text: String = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
         // Spreadsheets on Windows still save CSV in a Latin encoding.
@@ -65,6 +206,7 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
     } else {
         b','
     };
+    check_csv_shape(text.as_bytes(), delimiter, limits)?;
     let mut r = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .flexible(true)
@@ -79,7 +221,12 @@ fn read_csv(bytes: &[u8]) -> Result<Table, ImportError> {
     let mut rows = Vec::new();
     for rec in records {
         let rec = rec.map_err(|_| ImportError::Unreadable)?;
-        rows.push(rec.iter().map(str::to_owned).collect());
+        // Cells the export neutralised (`'=…`, `'+33…`) read back as they were.
+        rows.push(
+            rec.iter()
+                .map(|c| crate::csv_safe::restore(c).to_owned())
+                .collect(),
+        );
     }
     Ok(Table { headers, rows })
 }
@@ -103,25 +250,180 @@ fn cell_text(d: &Data) -> String {
     }
 }
 
-fn read_xlsx(bytes: &[u8]) -> Result<Table, ImportError> {
+/// Parts of an XLSX file a spreadsheet never needs in such numbers.
+const MAX_ZIP_ENTRIES: usize = 10_000;
+
+/// Reads every part of the zip once, uncompressing it into nothing, before
+/// the spreadsheet reader opens it: the declared sizes of a zip can lie, the
+/// bytes cannot. The whole must stay within the byte budget, and no
+/// `uniqueCount` (which the reader reserves room for up front) may promise
+/// more strings than the cell budget.
+fn check_zip(bytes: &[u8], limits: &Limits) -> Result<(), ImportError> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| ImportError::Unreadable)?;
+    if zip.len() > MAX_ZIP_ENTRIES {
+        return Err(ImportError::TooManyCells(limits.max_cells));
+    }
+    let mut total: u64 = 0;
+    let mut chunk = vec![0u8; 64 * 1024];
+    // The tail of the previous chunk, so an attribute cut in two is seen.
+    let mut window: Vec<u8> = Vec::with_capacity(chunk.len() + KEEP);
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).map_err(|_| ImportError::Unreadable)?;
+        window.clear();
+        loop {
+            let n = entry
+                .read(&mut chunk)
+                .map_err(|_| ImportError::Unreadable)?;
+            total += n as u64;
+            if total > limits.max_unzipped_bytes {
+                return Err(ImportError::TooLarge(limits.max_unzipped_bytes));
+            }
+            window.extend_from_slice(&chunk[..n]);
+            let last = n == 0;
+            let keep_from = check_unique_counts(&window, last, limits)?;
+            if last {
+                break;
+            }
+            window.drain(..keep_from);
+            if window.len() > 4 * chunk.len() {
+                // An attribute padded past any real file's.
+                return Err(ImportError::Unreadable);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Bytes kept from one chunk to the next: more than `uniqueCount = "…"`
+/// with any number the budget allows.
+const KEEP: usize = 128;
+
+/// Checks every `uniqueCount="N"` in `window`: N must be within the cell
+/// budget. Returns where the next window must start: an attribute whose
+/// value runs past the end of this window (padding spaces, leading zeros) is
+/// kept whole for the next one.
+fn check_unique_counts(window: &[u8], last: bool, limits: &Limits) -> Result<usize, ImportError> {
+    const NAME: &[u8] = b"uniqueCount";
+    let tail = if last {
+        window.len()
+    } else {
+        window.len().saturating_sub(KEEP)
+    };
+    let mut from = 0;
+    while let Some(at) = find(&window[from..], NAME).map(|p| p + from) {
+        if at >= tail {
+            return Ok(tail);
+        }
+        let mut pos = at + NAME.len();
+        let skip_ws = |pos: &mut usize| {
+            while window.get(*pos).is_some_and(u8::is_ascii_whitespace) {
+                *pos += 1;
+            }
+        };
+        skip_ws(&mut pos);
+        if window.get(pos) == Some(&b'=') {
+            pos += 1;
+            skip_ws(&mut pos);
+            if matches!(window.get(pos), Some(b'"' | b'\'')) {
+                pos += 1;
+                let mut n: u64 = 0;
+                while let Some(d) = window.get(pos).filter(|d| d.is_ascii_digit()) {
+                    n = n.saturating_mul(10).saturating_add(u64::from(d - b'0'));
+                    pos += 1;
+                }
+                if n > limits.max_cells as u64 {
+                    return Err(ImportError::TooManyCells(limits.max_cells));
+                }
+            }
+        }
+        if pos >= window.len() && !last {
+            // Unresolved: look again once more bytes are there.
+            return Ok(at);
+        }
+        from = at + NAME.len();
+    }
+    Ok(tail)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads the first sheet cell by cell, never as the rectangle its cells
+/// span: a sheet naming A1 and XFD1048576 is refused at the second cell.
+fn read_xlsx(bytes: &[u8], limits: &Limits) -> Result<Table, ImportError> {
+    check_zip(bytes, limits)?;
     let mut wb: Xlsx<_> =
-        open_workbook_from_rs(Cursor::new(bytes.to_vec())).map_err(|_| ImportError::Unreadable)?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(ImportError::Empty)?
-        .map_err(|_| ImportError::Unreadable)?;
-    let mut rows = range.rows();
-    let headers: Vec<String> = rows
+        open_workbook_from_rs(Cursor::new(bytes)).map_err(|_| ImportError::Unreadable)?;
+    let first = wb
+        .sheet_names()
+        .into_iter()
         .next()
-        .ok_or(ImportError::Empty)?
-        .iter()
-        .map(cell_text)
-        .collect();
-    let rows = rows
-        .map(|r| r.iter().map(cell_text).collect::<Vec<_>>())
-        .filter(|r| r.iter().any(|c| !c.trim().is_empty()))
-        .collect();
-    Ok(Table { headers, rows })
+        .ok_or(ImportError::Empty)?;
+    let mut cells = wb
+        .worksheet_cells_reader(&first)
+        .map_err(|_| ImportError::Unreadable)?;
+    let within = |(row, col): (u32, u32)| -> Result<(), ImportError> {
+        if row as usize >= limits.max_rows {
+            return Err(ImportError::TooManyRows(limits.max_rows));
+        }
+        if col as usize >= limits.max_columns {
+            return Err(ImportError::TooManyColumns(limits.max_columns));
+        }
+        Ok(())
+    };
+    let declared = cells.dimensions();
+    within(declared.start)?;
+    within(declared.end)?;
+    // The values, by row then column; only cells with a value are kept.
+    let mut grid: std::collections::BTreeMap<u32, Vec<(u32, String)>> = Default::default();
+    let mut seen = 0usize;
+    while let Some(cell) = cells.next_cell().map_err(|_| ImportError::Unreadable)? {
+        seen += 1;
+        if seen > limits.max_cells {
+            return Err(ImportError::TooManyCells(limits.max_cells));
+        }
+        let pos = cell.get_position();
+        within(pos)?;
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if !text.is_empty() {
+            grid.entry(pos.0).or_default().push((pos.1, text));
+        }
+    }
+    // As the spreadsheet shows it: from the first column holding a value,
+    // each row as long as its last value.
+    let first_col = grid
+        .values()
+        .flatten()
+        .map(|(c, _)| *c)
+        .min()
+        .ok_or(ImportError::Empty)?;
+    let mut held = 0usize;
+    let mut rows: Vec<Vec<String>> = Vec::with_capacity(grid.len());
+    for (_, mut values) in grid {
+        values.sort_by_key(|(c, _)| *c);
+        let width = values
+            .last()
+            .map_or(0, |(c, _)| (c - first_col) as usize + 1);
+        held += width;
+        if held > limits.max_cells {
+            return Err(ImportError::TooManyCells(limits.max_cells));
+        }
+        let mut row = vec![String::new(); width];
+        for (c, v) in values {
+            row[(c - first_col) as usize] = v;
+        }
+        if row.iter().any(|c| !c.trim().is_empty()) {
+            rows.push(row);
+        }
+    }
+    let mut rows = rows.into_iter();
+    let headers = rows.next().ok_or(ImportError::Empty)?;
+    Ok(Table {
+        headers,
+        rows: rows.collect(),
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -375,6 +677,20 @@ pub async fn run(
     mode: Mode,
     dry_run: bool,
 ) -> AppResult<Report> {
+    run_within(db, table, mode, dry_run, Condition::all()).await
+}
+
+/// [`run`] for a user who may reach only the persons of `reach` (their
+/// People scope): a row whose e-mail or reference belongs to a person out of
+/// reach is rejected with the same neutral error as any refused value, and
+/// that person is left as they are.
+pub async fn run_within(
+    db: &DatabaseConnection,
+    table: &Table,
+    mode: Mode,
+    dry_run: bool,
+    reach: Condition,
+) -> AppResult<Report> {
     let mut report = Report::default();
     let cols = match HeaderMap::from_headers(&table.headers) {
         Ok(c) => c,
@@ -439,9 +755,26 @@ pub async fn run(
     let names = Names::load(db).await?;
     let lookup = Lookup::load(db, &names).await?;
 
+    let visible = within_reach(db, &reach, by_email.values().chain(by_ref.values())).await?;
     let mut matched: Vec<(usize, &ImportRow, Option<i64>)> = Vec::with_capacity(parsed.len());
     for (line, row) in &parsed {
         if errors.contains_key(line) {
+            continue;
+        }
+        let hidden = |id: Option<&i64>| id.is_some_and(|id| !visible.contains(id));
+        if hidden(row.email.as_ref().and_then(|e| by_email.get(&e.key())))
+            || hidden(row.external_ref.as_ref().and_then(|r| by_ref.get(r)))
+        {
+            // Nothing in the error tells that the address is known.
+            let field = if row.email.is_some() {
+                "email"
+            } else {
+                "external_ref"
+            };
+            errors
+                .entry(*line)
+                .or_default()
+                .push(err(field, "not-importable"));
             continue;
         }
         let a = row
@@ -544,6 +877,32 @@ pub async fn run(
         search::pg_flush_pending(db).await?;
     }
     Ok(report)
+}
+
+/// Which of `ids` lie within `reach`.
+async fn within_reach<'a>(
+    db: &DatabaseConnection,
+    reach: &Condition,
+    ids: impl Iterator<Item = &'a i64>,
+) -> AppResult<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = ids.copied().collect();
+    if reach.is_empty() {
+        return Ok(ids.into_iter().collect());
+    }
+    let mut visible = std::collections::HashSet::new();
+    for chunk in ids.chunks(1000) {
+        visible.extend(
+            persons::Entity::find()
+                .select_only()
+                .column(persons::Column::Id)
+                .filter(reach.clone())
+                .filter(persons::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<i64>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(visible)
 }
 
 #[cfg(test)]

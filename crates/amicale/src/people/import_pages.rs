@@ -15,10 +15,12 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
+use crate::db::Backend;
 use crate::db::entities::jobs;
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::import::{self, Mode, Report};
+use crate::people::search;
 use crate::web::extract::{CreatePeople, Require};
 use crate::web::page::{Page, render, render_status};
 
@@ -83,27 +85,11 @@ pub async fn preview(
     let mut file = None;
     let mut mode = "all".to_owned();
     let mut invite = false;
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(crate::uploads::unreadable)?
-    {
+    while let Some(field) = mp.next_field().await.map_err(crate::uploads::unreadable)? {
         match field.name() {
-            Some("file") => {
-                file = Some(
-                    field
-                        .bytes()
-                        .await
-                        .map_err(crate::uploads::unreadable)?,
-                )
-            }
+            Some("file") => file = Some(field.bytes().await.map_err(crate::uploads::unreadable)?),
             Some("invite") => invite = true,
-            Some("mode") => {
-                mode = field
-                    .text()
-                    .await
-                    .map_err(crate::uploads::unreadable)?
-            }
+            Some("mode") => mode = field.text().await.map_err(crate::uploads::unreadable)?,
             _ => {}
         }
     }
@@ -130,12 +116,40 @@ pub async fn preview(
     if bytes.len() > MAX_FILE {
         return refuse("people-import-err-size", mode);
     }
-    let table = match import::read(&bytes) {
-        Ok(t) => t,
-        Err(e) => return refuse(&format!("people-import-err-{}", e.code()), mode),
+    // The parse is CPU-bound and sized by the file: off the async workers,
+    // within the configured limits.
+    let limits = import::Limits::of(&state.config);
+    let parsed = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || import::read_limited(&bytes, &limits))
+            .await
+            .map_err(|e| AppError::Internal(format!("import parse: {e}")))?
     };
-    let report = import::run(&state.db, &table, mode_v, true).await?;
+    let table = match parsed {
+        Ok(t) => t,
+        Err(e) => {
+            let key = format!("people-import-err-{}", e.code());
+            let message = match e.limit() {
+                Some(max) => p.t1(&key, "max", max),
+                None => p.t(&key),
+            };
+            return render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &ImportTpl {
+                    p: &p,
+                    error: Some(message),
+                    report: None,
+                    lines: vec![],
+                    job: None,
+                    mode,
+                },
+            );
+        }
+    };
+    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let report = import::run_within(&state.db, &table, mode_v, true, reach).await?;
     let now = Utc::now();
+    purge_previews(&state.db, now).await?;
     let payload = Payload {
         mode: mode.clone(),
         file: base64::engine::general_purpose::STANDARD.encode(&bytes),
@@ -219,10 +233,15 @@ pub async fn execute(state: &AppState, job: &jobs::Model) -> AppResult<String> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(payload.file)
         .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?;
-    let table = import::read(&bytes)
-        .map_err(|e| AppError::Internal(format!("job {}: {}", job.id, e.code())))?;
+    let limits = import::Limits::of(&state.config);
+    let table = tokio::task::spawn_blocking(move || import::read_limited(&bytes, &limits))
+        .await
+        .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?
+        .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?;
     let mode = Mode::parse(&payload.mode).unwrap_or_default();
-    let report = import::run(db, &table, mode, false).await?;
+    // The scope of the user who confirmed it, as it is now.
+    let reach = creator_reach(state, job.created_by).await?;
+    let report = import::run_within(db, &table, mode, false, reach).await?;
     if payload.invite && !report.created_ids.is_empty() {
         let l = crate::web::i18n::Locale::parse(&state.config.default_locale).unwrap_or_default();
         let txn = sea_orm::TransactionTrait::begin(db).await?;
@@ -232,4 +251,49 @@ pub async fn execute(state: &AppState, job: &jobs::Model) -> AppResult<String> {
         state.outbox_wakeup.notify_one();
     }
     serde_json::to_string(&report).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// How long an unconfirmed preview (and the file it holds) is kept.
+const PREVIEW_LIFE: chrono::Duration = chrono::Duration::days(1);
+
+/// Previews hold the whole uploaded file; those nobody confirmed within a
+/// day are deleted, each time a new one is made.
+async fn purge_previews(
+    db: &sea_orm::DatabaseConnection,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<u64> {
+    Ok(jobs::Entity::delete_many()
+        .filter(jobs::Column::Kind.eq("people-import"))
+        .filter(jobs::Column::State.eq("preview"))
+        .filter(jobs::Column::CreatedAt.lt(now - PREVIEW_LIFE))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// The persons the job's creator may reach now (their People scope); nobody
+/// when the creator is gone.
+async fn creator_reach(state: &AppState, created_by: Option<i64>) -> AppResult<sea_orm::Condition> {
+    use crate::db::entities::{permission_profiles, users};
+    let nobody = || sea_orm::Condition::all().add(Expr::cust("1 = 0"));
+    let Some(id) = created_by else {
+        return Ok(nobody());
+    };
+    let Some(user) = users::Entity::find_by_id(id).one(&state.db).await? else {
+        return Ok(nobody());
+    };
+    let profile = match user.profile_id {
+        Some(p) => permission_profiles::Entity::find_by_id(p)
+            .one(&state.db)
+            .await?
+            .and_then(|p| serde_json::from_str(&p.matrix).ok()),
+        None => None,
+    };
+    let who = crate::web::session::SessionUser {
+        user,
+        token_hash: String::new(),
+        member: false,
+        profile,
+    };
+    Ok(search::staff_scope(&who, Backend::of(&state.db)))
 }
