@@ -96,6 +96,9 @@ impl AppState {
                 .timeout(std::time::Duration::from_secs(20))
                 .connect_timeout(std::time::Duration::from_secs(10))
                 .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
+                // A redirect could lead a provider call to an address the
+                // SMS settings refuse.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             config,

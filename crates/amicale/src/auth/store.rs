@@ -136,7 +136,10 @@ pub async fn record_failure(
         }
         // A lock that passed: the count goes on from where it was, so each
         // further failure locks again, for longer (backoff).
-        Some(t) if t.locked_until.is_some_and(|u| u <= now) && now - t.window_start < Duration::days(1) => {
+        Some(t)
+            if t.locked_until.is_some_and(|u| u <= now)
+                && now - t.window_start < Duration::days(1) =>
+        {
             (t.failures + 1, t.window_start)
         }
         _ => (1, now),

@@ -36,7 +36,12 @@ pub async fn allow<C: ConnectionTrait>(
 /// One unit of `key`'s allowance. Each statement is atomic on its own, so
 /// two requests at once cannot both take the last unit, and nothing reads
 /// before it writes (which SQLite would refuse in a busy transaction).
-async fn take<C: ConnectionTrait>(db: &C, key: &str, cap: u32, now: DateTime<Utc>) -> AppResult<bool> {
+async fn take<C: ConnectionTrait>(
+    db: &C,
+    key: &str,
+    cap: u32,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
     mail_throttle::Entity::update_many()
         .col_expr(mail_throttle::Column::Count, Expr::value(0))
         .col_expr(mail_throttle::Column::WindowStart, Expr::value(now))

@@ -137,7 +137,10 @@ pub async fn event(
         .and_then(|i| i.parse().ok())
         .ok_or(AppError::NotFound)?;
     let e = crate::events::store::get(&state.db, id).await?;
-    let allowed = if grants(&s, Module::Events, Level::Consult) {
+    // Staff see the events of their scope; anyone else, as a member.
+    let staff_sees = grants(&s, Module::Events, Level::Consult)
+        && crate::events::reach::check(&state, &s, id).await.is_ok();
+    let allowed = if staff_sees {
         true
     } else if let Some(p) = own_person(&state, s.user.id).await? {
         e.open_registration

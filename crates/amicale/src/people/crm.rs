@@ -604,13 +604,16 @@ struct JobTpl<'a> {
 /// The progress of a background bulk action; refreshes itself while running.
 pub async fn job(
     State(state): State<AppState>,
-    _: Require<ViewPeople>,
+    who: Require<ViewPeople>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
+    // A job's payload and result are its author's: nobody else's to read
+    // but the administrator's.
     let job = jobs::Entity::find_by_id(id)
         .one(&state.db)
         .await?
+        .filter(|j| who.user().is_admin || j.created_by == Some(who.user().id))
         .ok_or(AppError::NotFound)?;
     let percent = (job.done * 100).checked_div(job.total).unwrap_or(100);
     let summary = (job.kind == "people-import" && job.state == "done")

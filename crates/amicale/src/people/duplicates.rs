@@ -7,12 +7,13 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, Statement, TransactionTrait,
 };
 use serde::Deserialize;
 
 use crate::app::AppState;
+use crate::db::Backend;
 use crate::db::entities::{
     invitations, person_addresses, person_education, person_emails, person_experiences,
     person_phones, persons, registrations,
@@ -20,9 +21,8 @@ use crate::db::entities::{
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::model::Status;
-use crate::people::store::{self, Names};
-use crate::db::Backend;
 use crate::people::search;
+use crate::people::store::{self, Names};
 use crate::web::extract::{CreatePeople, EditPeople, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};

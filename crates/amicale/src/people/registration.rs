@@ -13,11 +13,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
 };
+use serde::{Deserialize, Serialize};
 
 use amicale_people::{CommunityRole, Email, Line, PromoYear};
 
@@ -164,8 +164,14 @@ pub async fn submit(
     .await?
     {
         let msg = p.t("err-too-many-mails");
-        return again(&state, &p, f, vec![("email".into(), msg)], StatusCode::TOO_MANY_REQUESTS)
-            .await;
+        return again(
+            &state,
+            &p,
+            f,
+            vec![("email".into(), msg)],
+            StatusCode::TOO_MANY_REQUESTS,
+        )
+        .await;
     }
     let login = crate::auth::model::Email::parse(email.as_str())
         .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -376,7 +382,8 @@ async fn confirm_in(
     };
     let data: Request =
         serde_json::from_str(&req.data).map_err(|e| AppError::Internal(e.to_string()))?;
-    if !crate::auth::password::verify(password.to_owned(), Some(data.password_hash.clone())).await? {
+    if !crate::auth::password::verify(password.to_owned(), Some(data.password_hash.clone())).await?
+    {
         return Ok(None);
     }
     let email = Email::parse(&req.email).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -423,7 +430,9 @@ async fn confirm_in(
                 email: email.clone(),
                 accepts: true,
             });
-            input.promo_year = data.promo.and_then(|y| PromoYear::parse(&y.to_string()).ok());
+            input.promo_year = data
+                .promo
+                .and_then(|y| PromoYear::parse(&y.to_string()).ok());
             input.programme_id = data.programme_id;
             input.roles.push((role, data.programme_id));
             input.status = Status::Pending;

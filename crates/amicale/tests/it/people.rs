@@ -1107,8 +1107,15 @@ async fn self_registration_waits_for_moderation_and_recruiters_pass_at_once() {
         assert!(res.text().await.unwrap().contains("request is recorded"));
         // Leo's link, confirmed, then the second request's: it changes nothing.
         assert_eq!(outbox_to(&app, "LEO@example.org").await, 1);
-        let res = crate::support::confirm_registration(&app, "LEO@example.org", "a long passphrase").await;
-        assert!(res.text().await.unwrap().contains("already has an account or a pending request"));
+        let res =
+            crate::support::confirm_registration(&app, "LEO@example.org", "a long passphrase")
+                .await;
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("already has an account or a pending request")
+        );
 
         let queue = body(&app, "/admin/registrations").await;
         assert!(

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod credit;
+pub mod outbound;
 pub mod pages;
 pub mod pricing;
 pub mod receipts;

@@ -189,15 +189,6 @@ fn invalid(t: &Tpl<'_>) -> AppResult<Response> {
 }
 
 /// An http(s) URL, or the message key of why not.
-fn check_url(s: &str) -> Result<String, &'static str> {
-    match url::Url::parse(s.trim()) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
-            Ok(s.trim().to_owned())
-        }
-        _ => Err("sms-error-url"),
-    }
-}
-
 async fn save_account(
     State(state): State<AppState>,
     _: Require<Admin>,
@@ -252,7 +243,7 @@ async fn save_account(
     match kind {
         ProviderKind::Catcher => {}
         ProviderKind::Generic => {
-            match check_url(&settings.url) {
+            match super::outbound::check_url(state.config.sms_allow_private_urls, &settings.url) {
                 Ok(u) => settings.url = u,
                 Err(k) => err("url", k),
             }
@@ -264,7 +255,9 @@ async fn save_account(
             }
         }
         ProviderKind::Twilio => {
-            if let Err(k) = check_url(&settings.base_url) {
+            if let Err(k) =
+                super::outbound::check_url(state.config.sms_allow_private_urls, &settings.base_url)
+            {
                 errors.push(("base_url".into(), p.t(k)));
             }
             if settings.account_sid.is_empty() {
@@ -275,7 +268,9 @@ async fn save_account(
             }
         }
         ProviderKind::Ovh => {
-            if let Err(k) = check_url(&settings.endpoint) {
+            if let Err(k) =
+                super::outbound::check_url(state.config.sms_allow_private_urls, &settings.endpoint)
+            {
                 errors.push(("endpoint".into(), p.t(k)));
             }
             for (name, v) in [
@@ -391,7 +386,7 @@ async fn test(
                     MsgState::Failed,
                 ),
                 Ok((status, body)) => {
-                    let said = format!("HTTP {status}: {}", body.trim());
+                    let said = format!("HTTP {status}: {}", super::outbound::echo(&body));
                     match provider.read_answer(status, &body) {
                         Answer::Accepted { id } => (true, said, String::new(), id, MsgState::Sent),
                         Answer::Temporary(_) => (

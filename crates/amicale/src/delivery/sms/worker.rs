@@ -177,6 +177,7 @@ pub async fn call(
     out: &Outgoing<'_>,
 ) -> Result<(u16, String), String> {
     let req = provider.request(out, Utc::now().timestamp())?;
+    super::outbound::check_resolved(&req.url, state.config.sms_allow_private_urls).await?;
     let mut builder = state.http.post(&req.url).body(req.body);
     for (k, v) in &req.headers {
         builder = builder.header(k, v);
@@ -186,9 +187,19 @@ pub async fn call(
         .await
         .map_err(|e| format!("provider unreachable: {e}"))?;
     let status = resp.status().as_u16();
-    let body = resp
-        .text()
+    // A provider's answer is a few hundred bytes; more is not read.
+    const MAX_ANSWER: usize = 64 * 1024;
+    let mut resp = resp;
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
         .await
-        .map_err(|e| format!("provider answer unreadable: {e}"))?;
-    Ok((status, body))
+        .map_err(|e| format!("provider answer unreadable: {e}"))?
+    {
+        body.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER - body.len())]);
+        if body.len() >= MAX_ANSWER {
+            break;
+        }
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
 }

@@ -103,7 +103,9 @@ async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
 
         // An advisor (scope: assigned to them, nobody here) sees no one.
         let (advisor, _) = crate::support::staff(&app, "adv@example.org", "advisor", None).await;
-        let page = app.text_as(&advisor, "/admin/people/duplicates?all=1").await;
+        let page = app
+            .text_as(&advisor, "/admin/people/duplicates?all=1")
+            .await;
         assert!(
             !page.contains("h1@example.org") && !page.contains("Dupré"),
             "{page}"
@@ -133,7 +135,13 @@ async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
             .await;
         assert_eq!(res.status(), 404, "one record out of reach");
         for id in [a, a2] {
-            assert!(persons::Entity::find_by_id(id).one(&app.state.db).await.unwrap().is_some());
+            assert!(
+                persons::Entity::find_by_id(id)
+                    .one(&app.state.db)
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
         }
 
         // Even the administrator cannot merge two different people.
@@ -145,7 +153,13 @@ async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
             )
             .await;
         assert!(crate::support::location(&res).contains("not-duplicates"));
-        assert!(persons::Entity::find_by_id(other).one(&app.state.db).await.unwrap().is_some());
+        assert!(
+            persons::Entity::find_by_id(other)
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .is_some()
+        );
         app.stop().await;
     })
     .await;
@@ -174,31 +188,37 @@ async fn failed_logins_lock_out_the_client_not_the_owner_and_a_reset_lifts_the_l
         config.behind_proxy = true;
         config.login_failures_per_client = 8;
         let app = TestApp::start(config).await;
-        app.create_user("owner@example.org", "owner passphrase", true).await;
+        app.create_user("owner@example.org", "owner passphrase", true)
+            .await;
 
         let attacker = client_at("203.0.113.7");
         for _ in 0..amicale::auth::store::MAX_FAILURES {
-            app.login_with(&attacker, "owner@example.org", "guess").await;
+            app.login_with(&attacker, "owner@example.org", "guess")
+                .await;
         }
         assert_eq!(
-            app.login_with(&attacker, "owner@example.org", "owner passphrase").await,
+            app.login_with(&attacker, "owner@example.org", "owner passphrase")
+                .await,
             429,
             "the guessing client is locked out"
         );
         // The owner, elsewhere, still logs in.
         let owner = client_at("198.51.100.20");
         assert_eq!(
-            app.login_with(&owner, "owner@example.org", "owner passphrase").await,
+            app.login_with(&owner, "owner@example.org", "owner passphrase")
+                .await,
             303
         );
 
         // Spraying one password over many accounts locks the client.
         let sprayer = client_at("203.0.113.99");
         for i in 0..8 {
-            app.login_with(&sprayer, &format!("user{i}@example.org"), "Summer2026!").await;
+            app.login_with(&sprayer, &format!("user{i}@example.org"), "Summer2026!")
+                .await;
         }
         assert_eq!(
-            app.login_with(&sprayer, "owner@example.org", "owner passphrase").await,
+            app.login_with(&sprayer, "owner@example.org", "owner passphrase")
+                .await,
             429
         );
 
@@ -221,15 +241,167 @@ async fn failed_logins_lock_out_the_client_not_the_owner_and_a_reset_lifts_the_l
                 &attacker,
                 &link,
                 &link,
-                &[("password", "a brand new passphrase"), ("confirm", "a brand new passphrase")],
+                &[
+                    ("password", "a brand new passphrase"),
+                    ("confirm", "a brand new passphrase"),
+                ],
             )
             .await;
         assert_eq!(res.status(), 303);
         assert_eq!(
-            app.login_with(&attacker, "owner@example.org", "a brand new passphrase").await,
+            app.login_with(&attacker, "owner@example.org", "a brand new passphrase")
+                .await,
             303,
             "the reset lifted the lock"
         );
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sms_provider_addresses_cannot_point_inside() {
+    use crate::support::{ADMIN, ADMIN_PASSWORD, TestApp, TestDb, test_config};
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let mut config = test_config(&db.url, None);
+        config.sms_allow_private_urls = false;
+        let app = TestApp::start(config).await;
+        app.create_user(ADMIN, ADMIN_PASSWORD, true).await;
+        assert_eq!(app.login(ADMIN, ADMIN_PASSWORD).await.status(), 303);
+        for url in [
+            "http://api.example.com/send",
+            "https://127.0.0.1:9/send",
+            "https://169.254.169.254/latest/meta-data",
+            "https://[::1]/send",
+            "https://localhost/send",
+        ] {
+            let res = app
+                .post_form(
+                    "/admin/sms",
+                    "/admin/sms/account",
+                    &[
+                        ("provider", "generic"),
+                        ("label", "Passerelle"),
+                        ("sender", "AMICALE"),
+                        ("url", url),
+                        ("body_template", r#"{"to": "{{to}}", "text": "{{text}}"}"#),
+                        ("id_field", "id"),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), 422, "{url}");
+            let page = res.text().await.unwrap();
+            assert!(page.contains("https://"), "{url}: a clear message");
+        }
+        assert!(
+            amicale::db::entities::sms_accounts::Entity::find()
+                .one(&app.state.db)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        // A public name that resolves inside is refused when called.
+        let refused =
+            amicale::delivery::sms::outbound::check_resolved("https://localhost:9/", false)
+                .await
+                .unwrap_err();
+        assert!(refused.contains("non-public"), "{refused}");
+        app.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn staff_see_only_their_events_calendars_and_their_own_jobs() {
+    use amicale::db::entities::jobs;
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        // An event made by the administrator, out of an advisor-like scope.
+        let name = profile(&app, "events-assigned", "consult", "all").await;
+        {
+            use amicale::db::entities::permission_profiles;
+            use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let mut m = Matrix::default();
+            m.0.insert(
+                Module::Events,
+                Right {
+                    visible: true,
+                    level: Level::Consult,
+                    scope: Scope::Assigned,
+                },
+            );
+            m.0.insert(
+                Module::People,
+                Right {
+                    visible: true,
+                    level: Level::Consult,
+                    scope: Scope::All,
+                },
+            );
+            permission_profiles::Entity::update_many()
+                .col_expr(
+                    permission_profiles::Column::Matrix,
+                    sea_orm::sea_query::Expr::value(serde_json::to_string(&m).unwrap()),
+                )
+                .filter(permission_profiles::Column::Name.eq(&name))
+                .exec(&app.state.db)
+                .await
+                .unwrap();
+        }
+        let (staff, _) = crate::support::staff(&app, "ev@example.org", &name, None).await;
+        let now = chrono::Utc::now();
+        let res = app
+            .post_form(
+                "/admin/events/new",
+                "/admin/events/new",
+                &[
+                    ("title", "Gala"),
+                    ("nature", "collective"),
+                    ("event_type", "Atelier"),
+                    ("mode", "onsite"),
+                    ("site", "Maison des entreprises"),
+                    ("city", "Lyon"),
+                    ("date", "01/06/2030"),
+                    ("start", "19:00"),
+                    ("end", "23:00"),
+                    ("capacity", "10"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let id = crate::support::id_in(&crate::support::location(&res), "/admin/events/");
+        let res = staff
+            .get(app.url(&format!("/events/{id}.ics")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404, "an event out of scope");
+        assert_eq!(app.get(&format!("/events/{id}.ics")).await.status(), 200);
+
+        // Someone else's background job does not exist for them.
+        let job = jobs::ActiveModel {
+            kind: sea_orm::Set("people-import".into()),
+            state: sea_orm::Set("done".into()),
+            total: sea_orm::Set(1),
+            done: sea_orm::Set(1),
+            payload: sea_orm::Set("{}".into()),
+            result: sea_orm::Set(Some("{\"created\":1}".into())),
+            created_by: sea_orm::Set(None),
+            created_at: sea_orm::Set(now),
+            updated_at: sea_orm::Set(now),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let res = staff
+            .get(app.url(&format!("/admin/jobs/{}", job.id)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 404);
         app.stop().await;
     })
     .await;

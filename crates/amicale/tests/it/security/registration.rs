@@ -56,13 +56,21 @@ async fn registering_with_someone_elses_address_takes_over_and_hides_nothing() {
             // nothing in the moderation queue.
             let client = new_client();
             assert_ne!(
-                app.login_with(&client, "alice@example.org", ATTACKER_PW).await,
+                app.login_with(&client, "alice@example.org", ATTACKER_PW)
+                    .await,
                 303,
                 "{role}: the attacker must not log in as the alumna"
             );
-            assert_eq!(status_of(&app, victim).await, before, "{role}: record hidden");
             assert_eq!(
-                registrations::Entity::find().count(&app.state.db).await.unwrap(),
+                status_of(&app, victim).await,
+                before,
+                "{role}: record hidden"
+            );
+            assert_eq!(
+                registrations::Entity::find()
+                    .count(&app.state.db)
+                    .await
+                    .unwrap(),
                 0
             );
             assert_eq!(users::Entity::find().count(&app.state.db).await.unwrap(), 1);
@@ -85,7 +93,11 @@ async fn registering_with_someone_elses_address_takes_over_and_hides_nothing() {
 
         // A link is used once; an unknown one is refused.
         let res = confirm_registration(&app, "ALICE@example.org", ATTACKER_PW).await;
-        assert_eq!(res.status(), 200, "the attacker's password with the owner's link");
+        assert_eq!(
+            res.status(),
+            200,
+            "the attacker's password with the owner's link"
+        );
         let res = app
             .post_form_as(&new_client(), &link, &link, &[("password", ATTACKER_PW)])
             .await;
@@ -117,7 +129,8 @@ async fn an_address_with_an_account_is_refused_at_confirmation() {
         assert_eq!(res.status(), 200);
         assert!(res.text().await.unwrap().contains("already has an account"));
         assert_ne!(
-            app.login_with(&new_client(), "late@example.org", ATTACKER_PW).await,
+            app.login_with(&new_client(), "late@example.org", ATTACKER_PW)
+                .await,
             303
         );
         assert_eq!(
@@ -139,7 +152,12 @@ async fn mails_to_one_address_are_throttled() {
         let (app, _sink, _db) = admin_app(b).await;
         let cap = app.state.config.mail_per_address_per_hour as usize;
         for _ in 0..cap {
-            assert_eq!(register_as(&app, "flood@example.org", "alumni").await.status(), 200);
+            assert_eq!(
+                register_as(&app, "flood@example.org", "alumni")
+                    .await
+                    .status(),
+                200
+            );
         }
         let res = register_as(&app, "flood@example.org", "alumni").await;
         assert_eq!(res.status(), 429);
