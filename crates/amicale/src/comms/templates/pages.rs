@@ -17,10 +17,12 @@ use crate::db::entities::{persons, template_versions, templates, users};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::uploads;
-use crate::web::extract::{ManageTemplates, Require};
+use crate::web::extract::{ManageTemplates, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::i18n::Locale;
 use crate::web::page::{Page, render as render_page, render_status};
+use crate::web::permissions::{Level, Module};
+use crate::web::session::SessionUser;
 
 /// Each attachment may weigh this much at most (C3).
 pub const MAX_ATTACHMENT: usize = 2 * 1024 * 1024;
@@ -560,8 +562,37 @@ struct PreviewTpl<'a> {
     frame_query: String,
 }
 
-async fn default_person(state: &AppState) -> AppResult<Option<i64>> {
+/// The persons a template author may preview with: those of their People
+/// scope, and nobody without the right to consult person records (the
+/// preview would show any person's data to a template author).
+fn preview_reach(s: &SessionUser, state: &AppState) -> Option<sea_orm::Condition> {
+    grants(s, Module::People, Level::Consult)
+        .then(|| crate::people::search::staff_scope(s, crate::db::Backend::of(&state.db)))
+}
+
+/// `person` when the user may see it; the sample person otherwise.
+async fn reachable(
+    state: &AppState,
+    s: &SessionUser,
+    person: Option<i64>,
+) -> AppResult<Option<i64>> {
+    let (Some(id), Some(reach)) = (person, preview_reach(s, state)) else {
+        return Ok(None);
+    };
     Ok(persons::Entity::find()
+        .filter(reach)
+        .filter(persons::Column::Id.eq(id))
+        .one(&state.db)
+        .await?
+        .map(|p| p.id))
+}
+
+async fn default_person(state: &AppState, s: &SessionUser) -> AppResult<Option<i64>> {
+    let Some(reach) = preview_reach(s, state) else {
+        return Ok(None);
+    };
+    Ok(persons::Entity::find()
+        .filter(reach)
         .order_by_asc(persons::Column::Id)
         .limit(1)
         .one(&state.db)
@@ -569,13 +600,17 @@ async fn default_person(state: &AppState) -> AppResult<Option<i64>> {
         .map(|p| p.id))
 }
 
-async fn search_people(state: &AppState, q: &str) -> AppResult<Vec<PersonChoice>> {
+async fn search_people(state: &AppState, s: &SessionUser, q: &str) -> AppResult<Vec<PersonChoice>> {
     let q = q.trim();
+    let Some(reach) = preview_reach(s, state) else {
+        return Ok(Vec::new());
+    };
     if q.is_empty() {
         return Ok(Vec::new());
     }
     let like = format!("%{}%", q.replace(['%', '_'], ""));
     Ok(persons::Entity::find()
+        .filter(reach)
         .filter(
             sea_orm::Condition::any()
                 .add(persons::Column::FirstName.like(like.clone()))
@@ -605,7 +640,7 @@ async fn render_for(
     state: &AppState,
     id: i64,
     person: Option<i64>,
-    user: &crate::db::entities::users::Model,
+    who: &SessionUser,
     l: Locale,
 ) -> AppResult<(
     templates::Model,
@@ -614,7 +649,8 @@ async fn render_for(
     Option<String>,
 )> {
     let (t, v) = store::get(&state.db, id).await?;
-    let (ctx, name) = render::context(state, person, user, l).await?;
+    let person = reachable(state, who, person).await?;
+    let (ctx, name) = render::context(state, person, &who.user, l).await?;
     let rendered = render::render(
         state,
         TemplateKind::of(&t),
@@ -635,9 +671,10 @@ pub async fn preview(
     let l = preview_locale(q.lang.as_deref(), &p);
     let person = match q.person {
         Some(id) => Some(id),
-        None => default_person(&state).await?,
+        None => default_person(&state, &user.0).await?,
     };
-    let (t, _, result, person_name) = render_for(&state, id, person, user.user(), l).await?;
+    let person = reachable(&state, &user.0, person).await?;
+    let (t, _, result, person_name) = render_for(&state, id, person, &user.0, l).await?;
     let kind = TemplateKind::of(&t);
     let (rendered, error) = match result {
         Ok(r) => (Some(r), None),
@@ -653,7 +690,7 @@ pub async fn preview(
         person.map(|id| format!("&person={id}")).unwrap_or_default()
     );
     render_page(&PreviewTpl {
-        matches: search_people(&state, q.q.as_deref().unwrap_or("")).await?,
+        matches: search_people(&state, &user.0, q.q.as_deref().unwrap_or("")).await?,
         q: q.q.unwrap_or_default(),
         p: &p,
         t,
@@ -678,7 +715,7 @@ pub async fn preview_frame(
     Query(q): Query<PreviewQuery>,
 ) -> AppResult<Response> {
     let l = preview_locale(q.lang.as_deref(), &p);
-    let (_, _, result, _) = render_for(&state, id, q.person, user.user(), l).await?;
+    let (_, _, result, _) = render_for(&state, id, q.person, &user.0, l).await?;
     let html = result.ok().and_then(|r| r.html).unwrap_or_default();
     Ok(sandboxed_html(html))
 }
@@ -717,7 +754,7 @@ pub async fn send_test(
 ) -> AppResult<Response> {
     let l = preview_locale(Some(f.get("lang")), &p);
     let person = f.get("person").parse::<i64>().ok();
-    let (t, version_id, result, _) = render_for(&state, id, person, user.user(), l).await?;
+    let (t, version_id, result, _) = render_for(&state, id, person, &user.0, l).await?;
     let kind = TemplateKind::of(&t);
     let r = result.map_err(|e| AppError::Internal(format!("template: {e}")))?;
     let (subject, text, html) = match kind {
@@ -758,19 +795,12 @@ pub async fn upload(
 ) -> AppResult<Response> {
     let (t, v) = store::get(&state.db, id).await?;
     let mut problems = Vec::new();
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(crate::uploads::unreadable)?
-    {
+    while let Some(field) = mp.next_field().await.map_err(crate::uploads::unreadable)? {
         if field.name() != Some("file") {
             continue;
         }
         let name = uploads::clean_filename(field.file_name().unwrap_or("file"));
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(crate::uploads::unreadable)?;
+        let bytes = field.bytes().await.map_err(crate::uploads::unreadable)?;
         if bytes.is_empty() && name == "file" {
             continue;
         }

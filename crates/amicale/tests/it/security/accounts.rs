@@ -406,3 +406,80 @@ async fn staff_see_only_their_events_calendars_and_their_own_jobs() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn template_previews_show_only_persons_the_author_may_see() {
+    use amicale::db::entities::permission_profiles;
+    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let secret =
+            crate::support::beneficiary(&app, "Secretia", "Hidden", "secretia@example.org").await;
+        let t = crate::support::person_page_template(
+            &app,
+            "Probe",
+            "Probe {{ person.first_name }}",
+            "<p>Hello {{ person.first_name }} {{ person.last_name }}</p>",
+        )
+        .await;
+        // Templates without any right on person records.
+        let mut m = Matrix::default();
+        m.0.insert(
+            Module::Templates,
+            Right {
+                visible: true,
+                level: Level::Create,
+                scope: Scope::All,
+            },
+        );
+        permission_profiles::ActiveModel {
+            name: sea_orm::Set("writer".into()),
+            builtin: sea_orm::Set(false),
+            matrix: sea_orm::Set(serde_json::to_string(&m).unwrap()),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let (writer, _) = crate::support::staff(&app, "writer@example.org", "writer", None).await;
+        for path in [
+            format!("/admin/templates/{t}/preview?person={secret}"),
+            format!("/admin/templates/{t}/preview/frame?person={secret}"),
+            format!("/admin/templates/{t}/preview?q=Secret"),
+            format!("/admin/templates/{t}/preview"),
+        ] {
+            let res = writer.get(app.url(&path)).send().await.unwrap();
+            assert_eq!(res.status(), 200, "{path}");
+            let page = res.text().await.unwrap();
+            assert!(
+                !page.contains("Secretia") && !page.contains("Hidden"),
+                "{path}: {page}"
+            );
+        }
+        let page = format!("/admin/templates/{t}/preview");
+        let res = app
+            .post_form_as(
+                &writer,
+                &page,
+                &format!("/admin/templates/{t}/test"),
+                &[("person", &secret.to_string()), ("lang", "fr")],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let mail = sink.wait_for(1, 20).await.remove(0);
+        assert_eq!(mail.to, ["writer@example.org"]);
+        assert!(!mail.text().contains("Secretia"));
+        // The administrator, who may see the person, previews with them.
+        let admin_page = app
+            .get(&format!(
+                "/admin/templates/{t}/preview/frame?person={secret}"
+            ))
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(admin_page.contains("Secretia"));
+        app.stop().await;
+    })
+    .await;
+}
