@@ -204,6 +204,7 @@ struct ResetHtml<'a> {
 /// an account. The reset row and its e-mail commit together.
 pub async fn forgot(
     State(state): State<AppState>,
+    client: crate::web::client::Client,
     p: Page,
     Form(f): Form<ForgotForm>,
 ) -> AppResult<Response> {
@@ -224,6 +225,16 @@ pub async fn forgot(
     let now = Utc::now();
     if let Some(user) = store::find_by_email(&state.db, &email).await?
         && !store::recent_reset(&state.db, user.id, now).await?
+        // Over the hour's allowance the answer is the same, and no mail.
+        && crate::delivery::throttle::allow(
+            &state.db,
+            &user.email,
+            &client.key(),
+            state.config.mail_per_address_per_hour,
+            state.config.mail_per_client_per_hour,
+            now,
+        )
+        .await?
     {
         let l = Locale::parse(&user.locale).unwrap_or(p.locale);
         let txn = state.db.begin().await?;

@@ -620,6 +620,7 @@ fn email_token(state: &AppState, user_id: i64, email: &str, expires: i64) -> Str
 /// changes until it is followed.
 pub async fn email_request(
     State(state): State<AppState>,
+    client: crate::web::client::Client,
     crate::web::extract::CurrentUser(s): crate::web::extract::CurrentUser,
     p: Page,
     axum::Form(f): axum::Form<EmailForm>,
@@ -662,6 +663,18 @@ pub async fn email_request(
     let holders = crate::people::store::ids_by_email(&state.db, vec![key.clone()]).await?;
     if holders.get(&key).is_some_and(|id| Some(*id) != own) {
         return again(p.t("err-email-taken"));
+    }
+    if !crate::delivery::throttle::allow(
+        &state.db,
+        email.as_str(),
+        &client.key(),
+        state.config.mail_per_address_per_hour,
+        state.config.mail_per_client_per_hour,
+        Utc::now(),
+    )
+    .await?
+    {
+        return again(p.t("err-too-many-mails"));
     }
     let expires = (Utc::now() + Duration::hours(EMAIL_CHANGE_HOURS)).timestamp();
     let token = email_token(&state, s.user.id, email.as_str(), expires);

@@ -172,3 +172,65 @@ async fn mails_to_one_address_are_throttled() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn address_change_links_and_resets_are_throttled_too() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let cap = app.state.config.mail_per_address_per_hour as usize;
+        let count = |to: &'static str| {
+            let db = app.state.db.clone();
+            async move {
+                amicale::db::entities::outbox::Entity::find()
+                    .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
+                    .count(&db)
+                    .await
+                    .unwrap() as usize
+            }
+        };
+        for i in 0..=cap {
+            let res = app
+                .post_form(
+                    "/account/email",
+                    "/account/email",
+                    &[
+                        ("email", "target@example.org"),
+                        ("current", crate::support::ADMIN_PASSWORD),
+                    ],
+                )
+                .await;
+            let status = res.status().as_u16();
+            let page = res.text().await.unwrap();
+            if i < cap {
+                assert_eq!(status, 200, "{page}");
+            } else {
+                assert_eq!(status, 422);
+                assert!(page.contains("Too many messages"));
+            }
+        }
+        assert_eq!(count("target@example.org").await, cap);
+
+        // Reset links: the same answer every time, mails up to the cap.
+        for _ in 0..=cap {
+            let client = new_client();
+            let page = app.text_as(&client, "/password/forgot").await;
+            let token = extract_csrf(&page).unwrap();
+            let res = client
+                .post(app.url("/password/forgot"))
+                .header("origin", &app.base)
+                .form(&[("email", crate::support::ADMIN), ("csrf_token", &token)])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 200);
+            // Past the two-minute guard, as if time went by.
+            amicale::db::entities::password_resets::Entity::delete_many()
+                .exec(&app.state.db)
+                .await
+                .unwrap();
+        }
+        assert_eq!(count(crate::support::ADMIN).await, cap);
+        app.stop().await;
+    })
+    .await;
+}
