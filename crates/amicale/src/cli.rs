@@ -63,6 +63,11 @@ pub enum Command {
         /// Language variant to send: fr or en.
         #[arg(long, default_value = "fr")]
         locale: String,
+        /// What recipients unsubscribe from with the link of these messages,
+        /// and whose earlier unsubscriptions are honoured: campaigns,
+        /// mailings or events.
+        #[arg(long, default_value = "campaigns")]
+        category: String,
     },
     /// Import persons from a CSV or XLSX file; prints a JSON report.
     Import {
@@ -351,7 +356,8 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             to,
             label,
             locale,
-        } => send(&config, template, &to, label, &locale).await,
+            category,
+        } => send(&config, template, &to, label, &locale, &category).await,
         Command::Import {
             what:
                 ImportCommand::People {
@@ -812,13 +818,23 @@ async fn send(
     file: &std::path::Path,
     label: Option<String>,
     locale: &str,
+    category: &str,
 ) -> AppResult<()> {
+    use crate::comms::eligibility::{self, Category};
     use crate::comms::templates::{render, store as tstore};
     use crate::delivery::{batch, outbox::Origin, sends};
     let locale = match locale {
         "fr" => "fr",
         "en" => "en",
         _ => return Err(AppError::Config("--locale must be fr or en".into())),
+    };
+    let category = match Category::parse(category) {
+        Some(c) if c != Category::FollowUp => c,
+        _ => {
+            return Err(AppError::Config(
+                "--category must be campaigns, mailings or events".into(),
+            ));
+        }
     };
     let base_url = config
         .base_url
@@ -830,12 +846,43 @@ async fn send(
     let common = serde_json::json!({
         "network": {"name": state.config.network_name, "url": state.base_url, "contact_email": state.mail_from.email.to_string()},
         "sender": {"name": state.config.network_name, "email": state.mail_from.email.to_string()},
-        "unsubscribe_url": state.url("/"),
     });
-    let recipients =
+    let selected =
         batch::from_csv(&data, &common, locale).map_err(|p| AppError::Config(p.join("\n")))?;
-    let Some(first) = recipients.first() else {
+    if selected.is_empty() {
         return Err(AppError::Config("the file has no recipients".into()));
+    }
+    // Those who left this category, or whose address bounced for good, are
+    // not queued; everyone else gets their own signed unsubscribe link.
+    let addresses: Vec<String> = selected.iter().map(|r| r.address.clone()).collect();
+    let excluded = eligibility::excluded_addresses(&state.db, &addresses, category).await?;
+    let total = selected.len();
+    let mut reasons: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut recipients = Vec::with_capacity(total);
+    for mut r in selected {
+        if let Some(why) = excluded.get(&r.address) {
+            *reasons.entry(why.as_str()).or_default() += 1;
+            continue;
+        }
+        let url = crate::comms::context::unsubscribe_url(&state, &r.address, category);
+        if let Some(data) = r.merge_data.as_object_mut() {
+            data.insert("unsubscribe_url".into(), serde_json::Value::String(url));
+        }
+        recipients.push(r);
+    }
+    let why: Vec<String> = reasons.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!(
+        "{total} selected, {} will receive it{}",
+        recipients.len(),
+        if why.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", why.join(", "))
+        }
+    );
+    let Some(first) = recipients.first() else {
+        println!("nothing to send");
+        return Ok(());
     };
     // Render once before queueing: a template that cannot be filled from this
     // file is refused now, not discovered on the first delivery.

@@ -1192,3 +1192,6 @@ error-400-text = The form did not arrive whole. Go back and send it again.
 error-413-title = File too large
 error-413-text = What you sent exceeds the size this form accepts: nothing was saved. Go back and choose a smaller file.
 sms-error-url-private = This address leads to this server or to a private network; give the provider's public https address.
+# Opt-out in every bulk message
+mail-unsubscribe-footer = To stop receiving this kind of message:
+mail-unsubscribe-link = Unsubscribe from this kind of message

@@ -1192,3 +1192,6 @@ error-400-text = Le formulaire n'a pas été reçu en entier. Revenez en arrièr
 error-413-title = Fichier trop volumineux
 error-413-text = Ce que vous avez envoyé dépasse la taille que ce formulaire accepte : rien n'a été enregistré. Revenez en arrière et choisissez un fichier plus petit.
 sms-error-url-private = Cette adresse mène à ce serveur ou à un réseau privé ; indiquez l'adresse https publique du fournisseur.
+# Désinscription dans chaque envoi groupé
+mail-unsubscribe-footer = Pour ne plus recevoir ce type de message :
+mail-unsubscribe-link = Se désinscrire de ce type de message

@@ -181,6 +181,25 @@ pub async fn facts_of<C: ConnectionTrait>(
         .values()
         .filter_map(|f| f.email.as_ref().map(|(a, _)| normalise(a)))
         .collect();
+    let (bounced, mut unsub) = address_facts(db, &addresses).await?;
+    for f in out.values_mut() {
+        if let Some((a, _)) = &f.email {
+            let key = normalise(a);
+            f.hard_bounced = bounced.contains(&key);
+            if let Some(cats) = unsub.remove(&key) {
+                f.unsubscribed = cats;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Which of `addresses` (normalised) are suppressed (hard bounce,
+/// complaint), and the categories each unsubscribed from.
+async fn address_facts<C: ConnectionTrait>(
+    db: &C,
+    addresses: &[String],
+) -> AppResult<(HashSet<String>, HashMap<String, HashSet<String>>)> {
     let mut bounced: HashSet<String> = HashSet::new();
     let mut unsub: HashMap<String, HashSet<String>> = HashMap::new();
     for chunk in addresses.chunks(500) {
@@ -200,13 +219,29 @@ pub async fn facts_of<C: ConnectionTrait>(
             unsub.entry(u.address).or_default().insert(u.category);
         }
     }
-    for f in out.values_mut() {
-        if let Some((a, _)) = &f.email {
-            let key = normalise(a);
-            f.hard_bounced = bounced.contains(&key);
-            if let Some(cats) = unsub.remove(&key) {
-                f.unsubscribed = cats;
-            }
+    Ok((bounced, unsub))
+}
+
+/// The same decision for recipients known only by their e-mail address (a
+/// CSV file, a partner's list): those who unsubscribed from `category` or
+/// whose address is suppressed, with the reason. The others may receive it.
+pub async fn excluded_addresses<C: ConnectionTrait>(
+    db: &C,
+    addresses: &[String],
+    category: Category,
+) -> AppResult<HashMap<String, Exclusion>> {
+    let keys: Vec<String> = addresses.iter().map(|a| normalise(a)).collect();
+    let (bounced, unsub) = address_facts(db, &keys).await?;
+    let mut out = HashMap::new();
+    for (address, key) in addresses.iter().zip(&keys) {
+        let facts = Facts {
+            email: Some((address.clone(), true)),
+            unsubscribed: unsub.get(key).cloned().unwrap_or_default(),
+            hard_bounced: bounced.contains(key),
+            ..Default::default()
+        };
+        if let Err(why) = decide(&facts, SendChannel::Email, category) {
+            out.insert(address.clone(), why);
         }
     }
     Ok(out)

@@ -617,14 +617,60 @@ fn content_of(
         .filter(|u| u.starts_with("http"))
         .map(str::to_owned);
     match render::render(state, kind, &render::variant_for(version, l), &ctx, l) {
-        Ok(r) => Ok(Content {
-            subject: r.subject,
-            text: r.text,
-            html: r.html,
-            unsubscribe,
-        }),
+        Ok(r) => {
+            // An SMS has no footer: every character is paid for.
+            let (text, html) = match &unsubscribe {
+                Some(url) if kind != TemplateKind::Sms => {
+                    with_unsubscribe_footer(r.text, r.html, url, l)
+                }
+                _ => (r.text, r.html),
+            };
+            Ok(Content {
+                subject: r.subject,
+                text,
+                html,
+                unsubscribe,
+            })
+        }
         Err(e) => Err(format!("render: {e}")),
     }
+}
+
+/// Every bulk message shows its unsubscribe link in the body too: when the
+/// template does not, a footer line carries it (a mail client without the
+/// List-Unsubscribe button still lets the reader leave).
+fn with_unsubscribe_footer(
+    mut text: String,
+    html: Option<String>,
+    url: &str,
+    l: Locale,
+) -> (String, Option<String>) {
+    if !text.contains(url) {
+        text.push_str("\n\n-- \n");
+        text.push_str(&l.t("mail-unsubscribe-footer"));
+        text.push(' ');
+        text.push_str(url);
+        text.push('\n');
+    }
+    let html = html.map(|mut h| {
+        // The link is ours (base URL and a URL-safe token); escaped anyway.
+        let href = url
+            .replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;");
+        if !h.contains(&href) {
+            let footer = format!(
+                "<p style=\"font-size:12px;color:#555555;text-align:center\"><a href=\"{href}\" style=\"color:#555555\">{}</a></p>",
+                l.t("mail-unsubscribe-link")
+            );
+            match h.rfind("</body>") {
+                Some(i) => h.insert_str(i, &footer),
+                None => h.push_str(&footer),
+            }
+        }
+        h
+    });
+    (text, html)
 }
 
 /// The sender identities of a batch and the domains the network may send

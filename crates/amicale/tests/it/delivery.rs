@@ -368,7 +368,9 @@ async fn send_command_queues_a_csv_and_progress_streams() {
     sink.wait_for(3, 30).await;
     assert_each_once(&sink, 3);
     let send_id: i64 = text
-        .trim_start_matches("send ")
+        .lines()
+        .find_map(|l| l.strip_prefix("send "))
+        .expect("the send's id")
         .split(':')
         .next()
         .unwrap()

@@ -11,6 +11,7 @@ mod delivery;
 mod events;
 mod followup;
 mod identities;
+mod optout;
 mod outbox;
 mod people;
 mod scheduler;
