@@ -96,6 +96,7 @@ mod engine;
 mod filters;
 mod phone;
 mod record;
+mod safety;
 
 pub mod catalogue;
 pub mod jungo2;
@@ -103,6 +104,7 @@ pub mod jungo2;
 pub use engine::{Compiled, DEFAULT_FUEL, Engine, MAX_OUTPUT};
 pub use minijinja::Value;
 pub use record::record;
+pub use safety::unescaped_output;
 
 /// The kind of text a template produces, which decides escaping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -3,21 +3,32 @@
 
 // Tags the rich-text editor keeps when pasting; the server cleans again with
 // its own allow-list, this only keeps the editing surface tidy.
-const KEEP = new Set(["P", "BR", "STRONG", "B", "EM", "I", "U", "S", "STRIKE", "A", "UL", "OL", "LI", "H2", "H3", "BLOCKQUOTE"]);
+// The same tags as the server's allow-list (`comms/templates/sanitize.rs`).
+const KEEP = new Set(["P", "BR", "STRONG", "B", "EM", "I", "U", "S", "STRIKE", "DEL", "A", "UL", "OL", "LI", "H2", "H3", "H4", "BLOCKQUOTE", "HR", "SPAN", "DIV"]);
 const DROP = new Set(["SCRIPT", "STYLE", "META", "LINK", "TITLE", "XML", "HEAD", "IFRAME", "OBJECT", "IMG"]);
 
-function cleanNode(node, doc) {
+const VIDEO = /^https:\/\/www\.youtube(-nocookie)?\.com\/embed\/[A-Za-z0-9_\-?=&]+$/;
+
+function cleanNode(node, doc, allowVideo) {
   for (const child of Array.from(node.childNodes)) {
     if (child.nodeType === Node.COMMENT_NODE) {
       child.remove();
     } else if (child.nodeType === Node.ELEMENT_NODE) {
       const tag = child.tagName.toUpperCase();
+      if (allowVideo && tag === "IFRAME" && VIDEO.test(child.getAttribute("src") || "")) {
+        // A video embed of a news body, as the server allows it.
+        for (const attr of Array.from(child.attributes)) {
+          if (!["src", "width", "height", "title", "allowfullscreen"].includes(attr.name)) child.removeAttribute(attr.name);
+        }
+        child.replaceChildren();
+        continue;
+      }
       if (DROP.has(tag) || tag.includes(":")) {
         // Word's <o:p> and friends carry nothing worth keeping.
         if (tag.includes(":")) { child.replaceWith(...child.childNodes); } else { child.remove(); }
         continue;
       }
-      cleanNode(child, doc);
+      cleanNode(child, doc, allowVideo);
       if (!KEEP.has(tag)) {
         child.replaceWith(...child.childNodes);
         continue;
@@ -32,8 +43,17 @@ function cleanNode(node, doc) {
 
 function cleanHtml(html) {
   const doc = new DOMParser().parseFromString(html, "text/html");
-  cleanNode(doc.body, doc);
+  cleanNode(doc.body, doc, false);
   return doc.body.innerHTML;
+}
+
+// The stored body, parsed in an inert document (no script runs, nothing
+// loads), cleaned, and its nodes moved into the editor: the page never
+// assigns stored text to innerHTML.
+function loadBody(area, html, allowVideo) {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  cleanNode(doc.body, doc, allowVideo);
+  area.replaceChildren(...Array.from(doc.body.childNodes).map((n) => document.adoptNode(n)));
 }
 
 function setupEditor(textarea) {
@@ -50,7 +70,7 @@ function setupEditor(textarea) {
     area.setAttribute("aria-labelledby", label.id);
     label.addEventListener("click", () => area.focus());
   }
-  area.innerHTML = textarea.value;
+  loadBody(area, textarea.value, textarea.dataset.video === "on");
   const bar = document.createElement("div");
   bar.className = "editor-bar";
   bar.setAttribute("role", "toolbar");

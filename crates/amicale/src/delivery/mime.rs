@@ -70,7 +70,7 @@ fn part(ct: ContentType, text: String, eight_bit: bool, is_html: bool) -> Single
         // reaches DATA (the precondition of SMTP smuggling).
         None if has_bare_line_end(&text) => {
             Body::new_with_encoding(text, ContentTransferEncoding::QuotedPrintable)
-                .unwrap_or_else(|raw| Body::new(raw))
+                .unwrap_or_else(Body::new)
         }
         // lettre picks 7bit, quoted-printable or base64.
         None => Body::new(text),

@@ -132,7 +132,11 @@ pub fn render(
         }),
         TemplateKind::Email => Ok(Rendered {
             subject: part(&v.subject, Kind::Text)?,
-            html: Some(part(&v.body, Kind::Html)?),
+            // Cleaned again once merged: see `sanitize::clean_rendered`.
+            html: Some(crate::comms::templates::sanitize::clean_rendered(&part(
+                &v.body,
+                Kind::Html,
+            )?)),
             text: part(&v.text, Kind::Text)?,
         }),
         TemplateKind::Newsletter => {

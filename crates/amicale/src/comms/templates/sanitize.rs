@@ -89,6 +89,23 @@ fn is_video_embed(url: &str) -> bool {
 /// through (news, pages); e-mail bodies never carry frames.
 pub fn clean(html: &str, allow_video: bool) -> String {
     let (protected, tags) = set_aside(html);
+    let cleaned = builder(allow_video).clean(&protected).to_string();
+    put_back(&cleaned, &tags)
+}
+
+/// Cleans a rendered e-mail body, merge data included, with the same
+/// allow-list: the last line of defence at delivery. Whatever a template
+/// author found to slip past the checks at save time (a construct we did
+/// not foresee, `href="{{ person.city }}"` with a `javascript:` city), no
+/// script, frame, form, event handler or `javascript:` URL leaves in a
+/// message. Nothing is set aside here: the text is final.
+pub fn clean_rendered(html: &str) -> String {
+    static EMAIL: std::sync::LazyLock<ammonia::Builder<'static>> =
+        std::sync::LazyLock::new(|| builder(false));
+    EMAIL.clean(html).to_string()
+}
+
+fn builder(allow_video: bool) -> ammonia::Builder<'static> {
     let mut allowed: HashSet<&str> = [
         "p",
         "br",
@@ -125,8 +142,8 @@ pub fn clean(html: &str, allow_video: bool) -> String {
                 .collect(),
         );
     }
-    let cleaned = ammonia::Builder::default()
-        .tags(allowed)
+    let mut b = ammonia::Builder::default();
+    b.tags(allowed)
         .tag_attributes(attrs)
         .generic_attributes(HashSet::new())
         .url_schemes(["http", "https", "mailto", "tel"].into_iter().collect())
@@ -137,14 +154,17 @@ pub fn clean(html: &str, allow_video: bool) -> String {
             } else {
                 Some(Cow::Borrowed(value))
             }
-        })
-        .clean(&protected)
-        .to_string();
-    put_back(&cleaned, &tags)
+        });
+    b
 }
 
 /// Template constructs that would print raw HTML past the cleaning: refused.
 pub fn unsafe_construct(source: &str) -> Option<&'static str> {
+    // The engine's own lexer decides: `{%+ raw %}` and any other spelling
+    // it accepts are found there, not by matching text.
+    if let Some(found) = amicale_merge::unescaped_output(source) {
+        return Some(if found == "syntax" { "raw" } else { found });
+    }
     let (_, tags) = set_aside(source);
     for t in &tags {
         let inner: String = t.chars().filter(|c| !c.is_whitespace()).collect();
@@ -210,5 +230,185 @@ mod tests {
             Some("safe")
         );
         assert_eq!(unsafe_construct("{{ person.first_name | upper }}"), None);
+        // Whitespace control used to slip past a prefix match.
+        assert_eq!(
+            unsafe_construct("{%+ raw %}{#<img onerror=alert(1)><script>x</script>#}{% endraw %}"),
+            Some("raw")
+        );
+        assert_eq!(
+            unsafe_construct("{%+ autoescape false %}{{ x }}{% endautoescape %}"),
+            Some("autoescape")
+        );
+    }
+
+    /// Whether `html` carries something active: a script, frame, form or
+    /// object, an event handler, or a script URL (entity-decoded) in a tag.
+    /// Text outside tags is escaped, so "javascript:" there is just words.
+    fn active(html: &str) -> Option<String> {
+        let lower = html.to_ascii_lowercase();
+        for bad in [
+            "<script", "<iframe", "<form", "<object", "<embed", "<svg", "<img", "<style",
+        ] {
+            if lower.contains(bad) {
+                return Some(bad.into());
+            }
+        }
+        // Attributes as a browser reads them: name, then a quoted or bare
+        // value.
+        for (open, _) in lower.match_indices('<') {
+            let tag = &lower[open + 1..lower[open..].find('>').map_or(lower.len(), |e| open + e)];
+            let mut rest = tag.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '/');
+            loop {
+                rest = rest.trim_start_matches(|c: char| c.is_whitespace() || c == '/');
+                if rest.is_empty() {
+                    break;
+                }
+                let name_end = rest
+                    .find(|c: char| c.is_whitespace() || c == '=' || c == '/')
+                    .unwrap_or(rest.len());
+                let name = &rest[..name_end];
+                rest = rest[name_end..].trim_start();
+                let mut value = "";
+                if let Some(after) = rest.strip_prefix('=') {
+                    let after = after.trim_start();
+                    let (v, r) = match after.chars().next() {
+                        Some(q @ ('"' | '\'')) => {
+                            let body = &after[1..];
+                            let end = body.find(q).unwrap_or(body.len());
+                            (&body[..end], body.get(end + 1..).unwrap_or(""))
+                        }
+                        _ => {
+                            let end = after.find(char::is_whitespace).unwrap_or(after.len());
+                            (&after[..end], &after[end..])
+                        }
+                    };
+                    value = v;
+                    rest = r;
+                }
+                if name.starts_with("on") {
+                    return Some(format!("handler {name} in <{tag}>"));
+                }
+                let decoded: String = value
+                    .replace("&#x61;", "a")
+                    .replace("&#97;", "a")
+                    .replace("&#106;", "j")
+                    .replace("&colon;", ":")
+                    .replace("&#58;", ":")
+                    .chars()
+                    .filter(|c| !c.is_whitespace() && !c.is_control())
+                    .collect();
+                if ["javascript:", "vbscript:", "data:"]
+                    .iter()
+                    .any(|b| decoded.starts_with(b))
+                {
+                    return Some(format!("script URL in <{tag}>"));
+                }
+            }
+        }
+        None
+    }
+
+    /// Property: whatever the template (built at random from harmless and
+    /// hostile pieces) and whatever the merge data, the message that leaves
+    /// (template checked and cleaned at save, rendered, cleaned again)
+    /// holds nothing active.
+    #[test]
+    fn nothing_active_reaches_a_rendered_message() {
+        use amicale_merge::{Engine, Kind, Locale};
+        use rand::{Rng, SeedableRng};
+        const PIECES: &[&str] = &[
+            "<p>",
+            "</p>",
+            "Bonjour ",
+            "{{ person.city }}",
+            "{{ person.first_name }}",
+            "<a href=\"{{ person.city }}\">lien</a>",
+            "<a href='{{ person.first_name }}'>x</a>",
+            "<a href=\"java{{ person.city }}\">",
+            "<a href=\"{{ person.city }}script:alert(1)\">",
+            "<a href=\"jav&#x61;script:alert(1)\">",
+            "<script>alert(1)</script>",
+            "<iframe src=x>",
+            "<img src=x onerror=alert(1)>",
+            "<form action=x><input></form>",
+            "<b onclick=x()>",
+            "{%+ raw %}",
+            "{% raw %}",
+            "{%- raw -%}",
+            "{% endraw %}",
+            "{#",
+            "#}",
+            "{# <script>alert(1)</script> #}",
+            "{%+ autoescape false %}",
+            "{% endautoescape %}",
+            "{{ person.city | safe }}",
+            "{% if person.city %}",
+            "{% endif %}",
+            "<",
+            ">",
+            "\"",
+            "'",
+            "<svg onload=alert(1)>",
+            "<style>x{}</style>",
+            "{{ '<script>' }}",
+            "{{ 'javascript:alert(1)' }}",
+        ];
+        const DATA: &[&str] = &[
+            "Paris",
+            "javascript:alert(1)",
+            " JaVaScRiPt:alert(1)",
+            "java\tscript:x",
+            "\"><script>alert(1)</script>",
+            "' onmouseover='alert(1)",
+            "<img src=x onerror=alert(1)>",
+            "{{ x }}",
+            "{%+ raw %}",
+            "vbscript:msgbox",
+            "data:text/html,<script>alert(1)</script>",
+            "&#106;avascript:alert(1)",
+        ];
+        let engine = Engine::new();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(20);
+        let mut rendered_count = 0;
+        for _ in 0..3000 {
+            let n = rng.gen_range(1..8);
+            let source: String = (0..n)
+                .map(|_| PIECES[rng.gen_range(0..PIECES.len())])
+                .collect();
+            let ctx = serde_json::json!({
+                "person": {
+                    "city": DATA[rng.gen_range(0..DATA.len())],
+                    "first_name": DATA[rng.gen_range(0..DATA.len())],
+                }
+            });
+            // What saving a template does: refuse, then clean.
+            if unsafe_construct(&source).is_some() {
+                continue;
+            }
+            let saved = clean(&source, false);
+            let Ok(out) = engine.render(&saved, Kind::Html, Locale::Fr, &ctx) else {
+                continue;
+            };
+            rendered_count += 1;
+            let sent = clean_rendered(&out);
+            assert_eq!(
+                active(&sent),
+                None,
+                "template {source:?} data {ctx} gave {sent:?}"
+            );
+        }
+        assert!(
+            rendered_count > 500,
+            "only {rendered_count} templates rendered"
+        );
+    }
+
+    #[test]
+    fn a_javascript_city_in_a_link_is_dropped_at_delivery() {
+        let out =
+            r#"<p><a href="javascript:alert(1)">x</a><a href="https://ok.example/">y</a></p>"#;
+        let sent = clean_rendered(out);
+        assert!(!sent.contains("javascript"), "{sent}");
+        assert!(sent.contains("https://ok.example/"), "{sent}");
     }
 }

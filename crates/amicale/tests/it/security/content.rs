@@ -267,3 +267,84 @@ async fn ics_values_are_escaped_by_the_writer() {
     })
     .await;
 }
+
+/// Item 9: the raw-block trick with whitespace control (`{%+ raw %}`) and
+/// its cousins are refused when the template is saved.
+#[tokio::test]
+async fn templates_that_print_unescaped_text_are_refused() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        for body in [
+            "<p>Bonjour</p>{%+ raw %}{#<img src=x onerror=alert(1)><script>alert(1)</script>#}{% endraw %}",
+            "{%- raw -%}{#<script>alert(1)</script>#}{%- endraw %}",
+            "{%+ autoescape false %}{{ person.first_name }}{% endautoescape %}",
+        ] {
+            let res = app
+                .post_form(
+                    "/admin/templates/new?kind=email",
+                    "/admin/templates/new",
+                    &[
+                        ("kind", "email"),
+                        ("name", "Piège"),
+                        ("active", "1"),
+                        ("recipient_types", "beneficiary"),
+                        ("sending_modes", "person_page"),
+                        ("subject_fr", "Bonjour"),
+                        ("body_fr", body),
+                    ],
+                )
+                .await;
+            assert_eq!(res.status(), 422, "{body}");
+        }
+        let list = app.get("/admin/templates").await.text().await.unwrap();
+        assert!(!list.contains("Piège"), "nothing was saved");
+        app.stop().await;
+    })
+    .await;
+}
+
+/// Item 9: a link whose address is merge data gets no `javascript:` URL
+/// into the message that reaches the SMTP server, whatever the person's
+/// city says.
+#[tokio::test]
+async fn merge_data_cannot_make_a_javascript_link() {
+    on_each_backend(|b| async move {
+        let (app, sink, _db) = admin_app(b).await;
+        let t = person_page_template(
+            &app,
+            "Lien",
+            "Lien",
+            r#"<p><a href="{{ person.city }}">Votre ville</a> <a href="https://ok.example/">ok</a></p>"#,
+        )
+        .await;
+        let res = app
+            .post_form(
+                "/admin/people/new",
+                "/admin/people/new",
+                &[
+                    ("first_name", "Ann"),
+                    ("last_name", "Bob"),
+                    ("email0", "ann.bob@example.org"),
+                    ("email0_accepts", "1"),
+                    ("city", "javascript:alert(1)"),
+                    ("status", "active"),
+                    ("recipient_type", "beneficiary"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let p = id_in(&location(&res), "/admin/people/");
+        send(&app, p, t).await;
+        let mail = sink.wait_for(1, 20).await.remove(0);
+        let msg = mail_parser::MessageParser::default()
+            .parse(mail.data.as_bytes())
+            .unwrap();
+        let html = msg.body_html(0).unwrap().into_owned();
+        assert!(!html.to_ascii_lowercase().contains("javascript:"), "{html}");
+        assert!(html.contains("Votre ville"), "{html}");
+        // The good link is kept (rewritten for click tracking).
+        assert_eq!(html.matches("href=").count(), 1, "{html}");
+        app.stop().await;
+    })
+    .await;
+}
