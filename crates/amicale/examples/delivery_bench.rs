@@ -7,13 +7,14 @@
 
 use std::time::{Duration, Instant};
 
-use amicale::app::{AppState, shutdown_pair, spawn_background};
+use amicale::app::{AppState, shutdown_pair};
 use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self, TemplateInput};
 use amicale::config::Config;
 use amicale::db::entities::outbox;
 use amicale::delivery::outbox::Origin;
 use amicale::delivery::sends::{self, Recipient};
+use amicale::runtime::spawn_background;
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 

@@ -4,12 +4,13 @@ use std::io::{IsTerminal, Read};
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{self, Application, shutdown_pair};
+use crate::app::{self, shutdown_pair};
 use crate::auth::model::{Email, NewPassword};
 use crate::auth::{password, store};
 use crate::config::{Config, LogFormat};
 use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
+use crate::runtime::{self, Application};
 
 /// Amicale: alumni and partner network platform.
 ///
@@ -334,7 +335,7 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
         Command::Worker => {
             let (trigger, shutdown) = shutdown_pair();
             tokio::spawn(wait_for_signal(trigger));
-            app::run_worker(config, shutdown).await
+            runtime::run_worker(config, shutdown).await
         }
         Command::Migrate => {
             let db = crate::db::connect(&config.database_url).await?;

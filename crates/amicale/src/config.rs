@@ -241,7 +241,10 @@ impl Config {
             ("max_connections", self.max_connections as u64),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
-            ("max_concurrent_requests", self.max_concurrent_requests as u64),
+            (
+                "max_concurrent_requests",
+                self.max_concurrent_requests as u64,
+            ),
             ("max_form_bytes", self.max_form_bytes as u64),
         ] {
             if value == 0 {

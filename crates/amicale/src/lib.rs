@@ -16,6 +16,8 @@ pub mod events;
 pub mod home;
 pub mod ops;
 pub mod people;
+pub mod routes;
+pub mod runtime;
 pub mod schedule;
 pub mod uploads;
 pub mod web;

@@ -203,19 +203,12 @@ pub async fn import(
 ) -> AppResult<Response> {
     let mut imported = Vec::new();
     let mut refused = Vec::new();
-    while let Some(field) = mp
-        .next_field()
-        .await
-        .map_err(crate::uploads::unreadable)?
-    {
+    while let Some(field) = mp.next_field().await.map_err(crate::uploads::unreadable)? {
         if field.name() != Some("files") {
             continue;
         }
         let name = clean_filename(field.file_name().unwrap_or("template.txt"));
-        let bytes = field
-            .bytes()
-            .await
-            .map_err(crate::uploads::unreadable)?;
+        let bytes = field.bytes().await.map_err(crate::uploads::unreadable)?;
         if bytes.is_empty() {
             continue;
         }

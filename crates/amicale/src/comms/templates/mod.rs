@@ -44,8 +44,9 @@ pub fn router() -> Router<AppState> {
             "/admin/templates/{id}/attachments",
             // Several attachments of up to 2 MB at once (the default form
             // limit would refuse even one).
-            post(pages::upload)
-                .layer(DefaultBodyLimit::max(10 * pages::MAX_ATTACHMENT + 64 * 1024)),
+            post(pages::upload).layer(DefaultBodyLimit::max(
+                10 * pages::MAX_ATTACHMENT + 64 * 1024,
+            )),
         )
         .route(
             "/admin/templates/{id}/attachments/{aid}",

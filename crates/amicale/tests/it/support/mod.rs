@@ -8,8 +8,9 @@ pub mod smtp;
 
 use std::future::Future;
 
-use amicale::app::{AppState, Application, ShutdownTrigger, shutdown_pair};
+use amicale::app::{AppState, ShutdownTrigger, shutdown_pair};
 use amicale::config::Config;
+use amicale::runtime::Application;
 use reqwest::redirect::Policy;
 use tokio::task::JoinHandle;
 
