@@ -48,6 +48,8 @@ pub enum ErrorPage {
     Csrf,
     BadRequest,
     TooLarge,
+    /// A unique value taken by a concurrent request (an account, a name).
+    Conflict,
     Internal,
 }
 
@@ -58,6 +60,7 @@ impl ErrorPage {
             ErrorPage::Forbidden | ErrorPage::Csrf => StatusCode::FORBIDDEN,
             ErrorPage::BadRequest => StatusCode::BAD_REQUEST,
             ErrorPage::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorPage::Conflict => StatusCode::CONFLICT,
             ErrorPage::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,6 +91,12 @@ impl IntoResponse for AppError {
                     ErrorPage::BadRequest
                 }
             }
+            // Two requests that create the same unique thing at once: the
+            // database keeps one, the other is told, never a 500.
+            AppError::Db(e) if is_unique_violation(e) => {
+                tracing::info!(error = %e, "unique value taken meanwhile");
+                ErrorPage::Conflict
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
                 ErrorPage::Internal
@@ -98,6 +107,14 @@ impl IntoResponse for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Whether a database error is a unique constraint refusing a duplicate.
+pub fn is_unique_violation(e: &sea_orm::DbErr) -> bool {
+    matches!(
+        e.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
+}
 
 /// Not found unless `found`: what lies outside a user's scope does not
 /// exist for them.

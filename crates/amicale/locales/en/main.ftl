@@ -1195,3 +1195,5 @@ sms-error-url-private = This address leads to this server or to a private networ
 # Opt-out in every bulk message
 mail-unsubscribe-footer = To stop receiving this kind of message:
 mail-unsubscribe-link = Unsubscribe from this kind of message
+error-409-title = Already taken
+error-409-text = Someone saved the same thing a moment ago: nothing of yours was saved. Go back, reload the page and check before saving again.

@@ -1195,3 +1195,5 @@ sms-error-url-private = Cette adresse mène à ce serveur ou à un réseau priv�
 # Désinscription dans chaque envoi groupé
 mail-unsubscribe-footer = Pour ne plus recevoir ce type de message :
 mail-unsubscribe-link = Se désinscrire de ce type de message
+error-409-title = Déjà pris
+error-409-text = Quelqu'un a enregistré la même chose à l'instant : rien de votre saisie n'a été enregistré. Revenez en arrière, rechargez la page et vérifiez avant d'enregistrer à nouveau.

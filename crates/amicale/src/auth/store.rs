@@ -64,7 +64,15 @@ pub async fn create_user(
     }
     .insert(db)
     .await
-    .map_err(AppError::from)?;
+    .map_err(|e| {
+        // The check above and this insert are not atomic: the unique index
+        // decides between two creations at once.
+        if crate::error::is_unique_violation(&e) {
+            CreateError::Exists
+        } else {
+            CreateError::App(e.into())
+        }
+    })?;
     Ok(user)
 }
 

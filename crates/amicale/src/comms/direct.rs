@@ -3,7 +3,7 @@
 //! history of what concerns a person or an event, whatever sent it.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -21,8 +21,11 @@ use crate::delivery::sends::{self, Recipient};
 use crate::delivery::sms::pricing::Pricer;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Audience, SendChannel};
+use crate::events::reach::Events;
 use crate::events::rules::build_for_event;
-use crate::web::extract::{Require, SendMessages, ViewPeople};
+use crate::people::person::Persons;
+use crate::web::extract::InScope;
+use crate::web::extract::{SendMessages, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 
@@ -223,11 +226,9 @@ fn chosen(f: &FormPairs, offered: &[templates::Model]) -> Vec<templates::Model> 
 /// send per template, with its exclusions.
 pub async fn send_event(
     State(state): State<AppState>,
-    who: Require<SendMessages>,
-    Path(id): Path<i64>,
+    InScope { id, who, .. }: InScope<Events, SendMessages>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    crate::events::reach::check(&state, &who.0, id).await?;
     let e = crate::events::store::get(&state.db, id).await?;
     let channel = channel_or_default(f.get("channel"));
     let audience = Audience::parse(f.get("audience")).unwrap_or(Audience::All);
@@ -426,12 +427,10 @@ async fn person_decision(
 /// whole history of what concerns the person.
 pub async fn person_page(
     State(state): State<AppState>,
-    who: Require<ViewPeople>,
+    InScope { id, who, .. }: InScope<Persons, ViewPeople>,
     p: Page,
-    Path(id): Path<i64>,
     axum::extract::Query(q): axum::extract::Query<PersonQuery>,
 ) -> AppResult<Response> {
-    crate::people::person::in_reach(&state, &who.0, id).await?;
     let person = persons::Entity::find_by_id(id)
         .one(&state.db)
         .await?
@@ -508,11 +507,9 @@ pub fn next_batch(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
 
 pub async fn person_send(
     State(state): State<AppState>,
-    who: Require<SendMessages>,
-    Path(id): Path<i64>,
+    InScope { id, who, .. }: InScope<Persons, SendMessages>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    crate::people::person::in_reach(&state, &who.0, id).await?;
     let person = persons::Entity::find_by_id(id)
         .one(&state.db)
         .await?

@@ -14,9 +14,11 @@ use crate::db::entities::{events, programmes, users};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{self, Mode, Nature, Presence, fill_label};
 use crate::events::reach;
+use crate::events::reach::Events;
 use crate::events::store::{self, EventInput, EventQuery, Participant};
 use crate::people::crm::{Opt, choices};
 use crate::people::search::{self, Criteria, Scope, Sort};
+use crate::web::extract::InScope;
 use crate::web::extract::{EditEvents, Require, ViewEvents};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
@@ -396,11 +398,9 @@ pub async fn create(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
+    InScope { id, .. }: InScope<Events, EditEvents>,
     p: Page,
-    Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let fac = store::facilitators(&state.db, id).await?;
     form_page(&state, &p, Some(id), form_of(&state, &e, &fac), Vec::new()).await
@@ -408,12 +408,10 @@ pub async fn edit_form(
 
 pub async fn update(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
+    InScope { id, .. }: InScope<Events, EditEvents>,
     p: Page,
-    Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     store::get(&state.db, id).await?;
     match parse(&state, &p, &f) {
         Ok(input) => {
@@ -426,10 +424,8 @@ pub async fn update(
 
 pub async fn delete(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
-    Path(id): Path<i64>,
+    InScope { id, .. }: InScope<Events, EditEvents>,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     store::delete(&state.db, id).await?;
     Ok(Redirect::to("/admin/events").into_response())
 }
@@ -469,12 +465,10 @@ pub struct ShowQuery {
 
 pub async fn show(
     State(state): State<AppState>,
-    who: Require<ViewEvents>,
+    InScope { id, who, .. }: InScope<Events, ViewEvents>,
     p: Page,
-    Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let participants = store::participants(&state.db, id).await?;
     let (reg, wait) = store::fill(&state.db, id).await?;
@@ -544,11 +538,9 @@ pub async fn show(
 
 pub async fn add_participant(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
-    Path(id): Path<i64>,
+    InScope { id, who, .. }: InScope<Events, EditEvents>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let person: i64 = f.get("person").parse().map_err(|_| AppError::NotFound)?;
     // The person must be within the staff member's reach.
@@ -564,10 +556,9 @@ pub async fn add_participant(
 
 pub async fn remove_participant(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
+    InScope { .. }: InScope<Events, EditEvents>,
     Path((id, person)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     store::unregister(&state.db, &e, person).await?;
     Ok(Redirect::to(&format!("/admin/events/{id}?notice=removed")).into_response())
@@ -577,11 +568,9 @@ pub async fn remove_participant(
 /// `presence_<participation>` selects for every row it shows.
 pub async fn attendance(
     State(state): State<AppState>,
-    who: Require<EditEvents>,
-    Path(id): Path<i64>,
+    InScope { id, .. }: InScope<Events, EditEvents>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     store::get(&state.db, id).await?;
     let mut rows = Vec::new();
     for part in f.all("row") {
@@ -609,11 +598,9 @@ struct SheetTpl<'a> {
 /// a signature box.
 pub async fn sheet(
     State(state): State<AppState>,
-    who: Require<ViewEvents>,
+    InScope { id, .. }: InScope<Events, ViewEvents>,
     p: Page,
-    Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    reach::check(&state, &who.0, id).await?;
     let e = store::get(&state.db, id).await?;
     let mut participants = store::participants(&state.db, id).await?;
     participants.retain(|x| !x.participation.waiting);

@@ -74,3 +74,16 @@ pub async fn check(state: &AppState, s: &SessionUser, id: i64) -> AppResult<()> 
         .await?;
     crate::error::found(n == 1)
 }
+
+/// Events, as the `{id}` of a path: within the user's Events scope.
+pub struct Events;
+
+impl crate::web::extract::Scoped for Events {
+    async fn visible(state: &AppState, who: &SessionUser, id: i64) -> AppResult<bool> {
+        match check(state, who, id).await {
+            Ok(()) => Ok(true),
+            Err(crate::error::AppError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}

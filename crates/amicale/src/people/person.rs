@@ -3,7 +3,7 @@
 //! reported on their field.
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
 use crate::people::store::{self, AddressEntry, EmailEntry, Names, PersonInput, PhoneEntry};
+use crate::web::extract::InScope;
 use crate::web::extract::{CreatePeople, EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
@@ -390,12 +391,10 @@ pub async fn new_form(
 
 pub async fn edit_form(
     State(state): State<AppState>,
-    who: Require<ViewPeople>,
+    InScope { id, .. }: InScope<Persons, ViewPeople>,
     p: Page,
-    Path(id): Path<i64>,
     RawQuery(query): RawQuery,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let rec = store::load(&state.db, id).await?;
     let (programmes, organisations) = choices(&state).await?;
     let saved = query.as_deref() == Some("saved");
@@ -471,12 +470,10 @@ pub async fn create(
 
 pub async fn update(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    InScope { id, .. }: InScope<Persons, EditPeople>,
     p: Page,
-    Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     save(state, p, Some(id), f).await
 }
 
@@ -494,4 +491,21 @@ pub async fn in_reach(
         .count(&state.db)
         .await?;
     crate::error::found(n == 1)
+}
+
+/// Person records, as the `{id}` of a path: within the user's People scope.
+pub struct Persons;
+
+impl crate::web::extract::Scoped for Persons {
+    async fn visible(
+        state: &AppState,
+        who: &crate::web::session::SessionUser,
+        id: i64,
+    ) -> AppResult<bool> {
+        match in_reach(state, who, id).await {
+            Ok(()) => Ok(true),
+            Err(crate::error::AppError::NotFound) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
 }

@@ -13,7 +13,9 @@ use crate::app::AppState;
 use crate::db::entities::{person_photos, persons};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
+use crate::people::person::Persons;
 use crate::uploads;
+use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Member, Require};
 
 pub const MAX_PHOTO: usize = 1024 * 1024;
@@ -34,11 +36,9 @@ pub async fn with_photo(state: &AppState, ids: &[i64]) -> AppResult<Vec<i64>> {
 
 pub async fn upload(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
-    Path(id): Path<i64>,
+    InScope { id, .. }: InScope<Persons, EditPeople>,
     mut mp: Multipart,
 ) -> AppResult<Response> {
-    crate::people::person::in_reach(&state, &who.0, id).await?;
     let mut outcome = "photo-missing";
     if let Some((name, bytes)) = uploads::file_field(&mut mp, "photo").await? {
         outcome = match uploads::check(&name, &bytes, MAX_PHOTO) {
@@ -72,10 +72,8 @@ pub async fn upload(
 
 pub async fn remove(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
-    Path(id): Path<i64>,
+    InScope { id, .. }: InScope<Persons, EditPeople>,
 ) -> AppResult<Response> {
-    crate::people::person::in_reach(&state, &who.0, id).await?;
     person_photos::Entity::delete_by_id(id)
         .exec(&state.db)
         .await?;

@@ -41,6 +41,7 @@ fn render(page: ErrorPage, locale: Locale, signed_in: bool, original: Response) 
         ErrorPage::Csrf => "error-csrf",
         ErrorPage::BadRequest => "error-400",
         ErrorPage::TooLarge => "error-413",
+        ErrorPage::Conflict => "error-409",
         ErrorPage::Internal => "error-500",
     };
     let tpl = ErrorTpl {

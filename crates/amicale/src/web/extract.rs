@@ -206,3 +206,53 @@ impl axum::extract::OptionalFromRequestParts<AppState> for CurrentUser {
             .map(CurrentUser))
     }
 }
+
+/// A kind of record whose id comes in paths and that a staff user's scope
+/// limits. Each feature implements it for its records, so the shell knows
+/// none of them.
+pub trait Scoped: Send + Sync + 'static {
+    /// Whether `who` may see record `id` (an unknown id is not visible).
+    fn visible(
+        state: &AppState,
+        who: &SessionUser,
+        id: i64,
+    ) -> impl std::future::Future<Output = crate::error::AppResult<bool>> + Send;
+}
+
+/// The `{id}` of the path: a record of kind `S` within the scope of a user
+/// holding `P`. A record out of scope answers 404, as an unknown one does,
+/// so a handler that takes this cannot forget the check.
+pub struct InScope<S: Scoped, P: Permission> {
+    pub id: i64,
+    pub who: Require<P>,
+    _kind: PhantomData<S>,
+}
+
+impl<S: Scoped, P: Permission> FromRequestParts<AppState> for InScope<S, P> {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let who = Require::<P>::from_request_parts(parts, state).await?;
+        let axum::extract::Path(params) = axum::extract::Path::<
+            std::collections::HashMap<String, String>,
+        >::from_request_parts(parts, state)
+        .await
+        .map_err(|_| AppError::NotFound.into_response())?;
+        let id = params
+            .get("id")
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| AppError::NotFound.into_response())?;
+        match S::visible(state, &who.0, id).await {
+            Ok(true) => Ok(InScope {
+                id,
+                who,
+                _kind: PhantomData,
+            }),
+            Ok(false) => Err(AppError::NotFound.into_response()),
+            Err(e) => Err(e.into_response()),
+        }
+    }
+}

@@ -12,9 +12,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::app::AppState;
 use crate::db::entities::users;
 use crate::error::{AppError, AppResult};
-use crate::people::person::in_reach;
+use crate::people::person::Persons;
 use crate::uploads;
-use crate::web::extract::{EditPeople, Require, ViewPeople};
+use crate::web::extract::InScope;
+use crate::web::extract::{EditPeople, ViewPeople};
 
 pub const MAX_DOCUMENT: usize = 5 * 1024 * 1024;
 
@@ -82,11 +83,9 @@ fn back(id: i64, notice: &str) -> Response {
 
 pub async fn upload(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
-    Path(id): Path<i64>,
+    InScope { id, who, .. }: InScope<Persons, EditPeople>,
     mut mp: Multipart,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let mut outcome = "doc-missing";
     if let Some((name, bytes)) = uploads::file_field(&mut mp, "document").await? {
         let name = uploads::clean_filename(&name);
@@ -128,10 +127,9 @@ pub async fn upload(
 
 pub async fn download(
     State(state): State<AppState>,
-    who: Require<ViewPeople>,
+    InScope { .. }: InScope<Persons, ViewPeople>,
     Path((id, doc)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let mut q = Query::select();
     q.columns(["name", "content_type", "data"].map(a))
         .from(a("person_documents"))
@@ -163,10 +161,9 @@ pub async fn download(
 
 pub async fn remove(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    InScope { .. }: InScope<Persons, EditPeople>,
     Path((id, doc)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     if !super::store::delete(&state.db, "person_documents", id, doc).await? {
         return Err(AppError::NotFound);
     }

@@ -17,7 +17,8 @@ use crate::app::AppState;
 use crate::db::entities::{persons, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
-use crate::people::person::in_reach;
+use crate::people::person::Persons;
+use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Permission, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render_status};
@@ -261,12 +262,10 @@ pub struct PageQuery {
 
 pub async fn page(
     State(state): State<AppState>,
-    who: Require<ViewPeople>,
+    InScope { id, who, .. }: InScope<Persons, ViewPeople>,
     p: Page,
-    Path(id): Path<i64>,
     Query(q): Query<PageQuery>,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let mut form = None;
     if let Some((slug, rid)) = q.edit.split_once(':')
         && let (Some(kind), Ok(rid)) = (Kind::by_slug(slug), rid.parse::<i64>())
@@ -289,6 +288,8 @@ pub async fn page(
     show(&state, &p, &who.0, id, form, notice, StatusCode::OK).await
 }
 
+/// Saves a follow-up entry of person `id`, whom the caller's extractor
+/// found within the user's scope.
 async fn write(
     state: AppState,
     who: Require<EditPeople>,
@@ -298,7 +299,6 @@ async fn write(
     row: Option<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let kind = Kind::by_slug(&slug).ok_or(AppError::NotFound)?;
     let c = Choices::load(&state).await?;
     let allowed = Allowed {
@@ -349,7 +349,7 @@ async fn write(
 
 pub async fn add(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    InScope { who, .. }: InScope<Persons, EditPeople>,
     p: Page,
     Path((id, slug)): Path<(i64, String)>,
     f: FormPairs,
@@ -359,7 +359,7 @@ pub async fn add(
 
 pub async fn correct(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    InScope { who, .. }: InScope<Persons, EditPeople>,
     p: Page,
     Path((id, slug, row)): Path<(i64, String, i64)>,
     f: FormPairs,
@@ -369,10 +369,9 @@ pub async fn correct(
 
 pub async fn remove(
     State(state): State<AppState>,
-    who: Require<EditPeople>,
+    InScope { .. }: InScope<Persons, EditPeople>,
     Path((id, slug, row)): Path<(i64, String, i64)>,
 ) -> AppResult<Response> {
-    in_reach(&state, &who.0, id).await?;
     let kind = Kind::by_slug(&slug).ok_or(AppError::NotFound)?;
     if !store::delete(&state.db, kind.table, id, row).await? {
         return Err(AppError::NotFound);

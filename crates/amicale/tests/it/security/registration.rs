@@ -234,3 +234,62 @@ async fn address_change_links_and_resets_are_throttled_too() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn two_confirmations_of_one_address_at_once_open_one_account_and_never_fail() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        for _ in 0..2 {
+            assert_eq!(
+                register_as(&app, "twice@example.org", "recruiter")
+                    .await
+                    .status(),
+                200
+            );
+        }
+        // Both links, followed at the same moment.
+        let rows = amicale::db::entities::registration_requests::Entity::find()
+            .count(&app.state.db)
+            .await
+            .unwrap();
+        assert_eq!(rows, 2);
+        let mut links = Vec::new();
+        for r in amicale::db::entities::outbox::Entity::find()
+            .filter(amicale::db::entities::outbox::Column::Recipient.eq("twice@example.org"))
+            .all(&app.state.db)
+            .await
+            .unwrap()
+        {
+            let start = r.body_text.find("/register/confirm/").unwrap();
+            let rest = &r.body_text[start..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            links.push(rest[..end].to_owned());
+        }
+        assert_eq!(links.len(), 2);
+        let (c1, c2) = (new_client(), new_client());
+        let t1 = extract_csrf(&app.text_as(&c1, &links[0]).await).unwrap();
+        let t2 = extract_csrf(&app.text_as(&c2, &links[1]).await).unwrap();
+        let post = |c: &reqwest::Client, link: &str, t: &str| {
+            c.post(app.url(link))
+                .header("origin", &app.base)
+                .form(&[("password", ATTACKER_PW), ("csrf_token", t)])
+                .send()
+        };
+        let (a, b2) = tokio::join!(post(&c1, &links[0], &t1), post(&c2, &links[1], &t2));
+        let statuses = [a.unwrap().status().as_u16(), b2.unwrap().status().as_u16()];
+        assert!(
+            statuses.iter().all(|s| *s == 200 || *s == 409),
+            "one success and one clear answer: {statuses:?}"
+        );
+        assert_eq!(
+            users::Entity::find()
+                .filter(users::Column::Email.eq("twice@example.org"))
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            1
+        );
+        app.stop().await;
+    })
+    .await;
+}
