@@ -33,7 +33,7 @@ pub struct Inner {
     pub default_locale: Locale,
     pub mail_from: Mailbox,
     /// Transport, rate and DKIM keys in force (reloaded when changed).
-    pub delivery: crate::delivery::transports::Cell,
+    pub delivery: crate::delivery::delivery_settings::Cell,
     pub secure_cookies: bool,
     pub metrics: Metrics,
     /// Woken after a transaction that queued messages commits, so delivery
@@ -67,7 +67,7 @@ impl AppState {
             Some(k) => SecretKey::from_config(k)?,
             None => SecretKey::load_or_create(&db).await?,
         };
-        let delivery = crate::delivery::transports::initial(&config)?;
+        let delivery = crate::delivery::delivery_settings::initial(&config)?;
         let mail_from = config
             .mail_from
             .parse()

@@ -7,7 +7,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::smtp::SmtpUrl;
+use crate::delivery::smtp_url::SmtpUrl;
 use crate::error::AppError;
 
 /// Variables under the `AMICALE_` prefix that are not configuration keys:

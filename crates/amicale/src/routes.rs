@@ -23,7 +23,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::router())
         .merge(crate::admin::router())
         .merge(crate::comms::router())
-        .merge(crate::delivery::pages::router())
+        .merge(crate::delivery::send_pages::router())
         .merge(crate::delivery::sms::pages::router())
         .merge(crate::delivery::tracking::router())
         .merge(crate::delivery::identity_pages::router())

@@ -114,7 +114,7 @@ async fn outbox_list(
         .collect();
     render(&OutboxTpl {
         p: &p,
-        catcher: crate::delivery::transports::current(&state)
+        catcher: crate::delivery::delivery_settings::current(&state)
             .await?
             .default
             .transport

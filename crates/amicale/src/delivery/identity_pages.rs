@@ -267,7 +267,7 @@ async fn set_profile(
     }
     .update(&state.db)
     .await?;
-    crate::delivery::transports::bump(&state.db).await
+    crate::delivery::delivery_settings::bump(&state.db).await
 }
 
 /// Routes a staff user's own messages through an SMTP profile (their

@@ -8,8 +8,8 @@ use std::time::Duration;
 use lettre::address::Envelope;
 
 use crate::config::Config;
-use crate::delivery::smtp::SmtpUrl;
 use crate::delivery::smtp_client::{Connection, Endpoint, Outgoing, SmtpError};
+use crate::delivery::smtp_url::SmtpUrl;
 use crate::error::AppResult;
 
 pub struct SmtpSettings {

@@ -18,8 +18,8 @@ use amicale_mailkit::dkim::{Algorithm, SigningKey};
 
 use crate::app::AppState;
 use crate::db::entities::{dkim_keys, smtp_profiles};
+use crate::delivery::delivery_settings::{self, SEAL_DKIM, SEAL_SMTP};
 use crate::delivery::transport::{Outcome, Session};
-use crate::delivery::transports::{self, SEAL_DKIM, SEAL_SMTP};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
@@ -108,7 +108,7 @@ async fn tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<ListTpl<'a>> {
             .order_by_asc(smtp_profiles::Column::Label)
             .all(&state.db)
             .await?,
-        in_force: transports::current(state)
+        in_force: delivery_settings::current(state)
             .await?
             .default
             .transport
@@ -272,7 +272,7 @@ async fn only_default(state: &AppState, id: i64, is_default: bool) -> AppResult<
             .exec(&state.db)
             .await?;
     }
-    transports::bump(&state.db).await
+    delivery_settings::bump(&state.db).await
 }
 
 async fn save_new(
@@ -333,7 +333,7 @@ async fn delete(
     smtp_profiles::Entity::delete_by_id(id)
         .exec(&state.db)
         .await?;
-    transports::bump(&state.db).await?;
+    delivery_settings::bump(&state.db).await?;
     Ok(Redirect::to("/admin/transports?notice=deleted").into_response())
 }
 
@@ -385,7 +385,7 @@ async fn test(
         s => s.to_owned(),
     };
     let outcome = match (
-        transports::transport_of(&state, &prof),
+        delivery_settings::transport_of(&state, &prof),
         to.parse::<Mailbox>(),
     ) {
         (Err(e), _) => Outcome::Failed(e.to_string()),
@@ -569,7 +569,7 @@ async fn dkim_activate(
         .filter(dkim_keys::Column::Id.eq(id))
         .exec(&state.db)
         .await?;
-    transports::bump(&state.db).await?;
+    delivery_settings::bump(&state.db).await?;
     Ok(Redirect::to("/admin/dkim?notice=activated").into_response())
 }
 
@@ -584,7 +584,7 @@ async fn dkim_deactivate(
         .filter(dkim_keys::Column::Id.eq(id))
         .exec(&state.db)
         .await?;
-    transports::bump(&state.db).await?;
+    delivery_settings::bump(&state.db).await?;
     Ok(Redirect::to("/admin/dkim?notice=deactivated").into_response())
 }
 
@@ -595,7 +595,7 @@ async fn dkim_delete(
 ) -> AppResult<Response> {
     dkim_key(&state, id).await?;
     dkim_keys::Entity::delete_by_id(id).exec(&state.db).await?;
-    transports::bump(&state.db).await?;
+    delivery_settings::bump(&state.db).await?;
     Ok(Redirect::to("/admin/dkim?notice=deleted").into_response())
 }
 

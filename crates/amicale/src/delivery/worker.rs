@@ -27,12 +27,12 @@ use crate::comms::templates::{self, model::TemplateKind, render};
 use crate::crypto::random_token;
 use crate::db::entities::{identities, outbox as row, template_attachments, template_versions};
 use crate::delivery::copies::Copies;
+use crate::delivery::delivery_settings::{self, Active, Route};
 use crate::delivery::mime;
 use crate::delivery::outbox::{self, State};
 use crate::delivery::suppressions;
 use crate::delivery::tracking;
 use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
-use crate::delivery::transports::{self, Active, Route};
 use crate::error::AppResult;
 use crate::web::i18n::Locale;
 
@@ -132,7 +132,7 @@ async fn claim_batch(
     versions: &mut VersionCache,
 ) -> AppResult<Option<(Arc<Batch>, Vec<row::Model>)>> {
     let lease = Duration::seconds(state.config.outbox_lease_secs as i64);
-    let active = transports::current(state).await?;
+    let active = delivery_settings::current(state).await?;
     // A rate-limited server must be able to take the whole claim well
     // within the lease, or messages would wait past it.
     let mut limit = state.config.outbox_batch.max(1);

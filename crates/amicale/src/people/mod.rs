@@ -5,7 +5,6 @@ pub mod accounts;
 pub mod bulk;
 pub mod crm;
 pub mod directory;
-pub mod document;
 pub mod duplicates;
 pub mod export;
 pub mod followup;
@@ -18,6 +17,7 @@ pub mod pg_plan;
 pub mod photos;
 pub mod registration;
 pub mod search;
+pub mod search_document;
 pub mod store;
 pub mod xlsx;
 

@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use crate::db::Backend;
 use crate::db::entities::persons;
 use crate::error::AppResult;
-use crate::people::document::Field;
 use crate::people::model::Status;
 use crate::people::pg_plan;
+use crate::people::search_document::Field;
 
 /// A custom SQL condition written with `?` placeholders: SeaQuery binds
 /// `?` on SQLite but only numbered `$n` on PostgreSQL.

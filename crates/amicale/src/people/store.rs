@@ -15,8 +15,8 @@ use crate::db::entities::{
     person_experiences, person_phones, person_roles, person_tags, persons, programmes,
 };
 use crate::error::{AppError, AppResult};
-use crate::people::document::{Doc, sort_key};
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
+use crate::people::search_document::{Doc, sort_key};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailEntry {

@@ -19,7 +19,7 @@ use crate::crypto::random_token;
 use crate::db::entities::{dkim_keys, smtp_profiles};
 use crate::db::setting;
 use crate::delivery::rate::RateLimiter;
-use crate::delivery::smtp::{SmtpUrl, TlsMode};
+use crate::delivery::smtp_url::{SmtpUrl, TlsMode};
 use crate::delivery::transport::Transport;
 use crate::error::{AppError, AppResult};
 
