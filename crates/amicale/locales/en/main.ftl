@@ -1197,3 +1197,6 @@ mail-unsubscribe-footer = To stop receiving this kind of message:
 mail-unsubscribe-link = Unsubscribe from this kind of message
 error-409-title = Already taken
 error-409-text = Someone saved the same thing a moment ago: nothing of yours was saved. Go back, reload the page and check before saving again.
+mail-hello-plain = Hello,
+err-programme-unknown = Choose a programme from the list.
+register-confirm-known = This address is already known to the network on another record: nothing was changed. Write to the network's team so they can open your account.

@@ -1197,3 +1197,6 @@ mail-unsubscribe-footer = Pour ne plus recevoir ce type de message :
 mail-unsubscribe-link = Se désinscrire de ce type de message
 error-409-title = Déjà pris
 error-409-text = Quelqu'un a enregistré la même chose à l'instant : rien de votre saisie n'a été enregistré. Revenez en arrière, rechargez la page et vérifiez avant d'enregistrer à nouveau.
+mail-hello-plain = Bonjour,
+err-programme-unknown = Choisissez une formation dans la liste.
+register-confirm-known = Cette adresse est déjà connue du réseau sur une autre fiche : rien n'a été modifié. Écrivez à l'équipe du réseau pour qu'elle ouvre votre compte.

@@ -93,14 +93,24 @@ pub async fn login(
     let now = Utc::now();
     let account_key = store::account_key(email.as_str(), &client.key());
     let client_key = store::client_key(&client.key());
-    for key in [&account_key, &client_key] {
-        if let Some(until) = store::locked_until(&state.db, key, now).await? {
-            let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
-            return again(
-                StatusCode::TOO_MANY_REQUESTS,
-                p.t1("login-locked", "time", &at),
-            );
-        }
+    let per_client = state.config.login_failures_per_client as i32;
+    let locked = |until: chrono::DateTime<Utc>| {
+        let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
+        again(
+            StatusCode::TOO_MANY_REQUESTS,
+            p.t1("login-locked", "time", &at),
+        )
+    };
+    // Each try is counted before the (slow) password check: guesses sent in
+    // parallel cannot get more tries than the limits.
+    if let Err(until) =
+        store::take_attempt(&state.db, &account_key, store::MAX_FAILURES, now).await?
+    {
+        return locked(until);
+    }
+    if let Err(until) = store::take_attempt(&state.db, &client_key, per_client, now).await? {
+        store::give_back(&state.db, &account_key, store::MAX_FAILURES).await?;
+        return locked(until);
     }
     let user = store::find_by_email(&state.db, &email).await?;
     let ok = password::verify(
@@ -110,22 +120,18 @@ pub async fn login(
     .await?;
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!(email = %email, client = %client.key(), "failed login");
-        let per_client = state.config.login_failures_per_client as i32;
         let locks = [
-            store::record_failure(&state.db, &account_key, store::MAX_FAILURES, now).await?,
-            store::record_failure(&state.db, &client_key, per_client, now).await?,
+            store::attempt_failed(&state.db, &account_key, store::MAX_FAILURES, now).await?,
+            store::attempt_failed(&state.db, &client_key, per_client, now).await?,
         ];
         if let Some(until) = locks.into_iter().flatten().max() {
             tracing::warn!(email = %email, client = %client.key(), "login locked after repeated failures");
-            let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
-            return again(
-                StatusCode::TOO_MANY_REQUESTS,
-                p.t1("login-locked", "time", &at),
-            );
+            return locked(until);
         }
         return again(StatusCode::UNPROCESSABLE_ENTITY, p.t("login-failed"));
     };
     store::clear_failures(&state.db, &account_key).await?;
+    store::give_back(&state.db, &client_key, per_client).await?;
     // A6: a member who deactivated their account comes back by logging in.
     crate::people::accounts::reactivate(&state.db, user.id).await?;
     let cookie = session::create(&state.db, user.id, remember, state.secure_cookies).await?;
@@ -228,6 +234,7 @@ pub async fn forgot(
         // Over the hour's allowance the answer is the same, and no mail.
         && crate::delivery::throttle::allow(
             &state.db,
+            crate::delivery::throttle::Purpose::PasswordReset,
             &user.email,
             &client.key(),
             state.config.mail_per_address_per_hour,

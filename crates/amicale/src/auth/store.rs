@@ -101,19 +101,6 @@ pub async fn set_locale(db: &DatabaseConnection, user_id: i64, locale: &str) -> 
     Ok(())
 }
 
-/// When the key is locked, until when.
-pub async fn locked_until(
-    db: &DatabaseConnection,
-    key: &str,
-    now: DateTime<Utc>,
-) -> AppResult<Option<DateTime<Utc>>> {
-    Ok(login_throttle::Entity::find_by_id(key.to_owned())
-        .one(db)
-        .await?
-        .and_then(|t| t.locked_until)
-        .filter(|until| *until > now))
-}
-
 /// The throttle key of logins to `email` from `client`: failures lock that
 /// client out of that account only, so nobody can lock the owner out.
 pub fn account_key(email: &str, client: &str) -> String {
@@ -126,49 +113,134 @@ pub fn client_key(client: &str) -> String {
     format!("client|{client}")
 }
 
-/// Counts a failed login; returns the lock end when this failure locks the
-/// key. A key locked again within a day waits twice as long each time.
-pub async fn record_failure(
+/// Takes one attempt of `key` before the password is checked, in single
+/// statements: parallel guesses get no more tries than `max` between them.
+/// `Err(until)` when the key is locked.
+pub async fn take_attempt(
     db: &DatabaseConnection,
     key: &str,
-    max_failures: i32,
+    max: i32,
+    now: DateTime<Utc>,
+) -> AppResult<Result<(), DateTime<Utc>>> {
+    use sea_orm::sea_query::ExprTrait;
+    login_throttle::Entity::insert(login_throttle::ActiveModel {
+        key: Set(key.to_owned()),
+        failures: Set(0),
+        window_start: Set(now),
+        locked_until: Set(None),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    // A window that ended without a lock, or a lock long past, starts again.
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::Failures, Expr::value(0))
+        .col_expr(login_throttle::Column::WindowStart, Expr::value(now))
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(login_throttle::Column::LockedUntil.is_null())
+                        .add(login_throttle::Column::WindowStart.lte(now - WINDOW)),
+                )
+                .add(login_throttle::Column::LockedUntil.lte(now - Duration::days(1))),
+        )
+        .exec(db)
+        .await?;
+    // Free below the limit; once a lock has passed, one try at a time (the
+    // try clears the lock, so the others wait for its outcome).
+    let taken = login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::Failures,
+            Expr::col(login_throttle::Column::Failures).add(Expr::value(1)),
+        )
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .filter(
+            sea_orm::Condition::any()
+                .add(
+                    sea_orm::Condition::all()
+                        .add(login_throttle::Column::LockedUntil.is_null())
+                        .add(login_throttle::Column::Failures.lt(max)),
+                )
+                .add(login_throttle::Column::LockedUntil.lte(now)),
+        )
+        .exec(db)
+        .await?
+        .rows_affected;
+    if taken == 1 {
+        return Ok(Ok(()));
+    }
+    let until = login_throttle::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+        .and_then(|t| t.locked_until)
+        .filter(|u| *u > now)
+        .unwrap_or(now + LOCK);
+    Ok(Err(until))
+}
+
+/// The attempt failed: when it was the last one allowed, `key` is locked,
+/// for twice as long each time it is locked again within a day (backoff).
+pub async fn attempt_failed(
+    db: &DatabaseConnection,
+    key: &str,
+    max: i32,
     now: DateTime<Utc>,
 ) -> AppResult<Option<DateTime<Utc>>> {
-    let txn = db.begin().await?;
-    let current = login_throttle::Entity::find_by_id(key.to_owned())
-        .one(&txn)
-        .await?;
-    let (failures, window_start) = match &current {
-        Some(t) if now - t.window_start < WINDOW && t.locked_until.is_none_or(|u| u > now) => {
-            (t.failures + 1, t.window_start)
-        }
-        // A lock that passed: the count goes on from where it was, so each
-        // further failure locks again, for longer (backoff).
-        Some(t)
-            if t.locked_until.is_some_and(|u| u <= now)
-                && now - t.window_start < Duration::days(1) =>
-        {
-            (t.failures + 1, t.window_start)
-        }
-        _ => (1, now),
+    let Some(t) = login_throttle::Entity::find_by_id(key.to_owned())
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
     };
-    let locked = (failures >= max_failures).then(|| {
-        let rounds = (failures - max_failures).clamp(0, 6) as u32;
-        now + LOCK * 2i32.pow(rounds)
-    });
-    let model = login_throttle::ActiveModel {
-        key: Set(key.to_owned()),
-        failures: Set(failures),
-        window_start: Set(window_start),
-        locked_until: Set(locked),
-    };
-    if current.is_some() {
-        model.update(&txn).await?;
-    } else {
-        model.insert(&txn).await?;
+    if t.failures < max {
+        return Ok(None);
     }
-    txn.commit().await?;
-    Ok(locked)
+    let rounds = (t.failures - max).clamp(0, 6) as u32;
+    let until = now + LOCK * 2i32.pow(rounds);
+    login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::LockedUntil,
+            Expr::value(Some(until)),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .exec(db)
+        .await?;
+    Ok(Some(until))
+}
+
+/// A try that was not a failure (the password was right, or another limit
+/// refused it first) gives its attempt back.
+pub async fn give_back(db: &DatabaseConnection, key: &str, max: i32) -> AppResult<()> {
+    use sea_orm::sea_query::ExprTrait;
+    login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::Failures,
+            Expr::col(login_throttle::Column::Failures).sub(Expr::value(1)),
+        )
+        .filter(login_throttle::Column::Key.eq(key))
+        .filter(login_throttle::Column::Failures.gt(0))
+        .exec(db)
+        .await?;
+    // After a lock that passed, the count stays at the limit: one failure
+    // locks again, but a success must not leave the key shut.
+    login_throttle::Entity::update_many()
+        .col_expr(login_throttle::Column::Failures, Expr::value(max - 1))
+        .filter(login_throttle::Column::Key.eq(key))
+        .filter(login_throttle::Column::LockedUntil.is_null())
+        .filter(login_throttle::Column::Failures.gte(max))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 pub async fn clear_failures(db: &DatabaseConnection, key: &str) -> AppResult<()> {
@@ -181,8 +253,11 @@ pub async fn clear_failures(db: &DatabaseConnection, key: &str) -> AppResult<()>
 /// Lifts every lock on logins to `email`, from any client (a reset proved
 /// the owner holds the mailbox).
 pub async fn clear_account<C: ConnectionTrait>(db: &C, email: &str) -> AppResult<()> {
+    // A range, not LIKE: `_` and `%` are valid in addresses. '|' + 1 is '}'.
+    let email = email.to_lowercase();
     login_throttle::Entity::delete_many()
-        .filter(login_throttle::Column::Key.starts_with(format!("{}|", email.to_lowercase())))
+        .filter(login_throttle::Column::Key.gte(format!("{email}|")))
+        .filter(login_throttle::Column::Key.lt(format!("{email}}}")))
         .exec(db)
         .await?;
     Ok(())

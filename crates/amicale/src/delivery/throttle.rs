@@ -11,19 +11,42 @@ use crate::error::AppResult;
 
 const WINDOW: Duration = Duration::hours(1);
 
+/// What a mail to a third party is for; each has its own allowances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Registration,
+    AddressChange,
+    PasswordReset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Registration => "register",
+            Purpose::AddressChange => "address",
+            Purpose::PasswordReset => "reset",
+        }
+    }
+}
+
 /// Counts one mail to `address` caused by `client`; false, counting nothing
 /// more, when either has reached its cap for the hour.
 pub async fn allow<C: ConnectionTrait>(
     db: &C,
+    purpose: Purpose,
     address: &str,
     client: &str,
     per_address: u32,
     per_client: u32,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
+    // The client first: one over its allowance uses up nobody's. Each
+    // purpose has its own allowance per address, so registrations asked in
+    // someone's name cannot stop their password resets.
+    let p = purpose.as_str();
     let keys = [
-        (format!("to:{}", address.to_lowercase()), per_address),
-        (format!("client:{client}"), per_client),
+        (format!("client:{p}:{client}"), per_client),
+        (format!("to:{p}:{}", address.to_lowercase()), per_address),
     ];
     for (key, cap) in &keys {
         if !take(db, key, *cap, now).await? {

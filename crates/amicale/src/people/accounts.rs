@@ -666,6 +666,7 @@ pub async fn email_request(
     }
     if !crate::delivery::throttle::allow(
         &state.db,
+        crate::delivery::throttle::Purpose::AddressChange,
         email.as_str(),
         &client.key(),
         state.config.mail_per_address_per_hour,

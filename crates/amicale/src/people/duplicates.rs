@@ -244,8 +244,10 @@ pub async fn merge<C: ConnectionTrait>(
         .filter(invitations::Column::PersonId.eq(drop))
         .exec(db)
         .await?;
+    // A pending self-registration of either record would open a login on
+    // data its requester never proved: the merge cancels it.
     registrations::Entity::delete_many()
-        .filter(registrations::Column::PersonId.eq(drop))
+        .filter(registrations::Column::PersonId.is_in([drop, keep]))
         .exec(db)
         .await?;
     // The dropped record goes first, so its unique values can move.

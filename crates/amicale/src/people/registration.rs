@@ -144,6 +144,19 @@ pub async fn submit(
             None
         }
     };
+    let programme_id = match f.get("programme").trim() {
+        "" => None,
+        v => {
+            let known = programme_options(&state).await?;
+            match known.iter().find(|o| o.value == v) {
+                Some(_) => v.parse::<i64>().ok(),
+                None => {
+                    errors.push(("programme".into(), p.t("err-programme-unknown")));
+                    None
+                }
+            }
+        }
+    };
     let (Some(email), Some(role), Some(password), [first, last], true) =
         (email, role, password, names.as_slice(), errors.is_empty())
     else {
@@ -155,6 +168,7 @@ pub async fn submit(
     // confirms nor denies that the address is known.
     if !crate::delivery::throttle::allow(
         &state.db,
+        crate::delivery::throttle::Purpose::Registration,
         email.as_str(),
         &client.key(),
         state.config.mail_per_address_per_hour,
@@ -175,15 +189,17 @@ pub async fn submit(
     }
     let login = crate::auth::model::Email::parse(email.as_str())
         .map_err(|e| AppError::Internal(e.to_string()))?;
+    // Hashed whatever the address: a faster answer would tell that it has
+    // an account.
+    let hash = crate::auth::password::hash(password.expose().to_owned()).await?;
     if let Some(account) = crate::auth::store::find_by_email(&state.db, &login).await? {
-        exists_notice(&state, &state.db, l, &account.email, first).await?;
+        exists_notice(&state, &state.db, l, &account.email, &account.display_name).await?;
     } else {
-        let hash = crate::auth::password::hash(password.expose().to_owned()).await?;
         let data = serde_json::to_string(&Request {
             first: first.clone(),
             last: last.clone(),
             promo: promo.map(PromoYear::get),
-            programme_id: f.get("programme").parse::<i64>().ok(),
+            programme_id,
             role: role.as_str().to_owned(),
             password_hash: hash,
             locale: l.code().to_owned(),
@@ -204,7 +220,8 @@ pub async fn submit(
             l,
             to: email.as_str(),
             subject: l.t("register-confirm-subject"),
-            greeting: l.t1("mail-hello", "name", first),
+            // Not the name typed: a visitor's text would greet a stranger.
+            greeting: l.t("mail-hello-plain"),
             paragraphs: vec![l.t1("register-confirm-body", "hours", LINK_HOURS)],
             link: Some(state.url(&format!("/register/confirm/{token}"))),
             button: l.t("register-confirm-button"),
@@ -255,13 +272,13 @@ async fn exists_notice<C: sea_orm::ConnectionTrait>(
     db: &C,
     l: Locale,
     to: &str,
-    first: &str,
+    name: &str,
 ) -> AppResult<()> {
     Notice {
         l,
         to,
         subject: l.t("register-exists-subject"),
-        greeting: l.t1("mail-hello", "name", first),
+        greeting: l.t1("mail-hello", "name", name),
         paragraphs: vec![l.t("register-exists-body")],
         link: Some(state.url("/password/forgot")),
         button: l.t("login-forgot"),
@@ -289,6 +306,9 @@ enum Outcome {
     Invalid,
     /// The address has an account or a pending request: nothing changed.
     Exists,
+    /// The address belongs to a record as a secondary address: the team
+    /// must sort it out, nothing changed.
+    Known,
     /// Waiting for moderation.
     Queued,
     /// A recruiter's account, open at once.
@@ -300,13 +320,14 @@ impl Outcome {
         match self {
             Outcome::Invalid => "register-link-invalid",
             Outcome::Exists => "register-confirm-exists",
+            Outcome::Known => "register-confirm-known",
             Outcome::Queued => "register-confirm-queued",
             Outcome::Open => "register-confirm-open",
         }
     }
 
     fn failed(self) -> bool {
-        matches!(self, Outcome::Invalid | Outcome::Exists)
+        matches!(self, Outcome::Invalid | Outcome::Exists | Outcome::Known)
     }
 }
 
@@ -396,6 +417,13 @@ async fn confirm_in(
         Some(id) => persons::Entity::find_by_id(*id).one(&state.db).await?,
         None => None,
     };
+    // Only a record's main address speaks for it: a secondary one may have
+    // come from anywhere (a merge moves the dropped record's addresses).
+    let main = existing.as_ref().is_some_and(|p| {
+        p.email
+            .as_deref()
+            .is_some_and(|m| m.eq_ignore_ascii_case(email.as_str()))
+    });
     let account = crate::auth::store::find_by_email(&state.db, &login).await?;
     let pending = match &existing {
         Some(person) => registrations::Entity::find_by_id(person.id)
@@ -418,6 +446,10 @@ async fn confirm_in(
     if has_account || pending {
         txn.commit().await?;
         return Ok(Some(Outcome::Exists));
+    }
+    if existing.is_some() && !main {
+        txn.commit().await?;
+        return Ok(Some(Outcome::Known));
     }
     let person_id = match &existing {
         // The owner of the address proved it: the request joins their
@@ -445,10 +477,13 @@ async fn confirm_in(
         locale: Set(l.code().to_owned()),
         created_at: Set(now),
         new_person: Set(existing.is_none()),
+        email: Set(Some(email.as_str().to_owned())),
     }
     .insert(&txn)
     .await?;
-    let outcome = if role == CommunityRole::Recruiter {
+    // A recruiter opens at once only a record of their own making: joining
+    // an existing record waits for a moderator, who sees its data.
+    let outcome = if role == CommunityRole::Recruiter && existing.is_none() {
         let person = persons::Entity::find_by_id(person_id)
             .one(&txn)
             .await?
@@ -492,7 +527,11 @@ async fn accept_in<C: sea_orm::ConnectionTrait>(
     if taken != 1 {
         return Ok(false);
     }
-    let email = person.email.clone().unwrap_or_default();
+    // The login is the address the registration proved, never whatever the
+    // record's main address became since.
+    let Some(email) = reg.email.clone().or_else(|| person.email.clone()) else {
+        return Err(AppError::NotFound);
+    };
     crate::people::accounts::open_account(
         db,
         &email,

@@ -18,7 +18,9 @@ impl Client {
     /// The throttle key of this client: IPv6 clients are grouped by /64,
     /// which one subscriber usually holds whole.
     pub fn key(&self) -> String {
-        match self.0 {
+        // An IPv4 client on a dual-stack socket arrives as ::ffff:a.b.c.d:
+        // keyed as itself, not as the one /64 all such clients share.
+        match self.0.map(|ip| ip.to_canonical()) {
             Some(IpAddr::V4(a)) => a.to_string(),
             Some(IpAddr::V6(a)) => {
                 let s = a.segments();

@@ -140,16 +140,24 @@ pub fn render(
             text: part(&v.text, Kind::Text)?,
         }),
         TemplateKind::Newsletter => {
-            let page = layout::newsletter(&state.config.network_name, &v.subject, &v.body, l)
+            // The layout is laid out and merged around a marker; the body is
+            // merged and cleaned on its own, as an e-mail's is (the whole
+            // page would lose its layout to the allow-list), then put in
+            // place. No merge pass reads merged text again.
+            const SLOT: &str = "AMICALE0NEWSLETTER0BODY0SLOT";
+            let page = layout::newsletter(&state.config.network_name, &v.subject, SLOT, l)
                 .map_err(|e| amicale_merge::MergeError {
                     message: e.to_string(),
                     line: None,
                     column: None,
                     kind: amicale_merge::ErrorKind::Render,
                 })?;
+            let page = part(&page, Kind::Html)?;
+            let body =
+                crate::comms::templates::sanitize::clean_rendered(&part(&v.body, Kind::Html)?);
             Ok(Rendered {
                 subject: part(&v.subject, Kind::Text)?,
-                html: Some(part(&page, Kind::Html)?),
+                html: Some(page.replacen(SLOT, &body, 1)),
                 text: part(&v.text, Kind::Text)?,
             })
         }

@@ -9,6 +9,8 @@ pub struct Model {
     pub locale: String,
     pub created_at: DateTimeUtc,
     pub new_person: bool,
+    /// The address the registration proved (the login it opens).
+    pub email: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

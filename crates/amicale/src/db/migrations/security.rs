@@ -38,6 +38,16 @@ impl MigrationTrait for Security {
                 .take(),
         )
         .await?;
+        // The address a registration proved: its login, whatever becomes of
+        // the record's main address before a moderator decides.
+        let mut proven = string_null("email").take();
+        m.alter_table(
+            Table::alter()
+                .table("registrations")
+                .add_column(&mut proven)
+                .take(),
+        )
+        .await?;
         let mut col = integer("code_attempts").default(0).take();
         m.alter_table(
             Table::alter()
@@ -53,6 +63,13 @@ impl MigrationTrait for Security {
             Table::alter()
                 .table("identities")
                 .drop_column("code_attempts")
+                .take(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table("registrations")
+                .drop_column("email")
                 .take(),
         )
         .await?;

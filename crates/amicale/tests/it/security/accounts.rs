@@ -483,3 +483,46 @@ async fn template_previews_show_only_persons_the_author_may_see() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn parallel_guesses_get_no_more_tries_than_the_limit() {
+    use crate::support::{TestApp, TestDb, test_config};
+    use amicale::db::entities::login_throttle;
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let mut config = test_config(&db.url, None);
+        config.behind_proxy = true;
+        config.login_failures_per_client = 3;
+        let app = TestApp::start(config).await;
+        let guesser = client_at("203.0.113.50");
+        // Prime the client's CSRF cookie once, then guess ten accounts at once.
+        let page = app.text_as(&guesser, "/login").await;
+        let token = crate::support::extract_csrf(&page).unwrap();
+        let tries = (0..10).map(|i| {
+            guesser
+                .post(app.url("/login"))
+                .header("origin", &app.base)
+                .form(&[
+                    ("email", format!("user{i}@example.org")),
+                    ("password", "Summer2026!".to_owned()),
+                    ("csrf_token", token.clone()),
+                ])
+                .send()
+        });
+        let answers = futures_util::future::join_all(tries).await;
+        let checked = answers
+            .iter()
+            .filter(|r| r.as_ref().unwrap().status() == 422)
+            .count();
+        assert!(checked <= 2, "{checked} guesses checked past the limit");
+        let row = login_throttle::Entity::find_by_id("client|203.0.113.50".to_owned())
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.failures <= 3, "{} tries taken", row.failures);
+        assert!(row.locked_until.is_some());
+        app.stop().await;
+    })
+    .await;
+}

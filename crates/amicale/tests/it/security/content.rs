@@ -342,8 +342,76 @@ async fn merge_data_cannot_make_a_javascript_link() {
         let html = msg.body_html(0).unwrap().into_owned();
         assert!(!html.to_ascii_lowercase().contains("javascript:"), "{html}");
         assert!(html.contains("Votre ville"), "{html}");
-        // The good link is kept (rewritten for click tracking).
-        assert_eq!(html.matches("href=").count(), 1, "{html}");
+        // The good link is kept (rewritten for click tracking), beside the
+        // unsubscribe footer's.
+        assert_eq!(html.matches("/t/c/").count(), 1, "{html}");
+        assert_eq!(
+            html.matches("href=").count(),
+            1 + html.matches("/unsubscribe/").count(),
+            "{html}"
+        );
+        app.stop().await;
+    })
+    .await;
+}
+
+/// Item 9 for newsletters (sent with `amicale send`): their merged body is
+/// cleaned too, inside the layout, which keeps its own look.
+#[tokio::test]
+async fn a_newsletter_body_cannot_get_a_javascript_link_either() {
+    on_each_backend(|b| async move {
+        let (app, sink, db) = admin_app(b).await;
+        let res = app
+            .post_form(
+                "/admin/templates/new?kind=newsletter",
+                "/admin/templates/new",
+                &[
+                    ("kind", "newsletter"),
+                    ("name", "Lettre"),
+                    ("active", "1"),
+                    ("recipient_types", "beneficiary"),
+                    ("sending_modes", "campaign"),
+                    ("subject_fr", "Nouvelles"),
+                    (
+                        "body_fr",
+                        r#"<p><a href="{{ person.city }}">Votre ville</a> {{ person.first_name }}</p>"#,
+                    ),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+        let t = id_in(&location(&res), "/admin/templates/");
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("list.csv");
+        std::fs::write(
+            &csv,
+            "email;first_name;city\nann.bob@example.org;{{ network.name }};javascript:alert(1)\n",
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
+            .env("AMICALE_DATABASE_URL", &db.url)
+            .env("AMICALE_LOG_LEVEL", "warn")
+            .env("AMICALE_BASE_URL", &app.base)
+            .env(
+                "AMICALE_SECRET_KEY",
+                app.state.config.secret_key.as_deref().unwrap(),
+            )
+            .args(["send", "--template", &t.to_string(), "--to"])
+            .arg(&csv)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let mail = sink.wait_for(1, 30).await.remove(0);
+        let msg = mail_parser::MessageParser::default()
+            .parse(mail.data.as_bytes())
+            .unwrap();
+        let html = msg.body_html(0).unwrap().into_owned();
+        assert!(!html.to_ascii_lowercase().contains("javascript:"), "{html}");
+        assert!(html.contains("Votre ville"), "{html}");
+        // Merged text is never read as a merge tag again.
+        assert!(html.contains("{{ network.name }}"), "{html}");
+        // The layout is still there (its header band and unsubscribe footer).
+        assert!(html.contains("#1d4ed8") && html.contains("/unsubscribe/"), "{html}");
         app.stop().await;
     })
     .await;

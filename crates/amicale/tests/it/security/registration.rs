@@ -293,3 +293,70 @@ async fn two_confirmations_of_one_address_at_once_open_one_account_and_never_fai
     })
     .await;
 }
+
+/// Registers `first last <email>` as `role` and follows the link with the
+/// same password, as a visitor who owns the mailbox would.
+async fn register_and_confirm(app: &TestApp, email: &str, role: &str) -> String {
+    assert_eq!(register_as(app, email, role).await.status(), 200);
+    let res = confirm_registration(app, email, ATTACKER_PW).await;
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_merged_address_cannot_open_the_record_it_joined() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        let alice = beneficiary(&app, "Mallory", "Evil", "alice@example.org").await;
+        // The attacker registers under the same name with their own address…
+        register_and_confirm(&app, "mallory@evil.example", "alumni").await;
+        let pending = persons::Entity::find()
+            .filter(persons::Column::Email.eq("mallory@evil.example"))
+            .one(&app.state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        // …staff merge the pending record into the real one…
+        let (keep, drop) = (alice.to_string(), pending.to_string());
+        let res = app
+            .post_form(
+                "/admin/people/duplicates",
+                "/admin/people/duplicates/merge",
+                &[("member", &keep), ("member", &drop), ("keep", &keep)],
+            )
+            .await;
+        assert!(crate::support::location(&res).contains("merged"));
+        assert_eq!(
+            registrations::Entity::find()
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            0,
+            "the merge cancels the pending request"
+        );
+        // …and the attacker's address is now a secondary one of that record.
+        let page = register_and_confirm(&app, "mallory@evil.example", "recruiter").await;
+        assert!(page.contains("already known to the network"), "{page}");
+        assert_ne!(
+            app.login_with(&new_client(), "alice@example.org", ATTACKER_PW)
+                .await,
+            303
+        );
+        assert_ne!(
+            app.login_with(&new_client(), "mallory@evil.example", ATTACKER_PW)
+                .await,
+            303
+        );
+        assert_eq!(users::Entity::find().count(&app.state.db).await.unwrap(), 1);
+        assert_eq!(
+            registrations::Entity::find()
+                .count(&app.state.db)
+                .await
+                .unwrap(),
+            0
+        );
+        app.stop().await;
+    })
+    .await;
+}
