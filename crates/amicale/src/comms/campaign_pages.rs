@@ -18,9 +18,10 @@ use crate::db::entities::{campaigns as rows, persons, programmes, templates};
 use crate::error::AppResult;
 use crate::events::model::SendChannel;
 use crate::people::crm::{Opt, choices};
-use crate::web::extract::{ManageSends, Require};
+use crate::web::extract::{ManageSends, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use crate::web::permissions::{Level, Module};
 
 pub struct HistoryRow {
     pub id: i64,
@@ -371,11 +372,23 @@ pub async fn show(
     };
     let total = select.clone().count(&state.db).await?;
     let chosen: std::collections::HashSet<i64> = targets.iter().copied().collect();
-    let people = select
-        .offset((page - 1) * PER_PAGE)
-        .limit(PER_PAGE)
-        .all(&state.db)
-        .await?
+    // Names and addresses are listed only to whoever may consult person
+    // records, within their scope; the counts stay for everyone.
+    let people = match grants(&who.0, Module::People, Level::Consult) {
+        true => {
+            select
+                .filter(crate::people::search::staff_scope(
+                    &who.0,
+                    crate::db::Backend::of(&state.db),
+                ))
+                .offset((page - 1) * PER_PAGE)
+                .limit(PER_PAGE)
+                .all(&state.db)
+                .await?
+        }
+        false => Vec::new(),
+    };
+    let people = people
         .into_iter()
         .map(|x| PersonRow {
             selected: chosen.contains(&x.id),

@@ -20,7 +20,7 @@ use crate::events::model::{Mode, Nature, Offset, Presence, SendChannel};
 use crate::events::rules::{self as engine, RuleInput, Skip};
 use crate::events::store;
 use crate::people::crm::{Opt, choices};
-use crate::web::extract::{ManageSends, Require};
+use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
 
@@ -415,13 +415,20 @@ async fn rendered(
 /// rendered, and who is excluded and why. Nothing is sent.
 pub async fn test(
     State(state): State<AppState>,
-    _: Require<ManageSends>,
+    who: Require<ManageSends>,
+    // The rows show persons' data: the right to consult them is needed too.
+    _: Require<ViewPeople>,
     p: Page,
     Query(q): Query<TestQuery>,
 ) -> AppResult<Response> {
     let day = day_of(&state, &q.date);
     let only = q.rule.parse::<i64>().ok();
     let (planned, skipped) = engine::dry_run(&state, day, Utc::now(), only).await?;
+    let seen = visible(&state, &who, planned.iter().map(|x| x.person)).await?;
+    let planned: Vec<_> = planned
+        .into_iter()
+        .filter(|x| seen.contains(&x.person))
+        .collect();
     let mut rows = Vec::with_capacity(planned.len().min(200));
     // A preview of the first 200 is enough to check the wording.
     for pl in planned.into_iter().take(200) {
@@ -461,6 +468,7 @@ pub async fn test(
 pub async fn test_me(
     State(state): State<AppState>,
     who: Require<ManageSends>,
+    _: Require<ViewPeople>,
     f: FormPairs,
 ) -> AppResult<Response> {
     let day = day_of(&state, f.get("date"));
@@ -474,6 +482,12 @@ pub async fn test_me(
         .into_iter()
         .find(|x| x.participation == participation)
         .ok_or(AppError::NotFound)?;
+    if !visible(&state, &who, [pl.person])
+        .await?
+        .contains(&pl.person)
+    {
+        return Err(AppError::NotFound);
+    }
     let back = |n: &str| {
         Redirect::to(&format!(
             "/admin/rules/test?date={}&rule={rule}&notice={n}",
@@ -502,4 +516,29 @@ pub async fn test_me(
     txn.commit().await?;
     state.outbox_wakeup.notify_waiters();
     Ok(back("sent"))
+}
+
+/// Which of `ids` lie within the user's People scope.
+async fn visible(
+    state: &AppState,
+    who: &Require<ManageSends>,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashSet<i64>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let ids: Vec<i64> = ids.into_iter().collect();
+    let reach = crate::people::search::staff_scope(&who.0, crate::db::Backend::of(&state.db));
+    let mut out = std::collections::HashSet::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            crate::db::entities::persons::Entity::find()
+                .select_only()
+                .column(crate::db::entities::persons::Column::Id)
+                .filter(reach.clone())
+                .filter(crate::db::entities::persons::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<i64>()
+                .all(&state.db)
+                .await?,
+        );
+    }
+    Ok(out)
 }

@@ -526,3 +526,73 @@ async fn parallel_guesses_get_no_more_tries_than_the_limit() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn send_pages_show_persons_only_to_who_may_consult_them() {
+    use amicale::db::entities::permission_profiles;
+    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = admin_app(b).await;
+        crate::support::beneficiary(&app, "Secretia", "Hidden", "secretia@example.org").await;
+        let t = crate::support::campaign_template(&app, "Nouvelles").await;
+        let mut m = Matrix::default();
+        for module in [Module::Sends, Module::Templates] {
+            m.0.insert(
+                module,
+                Right {
+                    visible: true,
+                    level: Level::Create,
+                    scope: Scope::All,
+                },
+            );
+        }
+        permission_profiles::ActiveModel {
+            name: sea_orm::Set("sender".into()),
+            builtin: sea_orm::Set(false),
+            matrix: sea_orm::Set(serde_json::to_string(&m).unwrap()),
+            ..Default::default()
+        }
+        .insert(&app.state.db)
+        .await
+        .unwrap();
+        let (sender, _) = crate::support::staff(&app, "sender@example.org", "sender", None).await;
+        let res = app
+            .post_form_as(
+                &sender,
+                "/admin/campaigns/new?recipient_type=beneficiary&channel=email",
+                "/admin/campaigns/new",
+                &[
+                    ("name", "Novembre"),
+                    ("recipient_type", "beneficiary"),
+                    ("channel", "email"),
+                    ("template", &t.to_string()),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 303);
+        let page = crate::support::location(&res);
+        let html = app.text_as(&sender, &page).await;
+        assert!(html.contains("1 matching"), "{html}");
+        assert!(
+            !html.contains("Secretia") && !html.contains("secretia@"),
+            "{html}"
+        );
+        let res = sender
+            .get(app.url("/admin/rules/test"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403);
+        // The administrator still sees the person.
+        assert!(
+            app.get(&page)
+                .await
+                .text()
+                .await
+                .unwrap()
+                .contains("Secretia")
+        );
+        app.stop().await;
+    })
+    .await;
+}
