@@ -88,15 +88,26 @@ impl AppState {
             jobs_wakeup: Notify::new(),
             demo,
             merge: amicale_merge::Engine::new(),
-            http: reqwest::Client::builder()
-                .timeout(std::time::Duration::from_secs(20))
-                .connect_timeout(std::time::Duration::from_secs(10))
-                .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
-                // A redirect could lead a provider call to an address the
-                // SMS settings refuse.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
+            http: {
+                let b = reqwest::Client::builder();
+                // Provider calls reach public addresses only, unless the
+                // network says its provider lives on the local network.
+                if config.sms_allow_private_urls {
+                    b
+                } else {
+                    b.dns_resolver(std::sync::Arc::new(
+                        crate::delivery::sms::outbound::PublicOnly,
+                    ))
+                }
+            }
+            .timeout(std::time::Duration::from_secs(20))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
+            // A redirect could lead a provider call to an address the
+            // SMS settings refuse.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
             config,
         })))
     }

@@ -21,6 +21,7 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1]))
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19))
                 || o[0] >= 240)
         }
         IpAddr::V6(a) => {
@@ -28,11 +29,30 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = a.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    (hi >> 8) as u8,
+                    hi as u8,
+                    (lo >> 8) as u8,
+                    lo as u8,
+                ))
+            };
+            // Prefixes that carry an IPv4 address reach what it is.
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_public(embedded(s[1], s[2]));
+            }
             !(a.is_loopback()
                 || a.is_unspecified()
                 || a.is_multicast()
+                || s[..6] == [0; 6]
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1)
+                || (s[0] == 0x2001 && s[1] == 0)
                 || (s[0] & 0xfe00) == 0xfc00
                 || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] & 0xffc0) == 0xfec0
                 || (s[0] == 0x2001 && s[1] == 0x0db8))
         }
     }
@@ -87,6 +107,28 @@ pub async fn check_resolved(url: &str, allow_private: bool) -> Result<(), String
     Ok(())
 }
 
+/// The resolver of the HTTP client that calls providers: names resolve to
+/// their public addresses only, at the moment of the call, so a name that
+/// points inside (or starts to, between a check and the call) reaches
+/// nothing.
+pub struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<std::net::SocketAddr> =
+                found.into_iter().filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(format!("{host} has no public address").into());
+            }
+            Ok(Box::new(public.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// The part of a provider's answer shown back to an administrator.
 pub fn echo(body: &str) -> String {
     const MAX: usize = 500;
@@ -116,8 +158,29 @@ mod tests {
         ] {
             assert!(check_url(false, bad).is_err(), "{bad}");
         }
+        for ip in [
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::1",
+            "::7f00:1",
+            "2002:7f00:1::1",
+            "2001:0:1::1",
+            "fec0::1",
+            "198.18.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(is_public("2002:0808:0808::1".parse().unwrap()));
+        assert!(is_public("64:ff9b::808:808".parse().unwrap()));
         assert!(check_url(false, "https://api.example.com/sms").is_ok());
         assert!(check_url(true, "http://127.0.0.1:9000/sms").is_ok());
         assert_eq!(echo(&"x".repeat(600)).chars().count(), 501);
+    }
+
+    #[tokio::test]
+    async fn the_resolver_gives_no_private_address() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        assert!(PublicOnly.resolve(name).await.is_err());
     }
 }
