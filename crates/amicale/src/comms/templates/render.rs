@@ -132,11 +132,12 @@ pub fn render(
         }),
         TemplateKind::Email => Ok(Rendered {
             subject: part(&v.subject, Kind::Text)?,
-            // Cleaned again once merged: see `sanitize::clean_rendered`.
-            html: Some(crate::comms::templates::sanitize::clean_rendered(&part(
+            // Cleaned again once merged, unless the source proves it
+            // needless: see `sanitize::clean_merged`.
+            html: Some(crate::comms::templates::sanitize::clean_merged(
                 &v.body,
-                Kind::Html,
-            )?)),
+                part(&v.body, Kind::Html)?,
+            )),
             text: part(&v.text, Kind::Text)?,
         }),
         TemplateKind::Newsletter => {
@@ -153,8 +154,10 @@ pub fn render(
                     kind: amicale_merge::ErrorKind::Render,
                 })?;
             let page = part(&page, Kind::Html)?;
-            let body =
-                crate::comms::templates::sanitize::clean_rendered(&part(&v.body, Kind::Html)?);
+            let body = crate::comms::templates::sanitize::clean_merged(
+                &v.body,
+                part(&v.body, Kind::Html)?,
+            );
             Ok(Rendered {
                 subject: part(&v.subject, Kind::Text)?,
                 html: Some(page.replacen(SLOT, &body, 1)),
