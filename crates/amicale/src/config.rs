@@ -106,6 +106,12 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Requests handled at once; further ones wait for a free slot.
     pub max_concurrent_requests: usize,
+    /// Connections one client address may hold at once (not applied behind
+    /// a proxy, whose own address every client shares).
+    pub max_connections_per_client: usize,
+    /// How long a request waits for a free handling slot before it is
+    /// answered 503.
+    pub request_queue_timeout_secs: u64,
     /// Largest request body outside the upload routes (forms), in bytes.
     pub max_form_bytes: usize,
     /// Bearer token of `GET /metrics`; unset, only loopback clients may read it.
@@ -161,6 +167,8 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             idle_timeout_secs: 60,
             max_concurrent_requests: 128,
+            max_connections_per_client: 64,
+            request_queue_timeout_secs: 10,
             max_form_bytes: 2 * 1024 * 1024,
             metrics_token: None,
             import_max_rows: 100_000,
@@ -239,6 +247,14 @@ impl Config {
         // Zero would make the server refuse everything or never time out.
         for (key, value) in [
             ("max_connections", self.max_connections as u64),
+            (
+                "max_connections_per_client",
+                self.max_connections_per_client as u64,
+            ),
+            (
+                "request_queue_timeout_secs",
+                self.request_queue_timeout_secs,
+            ),
             ("header_read_timeout_secs", self.header_read_timeout_secs),
             ("idle_timeout_secs", self.idle_timeout_secs),
             (

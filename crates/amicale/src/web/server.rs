@@ -42,6 +42,10 @@ pub async fn run(listener: TcpListener, router: Router, config: &Config, mut shu
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_secs(config.header_read_timeout_secs))
         .keep_alive(true);
+    let per_client = (!config.behind_proxy).then_some(config.max_connections_per_client);
+    let open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>> =
+        Default::default();
+    let queue_timeout = Duration::from_secs(config.request_queue_timeout_secs);
     let mut tasks = JoinSet::new();
     loop {
         while tasks.try_join_next().is_some() {}
@@ -68,6 +72,13 @@ pub async fn run(listener: TcpListener, router: Router, config: &Config, mut shu
             },
             _ = shutdown.wait() => break,
         };
+        // One client may not hold every connection: over its share, the new
+        // one is closed at once.
+        let Some(held) = ClientConnection::open(&open, peer.ip().to_canonical(), per_client) else {
+            tracing::debug!(%peer, "connection refused: the client holds its share");
+            drop(stream);
+            continue;
+        };
         // Small answers go out at once rather than after a delayed ACK.
         let _ = stream.set_nodelay(true);
         tasks.spawn(connection(
@@ -77,8 +88,9 @@ pub async fn run(listener: TcpListener, router: Router, config: &Config, mut shu
             router.clone(),
             requests.clone(),
             idle,
+            queue_timeout,
             shutdown.clone(),
-            permit,
+            (permit, held),
         ));
     }
     drop(listener);
@@ -93,8 +105,9 @@ async fn connection(
     router: Router,
     requests: Arc<Semaphore>,
     idle: Duration,
+    queue_timeout: Duration,
     mut shutdown: Shutdown,
-    _permit: OwnedSemaphorePermit,
+    _held: (OwnedSemaphorePermit, ClientConnection),
 ) {
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Watched {
@@ -111,7 +124,14 @@ async fn connection(
         let activity = in_handler.clone();
         async move {
             let _running = activity.handler_started();
-            let _slot = requests.acquire_owned().await;
+            // A request that cannot get a slot soon is told so, rather than
+            // waiting behind slow ones without end.
+            let Ok(_slot) = tokio::time::timeout(queue_timeout, requests.acquire_owned()).await
+            else {
+                return Ok(axum::response::IntoResponse::into_response(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                ));
+            };
             router.oneshot(req).await
         }
     });
@@ -134,6 +154,45 @@ async fn connection(
             _ = activity.idle_for(idle) => {
                 tracing::debug!(%peer, "idle connection closed");
                 break;
+            }
+        }
+    }
+}
+
+/// One open connection of a client address, counted while it lives.
+struct ClientConnection {
+    open: Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+    ip: std::net::IpAddr,
+}
+
+impl ClientConnection {
+    /// Counts a connection of `ip`; `None` when it already holds `cap`.
+    fn open(
+        open: &Arc<std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>>,
+        ip: std::net::IpAddr,
+        cap: Option<usize>,
+    ) -> Option<Self> {
+        let mut map = open.lock().ok()?;
+        let n = map.entry(ip).or_default();
+        if cap.is_some_and(|c| *n >= c) {
+            return None;
+        }
+        *n += 1;
+        Some(Self {
+            open: open.clone(),
+            ip,
+        })
+    }
+}
+
+impl Drop for ClientConnection {
+    fn drop(&mut self) {
+        if let Ok(mut map) = self.open.lock()
+            && let Some(n) = map.get_mut(&self.ip)
+        {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.ip);
             }
         }
     }

@@ -479,3 +479,49 @@ async fn an_https_site_sends_hsts() {
     })
     .await;
 }
+
+/// Review of item 6: one client cannot hold every connection; over its
+/// share a new connection is closed at once, and freed ones count again.
+#[tokio::test]
+async fn one_client_holds_only_its_share_of_connections() {
+    on_each_backend(|b| async move {
+        let db = TestDb::new(b).await;
+        let app = start_with(&db, |c| {
+            c.max_connections_per_client = 3;
+            c.header_read_timeout_secs = 60;
+        })
+        .await;
+        let host = authority(&app);
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            held.push(TcpStream::connect(&host).await.unwrap());
+        }
+        let mut extra = TcpStream::connect(&host).await.unwrap();
+        let mut buf = [0u8; 16];
+        // Closed by the server long before the minute of header timeout.
+        let n = timeout(PATIENCE, extra.read(&mut buf))
+            .await
+            .expect("closed at once")
+            .unwrap_or(0);
+        assert_eq!(n, 0);
+        drop(held);
+        // The server counts a connection free once it has read its close;
+        // until then a new one may still be refused.
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            match new_client().get(app.url("/healthz")).send().await {
+                Ok(res) => {
+                    assert_eq!(res.status(), 200);
+                    break;
+                }
+                Err(e) => assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "never answered once the held connections closed: {e}"
+                ),
+            }
+            tokio::task::yield_now().await;
+        }
+        app.stop().await;
+    })
+    .await;
+}
