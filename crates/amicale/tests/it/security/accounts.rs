@@ -3,6 +3,7 @@
 //! outgoing requests to SMS providers (19).
 
 use amicale::db::entities::identities;
+use amicale::web::permissions::{Level, Module, Scope};
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::support::{admin_app, on_each_backend};
@@ -66,19 +67,29 @@ async fn identity_codes_allow_five_tries_then_are_void() {
     .await;
 }
 
-/// A permission profile made for a test; returns its name.
-async fn profile(app: &crate::support::TestApp, name: &str, level: &str, scope: &str) -> String {
+/// A permission profile made for a test with these rights; returns its name.
+async fn profile(
+    app: &crate::support::TestApp,
+    name: &str,
+    rights: &[(
+        amicale::web::permissions::Module,
+        amicale::web::permissions::Level,
+        amicale::web::permissions::Scope,
+    )],
+) -> String {
     use amicale::db::entities::permission_profiles;
-    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
+    use amicale::web::permissions::{Matrix, Right};
     let mut m = Matrix::default();
-    m.0.insert(
-        Module::People,
-        Right {
-            visible: true,
-            level: Level::parse(level).unwrap(),
-            scope: Scope::parse(scope).unwrap(),
-        },
-    );
+    for (module, level, scope) in rights {
+        m.0.insert(
+            *module,
+            Right {
+                visible: true,
+                level: *level,
+                scope: *scope,
+            },
+        );
+    }
     permission_profiles::ActiveModel {
         name: sea_orm::Set(name.to_owned()),
         builtin: sea_orm::Set(false),
@@ -122,7 +133,12 @@ async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
         assert_eq!(res.status(), 403);
 
         // Create level, scope "assigned": only the records assigned to them.
-        let name = profile(&app, "merger", "create", "assigned").await;
+        let name = profile(
+            &app,
+            "merger",
+            &[(Module::People, Level::Create, Scope::Assigned)],
+        )
+        .await;
         let (merger, uid) = crate::support::staff(&app, "merger@example.org", &name, None).await;
         crate::support::assign_referent(&app, a, uid).await;
         let res = app
@@ -318,38 +334,15 @@ async fn staff_see_only_their_events_calendars_and_their_own_jobs() {
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
         // An event made by the administrator, out of an advisor-like scope.
-        let name = profile(&app, "events-assigned", "consult", "all").await;
-        {
-            use amicale::db::entities::permission_profiles;
-            use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
-            use sea_orm::{ColumnTrait, QueryFilter};
-            let mut m = Matrix::default();
-            m.0.insert(
-                Module::Events,
-                Right {
-                    visible: true,
-                    level: Level::Consult,
-                    scope: Scope::Assigned,
-                },
-            );
-            m.0.insert(
-                Module::People,
-                Right {
-                    visible: true,
-                    level: Level::Consult,
-                    scope: Scope::All,
-                },
-            );
-            permission_profiles::Entity::update_many()
-                .col_expr(
-                    permission_profiles::Column::Matrix,
-                    sea_orm::sea_query::Expr::value(serde_json::to_string(&m).unwrap()),
-                )
-                .filter(permission_profiles::Column::Name.eq(&name))
-                .exec(&app.state.db)
-                .await
-                .unwrap();
-        }
+        let name = profile(
+            &app,
+            "events-assigned",
+            &[
+                (Module::Events, Level::Consult, Scope::Assigned),
+                (Module::People, Level::Consult, Scope::All),
+            ],
+        )
+        .await;
         let (staff, _) = crate::support::staff(&app, "ev@example.org", &name, None).await;
         let now = chrono::Utc::now();
         let res = app
@@ -409,8 +402,6 @@ async fn staff_see_only_their_events_calendars_and_their_own_jobs() {
 
 #[tokio::test]
 async fn template_previews_show_only_persons_the_author_may_see() {
-    use amicale::db::entities::permission_profiles;
-    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
     on_each_backend(|b| async move {
         let (app, sink, _db) = admin_app(b).await;
         let secret =
@@ -423,24 +414,12 @@ async fn template_previews_show_only_persons_the_author_may_see() {
         )
         .await;
         // Templates without any right on person records.
-        let mut m = Matrix::default();
-        m.0.insert(
-            Module::Templates,
-            Right {
-                visible: true,
-                level: Level::Create,
-                scope: Scope::All,
-            },
-        );
-        permission_profiles::ActiveModel {
-            name: sea_orm::Set("writer".into()),
-            builtin: sea_orm::Set(false),
-            matrix: sea_orm::Set(serde_json::to_string(&m).unwrap()),
-            ..Default::default()
-        }
-        .insert(&app.state.db)
-        .await
-        .unwrap();
+        profile(
+            &app,
+            "writer",
+            &[(Module::Templates, Level::Create, Scope::All)],
+        )
+        .await;
         let (writer, _) = crate::support::staff(&app, "writer@example.org", "writer", None).await;
         for path in [
             format!("/admin/templates/{t}/preview?person={secret}"),
@@ -529,32 +508,19 @@ async fn parallel_guesses_get_no_more_tries_than_the_limit() {
 
 #[tokio::test]
 async fn send_pages_show_persons_only_to_who_may_consult_them() {
-    use amicale::db::entities::permission_profiles;
-    use amicale::web::permissions::{Level, Matrix, Module, Right, Scope};
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
         crate::support::beneficiary(&app, "Secretia", "Hidden", "secretia@example.org").await;
         let t = crate::support::campaign_template(&app, "Nouvelles").await;
-        let mut m = Matrix::default();
-        for module in [Module::Sends, Module::Templates] {
-            m.0.insert(
-                module,
-                Right {
-                    visible: true,
-                    level: Level::Create,
-                    scope: Scope::All,
-                },
-            );
-        }
-        permission_profiles::ActiveModel {
-            name: sea_orm::Set("sender".into()),
-            builtin: sea_orm::Set(false),
-            matrix: sea_orm::Set(serde_json::to_string(&m).unwrap()),
-            ..Default::default()
-        }
-        .insert(&app.state.db)
-        .await
-        .unwrap();
+        profile(
+            &app,
+            "sender",
+            &[
+                (Module::Sends, Level::Create, Scope::All),
+                (Module::Templates, Level::Create, Scope::All),
+            ],
+        )
+        .await;
         let (sender, _) = crate::support::staff(&app, "sender@example.org", "sender", None).await;
         let res = app
             .post_form_as(
