@@ -144,7 +144,8 @@ async fn main() {
             subject: "{{ person.first_name }}, rendez-vous le {{ event.start | date(\"j F\") }}"
                 .into(),
             text: amicale::comms::templates::plaintext::from_html(&body()),
-            body: body(),
+            // As saving a template from its page stores it: cleaned.
+            body: amicale::comms::templates::sanitize::clean(&body(), false),
         },
         en: None,
         text_edited: false,

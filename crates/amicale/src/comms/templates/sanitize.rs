@@ -150,32 +150,81 @@ fn proven_clean(source: &str) -> bool {
     }
 }
 
-/// Whether `{{`, `{%` or `{#` appears inside a tag of `source` (quoted
-/// attribute values included: a `>` in quotes does not end the tag).
+/// Whether `{{`, `{%` or `{#` appears inside a tag of `source` anywhere
+/// but in a quoted `href` or `src` whose scheme the source itself fixes
+/// (`https://…{{ x }}`, `mailto:{{ x }}`), or that is exactly our own
+/// signed link `{{ unsubscribe_url }}`. A `>` in quotes does not end a tag;
+/// a tag left open at the end counts as syntax in it.
 fn merge_syntax_in_tags(source: &str) -> bool {
     let b = source.as_bytes();
-    let mut in_tag = false;
-    let mut quote: Option<u8> = None;
-    for i in 0..b.len() {
-        let c = b[i];
-        if in_tag {
-            match quote {
-                Some(q) if c == q => quote = None,
-                Some(_) => {}
-                None if c == b'"' || c == b'\'' => quote = Some(c),
-                None if c == b'>' => in_tag = false,
-                None => {}
-            }
-            if c == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#')) {
+    let syntax_at = |i: usize| b[i] == b'{' && matches!(b.get(i + 1), Some(b'{' | b'%' | b'#'));
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        i += 1;
+        let mut attribute = "";
+        loop {
+            let Some(&c) = b.get(i) else {
                 return true;
+            };
+            match c {
+                b'>' => {
+                    i += 1;
+                    break;
+                }
+                b'"' | b'\'' => {
+                    let start = i + 1;
+                    let Some(len) = b[start..].iter().position(|&x| x == c) else {
+                        return true;
+                    };
+                    let value = &source[start..start + len];
+                    if value.contains("{{") || value.contains("{%") || value.contains("{#") {
+                        if !fixed_url(attribute, value) {
+                            return true;
+                        }
+                    }
+                    attribute = "";
+                    i = start + len + 1;
+                }
+                b'=' => {
+                    let end = source[..i].trim_end().len();
+                    let begin = source[..end]
+                        .rfind(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '-' || ch == '_'))
+                        .map_or(0, |p| p + 1);
+                    attribute = &source[begin..end];
+                    i += 1;
+                }
+                _ if syntax_at(i) => return true,
+                _ => i += 1,
             }
-        } else if c == b'<' {
-            in_tag = true;
-            quote = None;
         }
     }
-    // A tag left open at the end: as good as syntax in it.
-    in_tag
+    false
+}
+
+/// A URL attribute value whose scheme merged text cannot change.
+fn fixed_url(attribute: &str, value: &str) -> bool {
+    if !(attribute.eq_ignore_ascii_case("href") || attribute.eq_ignore_ascii_case("src")) {
+        return false;
+    }
+    // Ours: the signed link the product puts in every message's data.
+    if value.trim() == "{{ unsubscribe_url }}" {
+        return true;
+    }
+    let first = value.find('{').unwrap_or(value.len());
+    ["https://", "http://", "mailto:", "tel:"]
+        .iter()
+        .any(|scheme| {
+            value.len() >= scheme.len()
+                && value[..scheme.len()].eq_ignore_ascii_case(scheme)
+                && first >= scheme.len()
+                && !value[..first]
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control())
+        })
 }
 
 fn builder(allow_video: bool) -> ammonia::Builder<'static> {
@@ -388,6 +437,23 @@ mod tests {
         assert!(merge_syntax_in_tags(r#"<a title=">" href="{{ x }}">y</a>"#));
         assert!(merge_syntax_in_tags("<a {% if x %}href=y{% endif %}>"));
         assert!(merge_syntax_in_tags("<p>x</p><a href=y"));
+        // Merged text after a scheme the source fixes, or our own link.
+        assert!(!merge_syntax_in_tags(
+            r#"<a href="https://jobs.example/?ville={{ person.city }}">y</a>"#
+        ));
+        assert!(!merge_syntax_in_tags(
+            r#"<a href="{{ unsubscribe_url }}">y</a>"#
+        ));
+        assert!(!merge_syntax_in_tags(
+            r#"<a href="mailto:{{ sender.email }}">y</a>"#
+        ));
+        assert!(merge_syntax_in_tags(r#"<a href="{{ person.city }}">y</a>"#));
+        assert!(merge_syntax_in_tags(r#"<a href="https:{{ x }}">y</a>"#));
+        assert!(merge_syntax_in_tags(
+            r#"<a title="{{ x }}" href="https://a/">y</a>"#
+        ));
+        assert!(merge_syntax_in_tags(r#"<img alt="https://{{ x }}">"#));
+        assert!(merge_syntax_in_tags(r#"<a href=https://a/{{ x }}>y</a>"#));
     }
 
     /// Property: whatever the template (built at random from harmless and
@@ -434,6 +500,10 @@ mod tests {
             "<style>x{}</style>",
             "{{ '<script>' }}",
             "{{ 'javascript:alert(1)' }}",
+            "<a href=\"https://jobs.example/?v={{ person.city }}\">offres</a>",
+            "<a href=\"mailto:{{ person.first_name }}\">m</a>",
+            "<a href=\"{{ unsubscribe_url }}\">stop</a>",
+            "<a href=\"https://{{ person.city }}\">h</a>",
         ];
         const DATA: &[&str] = &[
             "Paris",
@@ -462,7 +532,9 @@ mod tests {
                 "person": {
                     "city": DATA[rng.gen_range(0..DATA.len())],
                     "first_name": DATA[rng.gen_range(0..DATA.len())],
-                }
+                },
+                // Set by the product, never from a person's data.
+                "unsubscribe_url": "https://amicale.example/unsubscribe/YWJj.c2ln",
             });
             // What saving a template does: refuse, then clean.
             if unsafe_construct(&source).is_some() {
