@@ -181,10 +181,10 @@ fn merge_syntax_in_tags(source: &str) -> bool {
                         return true;
                     };
                     let value = &source[start..start + len];
-                    if value.contains("{{") || value.contains("{%") || value.contains("{#") {
-                        if !fixed_url(attribute, value) {
-                            return true;
-                        }
+                    let merged =
+                        value.contains("{{") || value.contains("{%") || value.contains("{#");
+                    if merged && !fixed_url(attribute, value) {
+                        return true;
                     }
                     attribute = "";
                     i = start + len + 1;
