@@ -377,7 +377,7 @@ pub async fn show(
     let people = match grants(&who.0, Module::People, Level::Consult) {
         true => {
             select
-                .filter(crate::people::search::staff_scope(
+                .filter(crate::people::scope::condition(
                     &who.0,
                     crate::db::Backend::of(&state.db),
                 ))

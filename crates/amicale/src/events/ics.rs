@@ -139,7 +139,7 @@ pub async fn event(
     let e = crate::events::store::get(&state.db, id).await?;
     // Staff see the events of their scope; anyone else, as a member.
     let staff_sees = grants(&s, Module::Events, Level::Consult)
-        && crate::events::reach::check(&state, &s, id).await.is_ok();
+        && crate::events::scope::check(&state, &s, id).await.is_ok();
     let allowed = if staff_sees {
         true
     } else if let Some(p) = own_person(&state, s.user.id).await? {

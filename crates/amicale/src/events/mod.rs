@@ -6,9 +6,9 @@ pub mod ics;
 pub mod member;
 pub mod model;
 pub mod pages;
-pub mod reach;
 pub mod rules;
 pub mod rules_pages;
+pub mod scope;
 pub mod store;
 
 use axum::Router;

@@ -13,8 +13,8 @@ use crate::app::AppState;
 use crate::db::entities::{events, programmes, users};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{self, Mode, Nature, Presence, fill_label};
-use crate::events::reach;
-use crate::events::reach::Events;
+use crate::events::scope;
+use crate::events::scope::Events;
 use crate::events::store::{self, EventInput, EventQuery, Participant};
 use crate::people::crm::{Opt, choices};
 use crate::people::search::{self, Criteria, Scope, Sort};
@@ -86,7 +86,7 @@ pub async fn list(
     p: Page,
     Query(q): Query<EventQuery>,
 ) -> AppResult<Response> {
-    let (evs, total) = store::search(&state.db, &q, reach::condition(&who.0)).await?;
+    let (evs, total) = store::search(&state.db, &q, scope::condition(&who.0)).await?;
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
     let next_href = (page * store::PER_PAGE < total).then(|| {
         let qs = form_urlencoded::Serializer::new(String::new())
@@ -487,7 +487,7 @@ pub async fn show(
             ..Default::default()
         }
         .condition(crate::db::Backend::of(&state.db), Scope::Crm);
-        let cond = cond.add(search::staff_scope(
+        let cond = cond.add(crate::people::scope::condition(
             &who.0,
             crate::db::Backend::of(&state.db),
         ));
@@ -544,7 +544,7 @@ pub async fn add_participant(
     let e = store::get(&state.db, id).await?;
     let person: i64 = f.get("person").parse().map_err(|_| AppError::NotFound)?;
     // The person must be within the staff member's reach.
-    crate::people::person::in_reach(&state, &who.0, person).await?;
+    crate::people::scope::check(&state, &who.0, person).await?;
     let r = store::register(&state.db, &e, person, Some(who.user().id)).await?;
     let notice = match r {
         store::Registered::Registered => "added",
@@ -664,7 +664,7 @@ pub async fn agenda(
     let evs = store::agenda(
         &state.db,
         mine.then_some(who.user().id),
-        reach::condition(&who.0),
+        scope::condition(&who.0),
         start,
         end,
     )

@@ -526,7 +526,7 @@ async fn visible(
 ) -> AppResult<std::collections::HashSet<i64>> {
     use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
     let ids: Vec<i64> = ids.into_iter().collect();
-    let reach = crate::people::search::staff_scope(&who.0, crate::db::Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
     let mut out = std::collections::HashSet::new();
     for chunk in ids.chunks(500) {
         out.extend(

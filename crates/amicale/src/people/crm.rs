@@ -201,7 +201,7 @@ pub async fn list(
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
     let backend = Backend::of(&state.db);
     let (cond, invalid) = q.criteria.condition(backend, Scope::Crm);
-    let cond = cond.add(search::staff_scope(&who.0, backend));
+    let cond = cond.add(crate::people::scope::condition(&who.0, backend));
     let (total, persons) = if invalid.is_empty() {
         search::page(&state.db, cond, sort, desc, page, PER_PAGE).await?
     } else {
@@ -338,7 +338,7 @@ pub async fn bulk(
     let criteria = criteria_of(&form);
     let back = format!("/admin/people?{}", serde_urlencoded_criteria(&criteria));
     let backend = Backend::of(&state.db);
-    let reach = search::staff_scope(&who.0, backend);
+    let reach = crate::people::scope::condition(&who.0, backend);
     // Only persons within the user's scope are acted on, whatever was posted.
     let ids: Vec<i64> = if form.get("scope") == "all" {
         let (cond, invalid) = criteria.condition(backend, Scope::Crm);
@@ -523,7 +523,7 @@ pub async fn export(
         0,
     )
     .await?;
-    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, Backend::of(&state.db));
     export_response(&state, &p, format, q.criteria, reach, None).await
 }
 

@@ -21,7 +21,6 @@ use crate::db::entities::{
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::model::Status;
-use crate::people::search;
 use crate::people::store::{self, Names};
 use crate::web::extract::{CreatePeople, EditPeople, Require};
 use crate::web::form::FormPairs;
@@ -114,7 +113,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let all = q.all == "1";
     let page = q.page.parse::<u64>().unwrap_or(1).max(1);
-    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, Backend::of(&state.db));
     let keys = keys(&state.db, reach.clone(), all, page).await?;
     let rows = persons::Entity::find()
         .filter(reach)
@@ -312,7 +311,7 @@ pub async fn merge_page(
     if !members.contains(&keep) || members.len() < 2 {
         return Ok(Redirect::to("/admin/people/duplicates?done=none").into_response());
     }
-    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, Backend::of(&state.db));
     let visible = persons::Entity::find()
         .filter(reach)
         .filter(persons::Column::Id.is_in(members.clone()))

@@ -20,7 +20,6 @@ use crate::db::entities::jobs;
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::import::{self, Mode, Report};
-use crate::people::search;
 use crate::web::extract::{CreatePeople, Require};
 use crate::web::page::{Page, render, render_status};
 
@@ -146,7 +145,7 @@ pub async fn preview(
             );
         }
     };
-    let reach = search::staff_scope(&who.0, Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, Backend::of(&state.db));
     let report = import::run_within(&state.db, &table, mode_v, true, reach).await?;
     let now = Utc::now();
     purge_previews(&state.db, now).await?;
@@ -295,5 +294,8 @@ async fn creator_reach(state: &AppState, created_by: Option<i64>) -> AppResult<s
         member: false,
         profile,
     };
-    Ok(search::staff_scope(&who, Backend::of(&state.db)))
+    Ok(crate::people::scope::condition(
+        &who,
+        Backend::of(&state.db),
+    ))
 }

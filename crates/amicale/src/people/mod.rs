@@ -16,6 +16,7 @@ pub mod person;
 pub mod pg_plan;
 pub mod photos;
 pub mod registration;
+pub mod scope;
 pub mod search;
 pub mod search_document;
 pub mod store;

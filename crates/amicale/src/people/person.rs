@@ -17,6 +17,7 @@ use crate::db::entities::{organisations, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
+use crate::people::scope::Persons;
 use crate::people::store::{self, AddressEntry, EmailEntry, Names, PersonInput, PhoneEntry};
 use crate::web::extract::InScope;
 use crate::web::extract::{CreatePeople, EditPeople, Require, ViewPeople};
@@ -475,37 +476,4 @@ pub async fn update(
     f: FormPairs,
 ) -> AppResult<Response> {
     save(state, p, Some(id), f).await
-}
-
-/// A person outside the user's scope does not exist for them.
-pub async fn in_reach(
-    state: &AppState,
-    s: &crate::web::session::SessionUser,
-    id: i64,
-) -> AppResult<()> {
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let reach = crate::people::search::staff_scope(s, crate::db::Backend::of(&state.db));
-    let n = crate::db::entities::persons::Entity::find()
-        .filter(reach)
-        .filter(crate::db::entities::persons::Column::Id.eq(id))
-        .count(&state.db)
-        .await?;
-    crate::error::found(n == 1)
-}
-
-/// Person records, as the `{id}` of a path: within the user's People scope.
-pub struct Persons;
-
-impl crate::web::extract::Scoped for Persons {
-    async fn visible(
-        state: &AppState,
-        who: &crate::web::session::SessionUser,
-        id: i64,
-    ) -> AppResult<bool> {
-        match in_reach(state, who, id).await {
-            Ok(()) => Ok(true),
-            Err(crate::error::AppError::NotFound) => Ok(false),
-            Err(e) => Err(e),
-        }
-    }
 }

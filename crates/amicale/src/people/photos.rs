@@ -13,7 +13,7 @@ use crate::app::AppState;
 use crate::db::entities::{person_photos, persons};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
-use crate::people::person::Persons;
+use crate::people::scope::Persons;
 use crate::uploads;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Member, Require};

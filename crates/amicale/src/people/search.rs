@@ -374,37 +374,6 @@ impl Criteria {
     }
 }
 
-/// The persons a staff user may see in the CRM: their profile's scope for
-/// the People module (A5); administrators see everyone.
-pub fn staff_scope(s: &crate::web::session::SessionUser, backend: Backend) -> Condition {
-    use crate::web::permissions::{Module, Scope as Reach};
-    let nobody = || Condition::all().add(Expr::cust("1 = 0"));
-    if s.user.is_admin {
-        return Condition::all();
-    }
-    let right = s
-        .profile
-        .as_ref()
-        .map(|m| m.get(Module::People))
-        .unwrap_or_default();
-    match right.scope {
-        Reach::All => Condition::all(),
-        Reach::Site => match &s.user.site {
-            Some(site) => Condition::all().add(persons::Column::Site.eq(site.clone())),
-            None => nobody(),
-        },
-        Reach::Team => match &s.user.team {
-            Some(team) => Condition::all().add(cust(
-                backend,
-                "\"persons\".\"referent_user_id\" IN (SELECT id FROM users WHERE team = ?)",
-                [team.clone()],
-            )),
-            None => nobody(),
-        },
-        Reach::Assigned => Condition::all().add(persons::Column::ReferentUserId.eq(s.user.id)),
-    }
-}
-
 /// How a list is sorted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Sort {

@@ -567,7 +567,7 @@ struct PreviewTpl<'a> {
 /// preview would show any person's data to a template author).
 fn preview_reach(s: &SessionUser, state: &AppState) -> Option<sea_orm::Condition> {
     grants(s, Module::People, Level::Consult)
-        .then(|| crate::people::search::staff_scope(s, crate::db::Backend::of(&state.db)))
+        .then(|| crate::people::scope::condition(s, crate::db::Backend::of(&state.db)))
 }
 
 /// `person` when the user may see it; the sample person otherwise.

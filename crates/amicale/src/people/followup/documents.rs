@@ -12,7 +12,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use crate::app::AppState;
 use crate::db::entities::users;
 use crate::error::{AppError, AppResult};
-use crate::people::person::Persons;
+use crate::people::scope::Persons;
 use crate::uploads;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, ViewPeople};

@@ -17,7 +17,7 @@ use crate::app::AppState;
 use crate::db::entities::{persons, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
-use crate::people::person::Persons;
+use crate::people::scope::Persons;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Permission, Require, ViewPeople};
 use crate::web::form::FormPairs;
