@@ -884,48 +884,27 @@ async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
 
         // Anne finishes her account and is signed in as a member.
         let client = crate::support::new_client();
-        let page = client
-            .get(app.url(&link))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let token = crate::support::extract_csrf(&page).unwrap();
-        let short = client
-            .post(app.url(&link))
-            .header("origin", &app.base)
-            .form(&[
-                ("password", "short"),
-                ("confirm", "short"),
-                ("csrf_token", &token),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let short = app
+            .post_form_as(
+                &client,
+                &link,
+                &link,
+                &[("password", "short"), ("confirm", "short")],
+            )
+            .await;
         assert_eq!(short.status(), 422);
-        let page = client
-            .get(app.url(&link))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let token = crate::support::extract_csrf(&page).unwrap();
-        let res = client
-            .post(app.url(&link))
-            .header("origin", &app.base)
-            .form(&[
-                ("password", "anne passphrase"),
-                ("confirm", "anne passphrase"),
-                ("locale", "en"),
-                ("csrf_token", &token),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .post_form_as(
+                &client,
+                &link,
+                &link,
+                &[
+                    ("password", "anne passphrase"),
+                    ("confirm", "anne passphrase"),
+                    ("locale", "en"),
+                ],
+            )
+            .await;
         assert_eq!(res.status(), 303);
         let dir = client
             .get(app.url("/directory?q=petit"))
@@ -959,22 +938,9 @@ async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
         );
 
         // A6: she deactivates, disappears, and comes back by logging in.
-        let page = client
-            .get(app.url("/account/deactivate"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let token = crate::support::extract_csrf(&page).unwrap();
-        let res = client
-            .post(app.url("/account/deactivate"))
-            .header("origin", &app.base)
-            .form(&[("csrf_token", &token)])
-            .send()
-            .await
-            .unwrap();
+        let res = app
+            .post_form_as(&client, "/account/deactivate", "/account/deactivate", &[])
+            .await;
         assert_eq!(res.status(), 303);
         let page = body(&app, "/directory?q=anne").await;
         assert!(page.contains("0 results"));
@@ -989,24 +955,8 @@ async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
 
 async fn register(app: &TestApp, fields: &[(&str, &str)]) -> reqwest::Response {
     let client = crate::support::new_client();
-    let page = client
-        .get(app.url("/register"))
-        .send()
+    app.post_form_as(&client, "/register", "/register", fields)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let token = crate::support::extract_csrf(&page).unwrap();
-    let mut form = fields.to_vec();
-    form.push(("csrf_token", &token));
-    client
-        .post(app.url("/register"))
-        .header("origin", &app.base)
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

@@ -12,24 +12,20 @@ use crate::support::{
 const ATTACKER_PW: &str = "attacker passphrase";
 
 async fn register_as(app: &TestApp, email: &str, role: &str) -> reqwest::Response {
-    let client = new_client();
-    let page = app.text_as(&client, "/register").await;
-    let token = extract_csrf(&page).unwrap();
-    client
-        .post(app.url("/register"))
-        .header("origin", &app.base)
-        .form(&[
+    app.post_form_as(
+        &new_client(),
+        "/register",
+        "/register",
+        &[
             ("first_name", "Mallory"),
             ("last_name", "Evil"),
             ("email", email),
             ("role", role),
             ("password", ATTACKER_PW),
             ("confirm", ATTACKER_PW),
-            ("csrf_token", &token),
-        ])
-        .send()
-        .await
-        .unwrap()
+        ],
+    )
+    .await
 }
 
 async fn status_of(app: &TestApp, id: i64) -> String {
