@@ -90,7 +90,7 @@ pub enum Command {
         #[command(subcommand)]
         action: DkimCommand,
     },
-    /// Automatic rules (C10).
+    /// Automatic rules.
     Rules {
         #[command(subcommand)]
         action: RulesCommand,

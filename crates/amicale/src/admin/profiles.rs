@@ -1,4 +1,4 @@
-//! Administration of permission profiles (A5): the matrix editor and the
+//! Administration of permission profiles: the matrix editor and the
 //! assignment of a profile, site and team to each staff user.
 
 use askama::Template;

@@ -132,7 +132,7 @@ pub async fn login(
     };
     store::clear_failures(&state.db, &account_key).await?;
     store::give_back(&state.db, &client_key, per_client).await?;
-    // A6: a member who deactivated their account comes back by logging in.
+    // A member who deactivated their account comes back by logging in.
     crate::people::accounts::reactivate(&state.db, user.id).await?;
     let cookie = session::create(&state.db, user.id, remember, state.secure_cookies).await?;
     tracing::info!(user = user.id, "login");

@@ -1,4 +1,4 @@
-//! The campaign pages (C7): history, creation (recipient type, channel,
+//! The campaign pages: history, creation (recipient type, channel,
 //! template), filters with "Clear", the matching recipients in tabs with
 //! a selection across pages, "N of M will receive it", and the schedule.
 

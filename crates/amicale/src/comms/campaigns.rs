@@ -1,4 +1,4 @@
-//! Campaigns (C7): a recipient type, a channel and a template, filters on
+//! Campaigns: a recipient type, a channel and a template, filters on
 //! the person and on the events they took part in, a selection (some
 //! persons or all matching, across pages), and a schedule (the nightly
 //! batch or a chosen time). Launching computes the recipients then, so a
@@ -29,7 +29,7 @@ use crate::error::{AppError, AppResult};
 use crate::events::model::{SendChannel, parse_date};
 use crate::people::followup::kinds;
 
-/// The filters of C7 that the record holds today, all combinable; empty
+/// The campaign filters that the record holds today, all combinable; empty
 /// means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -76,7 +76,7 @@ pub struct Filters {
     pub prescription_channel: Vec<String>,
     pub enrolment_end_from: String,
     pub enrolment_end_to: String,
-    /// In this static saved list (D7), e.g. a CRM selection.
+    /// In this static saved list, e.g. a CRM selection.
     pub saved_list: String,
 }
 

@@ -1,4 +1,4 @@
-//! Sending from a person page (C8) and from an event page (C9): pick a
+//! Sending from a person page and from an event page: pick a
 //! channel and one or more templates, one message per template; and the
 //! history of what concerns a person or an event, whatever sent it.
 
@@ -222,7 +222,7 @@ fn chosen(f: &FormPairs, offered: &[templates::Model]) -> Vec<templates::Model> 
         .collect()
 }
 
-/// Sends the chosen templates to the chosen participants now (C9): one
+/// Sends the chosen templates to the chosen participants now: one
 /// send per template, with its exclusions.
 pub async fn send_event(
     State(state): State<AppState>,
@@ -423,7 +423,7 @@ async fn person_decision(
     )
 }
 
-/// The person page's messages: send one or more templates (C8) and the
+/// The person page's messages: send one or more templates and the
 /// whole history of what concerns the person.
 pub async fn person_page(
     State(state): State<AppState>,

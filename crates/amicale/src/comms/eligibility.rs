@@ -1,4 +1,4 @@
-//! Consent and eligibility (C5): one function decides, for a recipient and a
+//! Consent and eligibility: one function decides, for a recipient and a
 //! channel, whether a message may go and, if not, why. Every way to send
 //! (campaign, person page, event page, automatic rule, mailing) asks it, so
 //! the "N of M will receive it" of each screen and what the workers are

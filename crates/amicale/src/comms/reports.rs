@@ -1,4 +1,4 @@
-//! Reports (C13): per campaign, automatic rule, event-page and person-page
+//! Reports: per campaign, automatic rule, event-page and person-page
 //! send over a period — targeted, excluded by reason, sent, waiting,
 //! deferred, failed, bounced, delivered %, unsubscribed — with totals and
 //! averages, on a page and as CSV.

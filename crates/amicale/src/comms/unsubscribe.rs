@@ -1,4 +1,4 @@
-//! The unsubscribe page of each category (C12): reached from the signed
+//! The unsubscribe page of each category: reached from the signed
 //! link in every message, without an account. `POST` is also the RFC 8058
 //! one-click target (no cookie, no CSRF token: the signed link is the
 //! proof), and unsubscribing twice changes nothing.

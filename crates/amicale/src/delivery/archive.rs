@@ -1,4 +1,4 @@
-//! The sent archive (C15): each user sees what went out as their personal
+//! The sent archive: each user sees what went out as their personal
 //! identity and as the shared mailboxes assigned to them — sortable,
 //! searchable by recipient and subject, each message viewable as received.
 

@@ -1,4 +1,4 @@
-//! The bounce mailbox (C13): where servers that accepted a message and
+//! The bounce mailbox: where servers that accepted a message and
 //! failed later send their delivery status notifications (the envelope
 //! sender's mailbox). Polled over IMAP: each unseen message is read, a
 //! bounce is applied like the webhook's ([`bounces::record`]) and deleted,

@@ -1,4 +1,4 @@
-//! Copies of a manual mail (C1): CC addresses the recipient sees, BCC
+//! Copies of a manual mail: CC addresses the recipient sees, BCC
 //! addresses nobody sees. "Hide all recipients" turns every copy into a BCC.
 
 use lettre::Address;

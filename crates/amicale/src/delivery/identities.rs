@@ -1,4 +1,4 @@
-//! Sender identities (C1). A staff user sends as themselves (their login
+//! Sender identities. A staff user sends as themselves (their login
 //! address, with an optional Reply-To) or as a shared institutional mailbox
 //! they are assigned to, once that mailbox proved it receives mail (a code
 //! sent to it). At delivery, an identity whose domain the network allows

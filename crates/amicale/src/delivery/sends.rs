@@ -98,7 +98,7 @@ pub struct Spec<'a> {
     pub due: DateTime<Utc>,
 }
 
-/// Like [`create`], recording who was left out and why (C5) with the send.
+/// Like [`create`], recording who was left out and why with the send.
 pub async fn create_with_exclusions(
     db: &DatabaseConnection,
     spec: Spec<'_>,

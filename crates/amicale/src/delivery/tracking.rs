@@ -1,4 +1,4 @@
-//! Opens and clicks (C13). At delivery, the links of a templated e-mail go
+//! Opens and clicks. At delivery, the links of a templated e-mail go
 //! through `/t/c/…` and a one-pixel image `/t/o/…` is added; both are signed
 //! with the network's secret, so a click link redirects only to the URL it
 //! was made for (no open redirect) and nobody can forge opens for another

@@ -1,4 +1,4 @@
-//! Demo events (E1–E3): six weeks of workshops, appointments and
+//! Demo events: six weeks of workshops, appointments and
 //! afterworks around today with participants (attendance taken for the
 //! past ones), a few automatic rules, and a campaign that the running
 //! server launches at its next minute.

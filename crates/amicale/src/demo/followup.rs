@@ -1,6 +1,6 @@
 //! Accompanied persons for the demo: a hundred persons become beneficiaries
 //! with a history of situations, a project and a programme enrolment, so
-//! that the follow-up pages and the campaign filters (C7) have something
+//! that the follow-up pages and the campaign filters have something
 //! to show.
 
 use chrono::{Duration, NaiveDate};

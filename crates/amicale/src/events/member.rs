@@ -1,4 +1,4 @@
-//! Members and events (E2, E3): the open events, registering oneself (the
+//! Members and events: the open events, registering oneself (the
 //! waiting list beyond capacity), one's registrations and private
 //! calendar feed.
 

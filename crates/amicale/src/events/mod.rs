@@ -1,5 +1,5 @@
-//! Events (E1–E3): the staff agenda, participants and attendance, the
-//! members' registrations and calendars, and the automatic rules (C10)
+//! Events: the staff agenda, participants and attendance, the
+//! members' registrations and calendars, and the automatic rules
 //! that send reminders relative to event dates.
 
 pub mod ics;

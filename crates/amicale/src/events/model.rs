@@ -74,7 +74,7 @@ impl SendChannel {
 }
 
 codes!(
-    /// Which participants of an event a send from the event page reaches (C9).
+    /// Which participants of an event a send from the event page reaches.
     Audience {
         All = "all",
         Confirmed = "confirmed",

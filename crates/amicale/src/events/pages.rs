@@ -1,4 +1,4 @@
-//! Staff pages of events (E1–E3): search, create and edit, the event page
+//! Staff pages of events: search, create and edit, the event page
 //! with participants, attendance and its sends, the attendance sheet and
 //! the agenda.
 
@@ -639,7 +639,7 @@ pub struct AgendaQuery {
     pub all: String,
 }
 
-/// The staff agenda (E3): the user's own events (or everyone's), by day or
+/// The staff agenda: the user's own events (or everyone's), by day or
 /// by week (Monday to Sunday) in the network zone.
 pub async fn agenda(
     State(state): State<AppState>,

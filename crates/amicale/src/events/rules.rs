@@ -1,4 +1,4 @@
-//! Automatic rules (C10): every day at the batch time, each active rule
+//! Automatic rules: every day at the batch time, each active rule
 //! sends its template to the participants of the matching events dated
 //! today − offset.
 //!
@@ -362,7 +362,7 @@ pub async fn plan_rule(
 }
 
 /// One participant's message of an event-triggered send: the decision
-/// (C5) and the merge data of every namespace.
+/// and the merge data of every namespace.
 pub struct Built {
     pub participation: i64,
     pub person: i64,
@@ -628,7 +628,7 @@ pub async fn load_all(db: &DatabaseConnection, only_active: bool) -> AppResult<V
         .collect())
 }
 
-/// The dry run of every active rule for `day` (C10 "Test"): who would
+/// The dry run of every active rule for `day` (the "Test" button): who would
 /// receive what, who is excluded and why. Writes nothing.
 pub async fn dry_run(
     state: &AppState,

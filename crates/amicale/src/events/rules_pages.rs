@@ -1,4 +1,4 @@
-//! Administration of automatic rules (C10): the list (a rule whose template
+//! Administration of automatic rules: the list (a rule whose template
 //! is inactive shows in red), the form, and the test: a dry run for a day
 //! with each recipient's rendered message, and "send the test to me".
 
@@ -411,7 +411,7 @@ async fn rendered(
     .map_err(|e| e.to_string()))
 }
 
-/// The dry run (C10 "Test"): who would receive what on a day, each message
+/// The dry run (the "Test" button): who would receive what on a day, each message
 /// rendered, and who is excluded and why. Nothing is sent.
 pub async fn test(
     State(state): State<AppState>,

@@ -1,5 +1,5 @@
 //! Which events a staff user may see and act on: the scope of their
-//! permission profile for the Events module (A5), like persons in the CRM.
+//! permission profile for the Events module, like persons in the CRM.
 //! "Own site" and "own team" read the facilitators' site and team, since an
 //! event belongs to the antenna whose staff run it; "assigned to me" is the
 //! events one facilitates or created.

@@ -179,7 +179,7 @@ pub async fn staff(db: &DatabaseConnection) -> AppResult<Vec<users::Model>> {
 }
 
 /// What an event search asks: words of the object, the place, a
-/// facilitator, a period (E3).
+/// facilitator, a period.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(default)]
 pub struct EventQuery {

@@ -1,4 +1,4 @@
-//! Account lifecycle (A2, A3, A6): invitations with a link to finish the
+//! Account lifecycle: invitations with a link to finish the
 //! account and reminders at D+4, D+10 and D+60; self-registration waiting
 //! for moderation; deactivation by the member, reactivation by logging in.
 
@@ -523,7 +523,7 @@ pub async fn open_account<C: ConnectionTrait>(
     Ok(user)
 }
 
-/// Logging in brings a deactivated account back (A6).
+/// Logging in brings a deactivated account back.
 pub async fn reactivate<C: ConnectionTrait>(db: &C, user_id: i64) -> AppResult<()> {
     let n = persons::Entity::update_many()
         .col_expr(
@@ -616,7 +616,7 @@ fn email_token(state: &AppState, user_id: i64, email: &str, expires: i64) -> Str
     )
 }
 
-/// A1: the new address is proven by a signed link sent to it; nothing
+/// The new address is proven by a signed link sent to it; nothing
 /// changes until it is followed.
 pub async fn email_request(
     State(state): State<AppState>,

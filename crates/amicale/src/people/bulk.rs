@@ -1,4 +1,4 @@
-//! Bulk actions on persons (D3): change roles, switch students to alumni,
+//! Bulk actions on persons: change roles, switch students to alumni,
 //! add to a group, delete. A small selection is applied in the request; a
 //! large one becomes a job that a background task applies a chunk per
 //! transaction, with its progress in the `jobs` row. Every action is

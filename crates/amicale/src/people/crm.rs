@@ -1,4 +1,4 @@
-//! The CRM list (D3): every person with a status dot, cumulative filters,
+//! The CRM list: every person with a status dot, cumulative filters,
 //! a remembered choice of columns, sorting, paging, selection of some, a
 //! page or all matching, and bulk actions.
 
@@ -443,7 +443,7 @@ pub async fn bulk(
                 return Err(AppError::Forbidden);
             }
             // The selection becomes a list of its own, which the campaign
-            // (C7) then filters on; its recipients are counted at launch.
+            // then filters on; its recipients are counted at launch.
             let name = format!(
                 "{} {}",
                 p.t("crm-mailing-list"),

@@ -1,4 +1,4 @@
-//! The members' directory (D2): quick and advanced search, result cards,
+//! The members' directory: quick and advanced search, result cards,
 //! profiles. Members and administrators only.
 
 use std::collections::HashMap;
@@ -280,7 +280,7 @@ pub async fn profile(
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
     let r = store::load(&state.db, id).await?;
-    // A deactivated or not yet active account is hidden from members (A6).
+    // A deactivated or not yet active account is hidden from members.
     if r.person.status != Status::Active.as_str() && !p.is_admin() {
         return Err(AppError::NotFound);
     }

@@ -1,4 +1,4 @@
-//! Probable duplicates (D6): persons with the same name once folded (case,
+//! Probable duplicates: persons with the same name once folded (case,
 //! accents and word order ignored), and a merge that keeps one record —
 //! the active account by default — and moves everything of the other to it.
 

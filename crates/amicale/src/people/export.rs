@@ -1,4 +1,4 @@
-//! Exports of the directory (D4) in CSV or XLSX, filtered or not, streamed:
+//! Exports of the directory in CSV or XLSX, filtered or not, streamed:
 //! persons are read a page at a time by id, so a million rows never sit in
 //! memory. The header row uses the import's column names, so an export can
 //! be edited and imported back.

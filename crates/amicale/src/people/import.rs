@@ -1,4 +1,4 @@
-//! Imports of persons from CSV or XLSX (D5): every row checked first, a
+//! Imports of persons from CSV or XLSX: every row checked first, a
 //! report per row, then "all or nothing" or "only the valid rows". Persons
 //! are matched by e-mail or external reference, so importing the same file
 //! twice changes nothing the second time.

@@ -1,4 +1,4 @@
-//! The import screens (D5): upload, a preview with every rejected row and
+//! The import screens: upload, a preview with every rejected row and
 //! why, then the import itself as a background job with its progress page.
 //! The uploaded file waits in its job row (not on one node's disk), so any
 //! node can run it.
@@ -30,7 +30,7 @@ pub const MAX_FILE: usize = 25 * 1024 * 1024;
 pub struct Payload {
     pub mode: String,
     pub file: String,
-    /// Invite each person created (A2).
+    /// Invite each person created.
     #[serde(default)]
     pub invite: bool,
 }

@@ -1,4 +1,4 @@
-//! Groups and saved lists (D7). Groups are named sets that members belong
+//! Groups and saved lists. Groups are named sets that members belong
 //! to (promo, programme, chapter, interest). A saved list is made from a
 //! directory or CRM search: "static" keeps the persons found when it was
 //! saved, "re-evaluated" keeps the criteria and runs them again each time.

@@ -1,4 +1,4 @@
-//! People, directory and CRM (D1–D7): the person record, the members'
+//! People, directory and CRM: the person record, the members'
 //! directory, the staff's CRM list, imports and exports.
 
 pub mod accounts;

@@ -1,14 +1,14 @@
 //! Values of the person record that are not plain text.
 
-/// Where a person's account stands (D1).
+/// Where a person's account stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     /// Invited, has not finished their account yet.
     Invited,
-    /// Registered themselves, waiting for moderation (A3).
+    /// Registered themselves, waiting for moderation.
     Pending,
     Active,
-    /// Deactivated themselves or by an administrator (A6).
+    /// Deactivated themselves or by an administrator.
     Deactivated,
 }
 

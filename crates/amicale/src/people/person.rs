@@ -1,4 +1,4 @@
-//! The person record in the CRM (D1): create and edit with every value
+//! The person record in the CRM: create and edit with every value
 //! checked, the typed input kept on error, unique e-mails and references
 //! reported on their field.
 

@@ -1,4 +1,4 @@
-//! Person photos (D1): uploaded by staff, at most 1 MB, PNG, JPEG or GIF as
+//! Person photos: uploaded by staff, at most 1 MB, PNG, JPEG or GIF as
 //! told by the bytes (not the name), served to those who may see the person.
 
 use axum::extract::{Multipart, Path, State};

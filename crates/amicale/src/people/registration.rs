@@ -1,4 +1,4 @@
-//! Self-registration (A3): a public form whose requests wait in a
+//! Self-registration: a public form whose requests wait in a
 //! moderation queue; the person is told by e-mail when accepted or refused.
 //! Recruiters are accepted at once (DL), once their address is proven.
 //!

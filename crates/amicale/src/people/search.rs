@@ -239,7 +239,7 @@ pub struct Criteria {
 /// Which persons a list may show at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
-    /// Members see active persons only (A6: a deactivated account is hidden).
+    /// Members see active persons only (a deactivated account is hidden).
     Directory,
     /// Staff see everyone.
     Crm,
@@ -436,7 +436,7 @@ pub fn select(cond: Condition, sort: Sort, desc: bool) -> Select<persons::Entity
     q.order_by(persons::Column::Id, order)
 }
 
-/// One page of a search and the total count, counted first (D2: the count
+/// One page of a search and the total count, counted first (the count
 /// is shown before the results).
 pub async fn page<C: ConnectionTrait>(
     db: &C,

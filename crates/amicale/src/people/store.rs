@@ -92,7 +92,7 @@ pub struct PersonInput {
     pub notes: Option<String>,
     pub referent_user_id: Option<i64>,
     pub status: Status,
-    /// Who the person is to the sending modes (C7): member, beneficiary…
+    /// Who the person is to the sending modes: member, beneficiary…
     pub recipient_type: RecipientType,
 }
 

@@ -67,7 +67,7 @@ pub fn grants(s: &SessionUser, module: Module, level: Level) -> bool {
 }
 
 /// Uses the directory and profiles: members, staff whose profile shows the
-/// directory, administrators; never recruiters, partners or visitors (D2).
+/// directory, administrators; never recruiters, partners or visitors.
 pub struct Member;
 
 impl Permission for Member {
@@ -76,7 +76,7 @@ impl Permission for Member {
     }
 }
 
-/// Consults the person records of the CRM (D3), within the profile's scope.
+/// Consults the person records of the CRM, within the profile's scope.
 pub struct ViewPeople;
 
 impl Permission for ViewPeople {
@@ -103,7 +103,7 @@ impl Permission for CreatePeople {
     }
 }
 
-/// Accepts or refuses self-registrations (A3).
+/// Accepts or refuses self-registrations.
 pub struct Moderate;
 
 impl Permission for Moderate {
@@ -122,7 +122,7 @@ impl Permission for ManageTemplates {
     }
 }
 
-/// Consults events, the agenda and participants (E1–E3).
+/// Consults events, the agenda and participants.
 pub struct ViewEvents;
 
 impl Permission for ViewEvents {
@@ -140,7 +140,7 @@ impl Permission for EditEvents {
     }
 }
 
-/// Reads the sends' reports (C13).
+/// Reads the sends' reports.
 pub struct ViewSends;
 
 impl Permission for ViewSends {
@@ -149,7 +149,7 @@ impl Permission for ViewSends {
     }
 }
 
-/// Sends templates from a person page or an event page (C8, C9).
+/// Sends templates from a person page or an event page.
 pub struct SendMessages;
 
 impl Permission for SendMessages {
@@ -158,7 +158,7 @@ impl Permission for SendMessages {
     }
 }
 
-/// Sets up campaigns and automatic rules (C7, C10).
+/// Sets up campaigns and automatic rules.
 pub struct ManageSends;
 
 impl Permission for ManageSends {

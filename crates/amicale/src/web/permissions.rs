@@ -1,4 +1,4 @@
-//! Permission profiles (A5): for each module, whether it shows in the
+//! Permission profiles: for each module, whether it shows in the
 //! navigation, an access level (none ⊂ consult ⊂ modify ⊂ create) and a
 //! scope (all, own site, own team, assigned to me). A staff user holds one
 //! profile; administrators hold every right.

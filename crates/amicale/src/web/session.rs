@@ -27,7 +27,7 @@ pub struct SessionUser {
     /// Holds a member role (student, alumni, teacher, staff) on their own
     /// person record: may use the directory. Recruiters and partners don't.
     pub member: bool,
-    /// The staff user's permission profile, if any (A5).
+    /// The staff user's permission profile, if any.
     pub profile: Option<crate::web::permissions::Matrix>,
 }
 

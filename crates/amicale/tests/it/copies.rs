@@ -1,4 +1,4 @@
-//! CC and BCC on a manual mail (C1): who gets a copy, who can see whom, and
+//! CC and BCC on a manual mail: who gets a copy, who can see whom, and
 //! a typo refused with what was typed kept.
 
 use crate::support::{TestApp, admin_app, beneficiary, on_each_backend, person_page_template};

@@ -1,6 +1,6 @@
-//! The follow-up of accompanied persons (D1): situations, projects,
+//! The follow-up of accompanied persons: situations, projects,
 //! enrolments, tasks and documents, typed and scoped, and the campaign
-//! filters (C7) that read them.
+//! filters that read them.
 
 use amicale::db::entities::programmes;
 use sea_orm::ActiveValue::{NotSet, Set};

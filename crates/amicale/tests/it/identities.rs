@@ -1,4 +1,4 @@
-//! Sender identities (C1) and the sent archive (C15): allowed domains,
+//! Sender identities and the sent archive: allowed domains,
 //! a shared mailbox verified by the code mailed to it, From and Reply-To of
 //! real mails, and who sees what in the archive.
 

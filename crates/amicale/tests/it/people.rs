@@ -88,7 +88,7 @@ async fn directory_search_ignores_accents_case_and_order() {
                 "{q}"
             );
         }
-        // A deactivated member is hidden from the directory (A6).
+        // A deactivated member is hidden from the directory.
         let page = body(&app, "/directory?q=helene").await;
         assert!(page.contains(&format!("/directory/{helene}")));
         assert!(!page.contains(&format!("/directory/{hidden}")));
@@ -937,7 +937,7 @@ async fn invitations_finish_accounts_remind_three_times_and_respect_refusal() {
                 .contains("done=none-invited")
         );
 
-        // A6: she deactivates, disappears, and comes back by logging in.
+        // She deactivates, disappears, and comes back by logging in.
         let res = app
             .post_form_as(&client, "/account/deactivate", "/account/deactivate", &[])
             .await;

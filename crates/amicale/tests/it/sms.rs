@@ -1,4 +1,4 @@
-//! SMS (C14): the provider account in Administration, sends through real
+//! SMS: the provider account in Administration, sends through real
 //! HTTP providers (a local server speaking their APIs), retries, credit
 //! packages, the low-balance alert, delivery receipts, SMS automatic rules.
 

@@ -1,4 +1,4 @@
-//! Opens and clicks (C13) and the List-Unsubscribe headers (C12): what a
+//! Opens and clicks and the List-Unsubscribe headers: what a
 //! real mail carries, what its links do, what the reports count.
 
 use amicale::db::entities::{tracking_events, unsubscriptions};

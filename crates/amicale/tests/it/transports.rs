@@ -1,4 +1,4 @@
-//! Transports (C2) and DKIM keys (C12) edited in Administration: a profile
+//! Transports and DKIM keys edited in Administration: a profile
 //! is checked, tested against a real SMTP server, takes over delivery
 //! without a restart, and a key generated here signs the next messages.
 

@@ -1,4 +1,4 @@
-//! The template library (C3) and merge fields (C4): e-mail, newsletter and
+//! The template library and merge fields: e-mail, newsletter and
 //! SMS templates with versions, attachments, preview and JUNGO2 import.
 
 pub mod import;

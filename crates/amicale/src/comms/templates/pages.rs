@@ -24,7 +24,7 @@ use crate::web::page::{Page, render as render_page, render_status};
 use crate::web::permissions::{Level, Module};
 use crate::web::session::SessionUser;
 
-/// Each attachment may weigh this much at most (C3).
+/// Each attachment may weigh this much at most.
 pub const MAX_ATTACHMENT: usize = 2 * 1024 * 1024;
 
 pub struct Choice {

@@ -78,7 +78,7 @@ pub async fn deletable<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResul
     Ok(rules == 0 && campaigns == 0 && counts(db, template_id).await?.scheduled == 0)
 }
 
-/// Campaigns that use a template (C7 shows it when picking one).
+/// Campaigns that use a template (the campaign form shows it when picking one).
 pub async fn campaign_count<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<u64> {
     use crate::db::entities::campaigns;
     Ok(campaigns::Entity::find()

@@ -9,7 +9,7 @@ pub struct Model {
     pub name: String,
     pub sector: String,
     pub city: String,
-    /// The contact person messages to the organisation go to (C5).
+    /// The contact person messages to the organisation go to.
     pub referent_person_id: Option<i64>,
 }
 

@@ -1,5 +1,5 @@
-//! Account lifecycle: invitations with their reminders (A2) and
-//! self-registrations waiting for moderation (A3).
+//! Account lifecycle: invitations with their reminders and
+//! self-registrations waiting for moderation.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

@@ -1,6 +1,6 @@
-//! Events and their participants (E1–E3), automatic rules (C10), campaigns
-//! (C7), and what the four ways to send need: who a message concerns, who
-//! was excluded and why (C5), unsubscriptions per category.
+//! Events and their participants, automatic rules, campaigns
+//!, and what the four ways to send need: who a message concerns, who
+//! was excluded and why, unsubscriptions per category.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -191,7 +191,7 @@ impl MigrationTrait for Events {
             &["state", "scheduled_at"],
         ))
         .await?;
-        // Who was left out of a send and why (C5), shown on its report.
+        // Who was left out of a send and why, shown on its report.
         m.create_table(
             Table::create()
                 .table("send_exclusions")

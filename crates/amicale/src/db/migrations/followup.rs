@@ -1,6 +1,6 @@
-//! Follow-up of persons accompanied by staff (D1, JUNGO2's "entrepreneurs"):
+//! Follow-up of persons accompanied by staff (JUNGO2's "entrepreneurs"):
 //! situations over time, projects, programme enrolments, tasks and
-//! documents. Campaign filters (C7) read the first three.
+//! documents. Campaign filters read the first three.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

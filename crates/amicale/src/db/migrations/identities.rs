@@ -1,7 +1,7 @@
-//! Sender identities (C1): personal identities of staff users and shared
+//! Sender identities: personal identities of staff users and shared
 //! institutional mailboxes, verified by a code sent to them, assigned to
 //! users. Messages remember the identity they were sent as, for the From
-//! at delivery and for each user's sent archive (C15).
+//! at delivery and for each user's sent archive.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

@@ -1,6 +1,6 @@
-//! People, directory and CRM: the full person record (D1), roles (A4),
-//! groups and saved lists (D7), background jobs with an audit trail (D3),
-//! and the full-text index of each backend (D2).
+//! People, directory and CRM: the full person record, roles,
+//! groups and saved lists, background jobs with an audit trail,
+//! and the full-text index of each backend.
 
 use sea_orm::{ConnectionTrait, DbBackend};
 use sea_orm_migration::prelude::*;

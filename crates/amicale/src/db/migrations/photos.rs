@@ -1,4 +1,4 @@
-//! Person photos (D1), at most 1 MB each, checked by content.
+//! Person photos, at most 1 MB each, checked by content.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;

@@ -1,4 +1,4 @@
-//! Permission profiles (A5), the four shipped ones, and what a staff user
+//! Permission profiles, the four shipped ones, and what a staff user
 //! needs for scopes: a profile, a site and a team.
 
 use sea_orm::{ConnectionTrait, Statement};

@@ -1,4 +1,4 @@
-//! Connection pools and routing (C2): how many connections an SMTP profile
+//! Connection pools and routing: how many connections an SMTP profile
 //! may hold and how many of them may talk to one destination domain at once,
 //! the profile a sender identity goes through, and the copies (CC/BCC) of a
 //! manual mail.

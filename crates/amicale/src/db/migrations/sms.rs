@@ -1,4 +1,4 @@
-//! SMS (C14): the provider account, the packages of credit bought, and what
+//! SMS: the provider account, the packages of credit bought, and what
 //! the outbox needs to bill and follow an SMS (segments, the provider's id,
 //! its delivery receipt).
 

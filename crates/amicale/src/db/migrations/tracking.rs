@@ -1,4 +1,4 @@
-//! Opens and clicks (C13): one row per message, kind and link, first time
+//! Opens and clicks: one row per message, kind and link, first time
 //! only. The send and the rule are copied in so reports group without
 //! joining the outbox.
 

@@ -1,4 +1,4 @@
-//! Transports (C2) and deliverability (C12) edited in Administration: SMTP
+//! Transports and deliverability edited in Administration: SMTP
 //! profiles and DKIM keys, their secrets sealed with the network's key.
 
 use sea_orm_migration::prelude::*;

@@ -1,4 +1,4 @@
-//! SMS delivery (C14): the provider account, credit packages, the worker
+//! SMS delivery: the provider account, credit packages, the worker
 //! that hands SMS to the provider, delivery receipts and the admin pages.
 
 pub mod account;

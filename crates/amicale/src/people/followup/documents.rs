@@ -1,4 +1,4 @@
-//! Documents kept on a person's follow-up (D1): checked by their content
+//! Documents kept on a person's follow-up: checked by their content
 //! like every upload, at most 5 MB, served only to staff who can see the
 //! person, always as a download (never rendered by the browser).
 

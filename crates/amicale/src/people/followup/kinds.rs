@@ -1,6 +1,6 @@
-//! What staff record about a person they accompany (D1): each kind of
+//! What staff record about a person they accompany: each kind of
 //! follow-up row is described once (its table and typed fields), and the
-//! form, the list and the campaign filters (C7) are driven by that
+//! form, the list and the campaign filters are driven by that
 //! description. Coded values come from fixed lists so that a filter on
 //! "job seeker" finds every job seeker, whatever the spelling of the day.
 

@@ -1,4 +1,4 @@
-//! The follow-up of accompanied persons (D1): situations, projects,
+//! The follow-up of accompanied persons: situations, projects,
 //! programme enrolments, tasks and documents.
 
 pub mod documents;

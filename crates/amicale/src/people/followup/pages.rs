@@ -1,4 +1,4 @@
-//! The follow-up page of a person (D1): situations, projects, enrolments,
+//! The follow-up page of a person: situations, projects, enrolments,
 //! tasks and documents, each listed newest first with a form to add or
 //! correct a row. Staff who may consult the CRM see it for the persons in
 //! their scope; only those who may edit persons change it.
