@@ -269,7 +269,7 @@ impl Filters {
         match (programme, self.enrolment()) {
             (programme, Some(mut enrolment)) => {
                 if let Some(p) = programme {
-                    enrolment = enrolment.add(Expr::col(a("programme_id")).eq(p));
+                    enrolment = enrolment.add(Expr::col(name("programme_id")).eq(p));
                 }
                 c = c.add(
                     persons::Column::Id.in_subquery(person_ids("person_enrolments", enrolment)),
@@ -281,7 +281,7 @@ impl Filters {
                         .add(persons::Column::ProgrammeId.eq(p))
                         .add(persons::Column::Id.in_subquery(person_ids(
                             "person_enrolments",
-                            Condition::all().add(Expr::col(a("programme_id")).eq(p)),
+                            Condition::all().add(Expr::col(name("programme_id")).eq(p)),
                         ))),
                 );
             }
@@ -291,9 +291,9 @@ impl Filters {
             c = c.add(
                 persons::Column::Id.in_subquery(
                     Query::select()
-                        .column(a("person_id"))
-                        .from(a("saved_list_members"))
-                        .and_where(Expr::col(a("list_id")).eq(list))
+                        .column(name("person_id"))
+                        .from(name("saved_list_members"))
+                        .and_where(Expr::col(name("list_id")).eq(list))
                         .to_owned(),
                 ),
             );
@@ -361,15 +361,16 @@ impl Filters {
     }
 }
 
-fn a(name: &str) -> Alias {
-    Alias::new(name)
+/// A table or column name in SQL built by hand.
+fn name(text: &str) -> Alias {
+    Alias::new(text)
 }
 
 /// `SELECT person_id FROM table WHERE cond`.
 fn person_ids(table: &str, cond: Condition) -> sea_orm::sea_query::SelectStatement {
     Query::select()
-        .column(a("person_id"))
-        .from(a(table))
+        .column(name("person_id"))
+        .from(name(table))
         .cond_where(cond)
         .to_owned()
 }
@@ -377,8 +378,8 @@ fn person_ids(table: &str, cond: Condition) -> sea_orm::sea_query::SelectStateme
 /// The persons whose latest situation (by date, then by entry) matches.
 fn latest_situations(cond: Condition) -> sea_orm::sea_query::SelectStatement {
     Query::select()
-        .column((a("s"), a("person_id")))
-        .from_as(a("person_situations"), a("s"))
+        .column((name("s"), name("person_id")))
+        .from_as(name("person_situations"), name("s"))
         .cond_where(cond)
         .and_where(Expr::cust(
             "NOT EXISTS (SELECT 1 FROM person_situations n WHERE n.person_id = s.person_id \
@@ -389,28 +390,28 @@ fn latest_situations(cond: Condition) -> sea_orm::sea_query::SelectStatement {
 }
 
 /// A column, qualified by its table when written `table.column`.
-fn c(name: &str) -> Expr {
-    match name.split_once('.') {
-        Some((t, col)) => Expr::col((a(t), a(col))),
-        None => Expr::col(a(name)),
+fn column(qualified: &str) -> Expr {
+    match qualified.split_once('.') {
+        Some((t, col)) => Expr::col((name(t), name(col))),
+        None => Expr::col(name(qualified)),
     }
 }
 
 fn any_of(col: &str, codes: &[String]) -> Option<sea_orm::sea_query::SimpleExpr> {
-    (!codes.is_empty()).then(|| c(col).is_in(codes.iter().cloned()))
+    (!codes.is_empty()).then(|| column(col).is_in(codes.iter().cloned()))
 }
 
 fn flag(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
     match v {
-        "yes" => Some(c(col).eq(true)),
-        "no" => Some(c(col).eq(false)),
+        "yes" => Some(column(col).eq(true)),
+        "no" => Some(column(col).eq(false)),
         _ => None,
     }
 }
 
 fn contains(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
     (!v.is_empty()).then(|| {
-        Expr::expr(Func::lower(c(col)))
+        Expr::expr(Func::lower(column(col)))
             .like(format!("%{}%", v.to_lowercase().replace(['%', '_'], "")))
     })
 }
@@ -418,10 +419,10 @@ fn contains(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
 fn date_range(col: &str, from: &str, to: &str) -> Vec<sea_orm::sea_query::SimpleExpr> {
     let mut out = Vec::new();
     if let Some(d) = parse_date(from) {
-        out.push(c(col).gte(d));
+        out.push(column(col).gte(d));
     }
     if let Some(d) = parse_date(to) {
-        out.push(c(col).lte(d));
+        out.push(column(col).lte(d));
     }
     out
 }
