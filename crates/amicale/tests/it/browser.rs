@@ -429,3 +429,54 @@ async fn automatic_rule_set_up_and_tested_in_a_real_browser() {
     browser.close().await;
     app.stop().await;
 }
+
+/// The pages whose address holds a secret send no referrer, so Chromium
+/// posts their forms with `Origin: null`: the registration link is
+/// confirmed in a real browser.
+#[tokio::test]
+async fn a_registration_link_is_confirmed_in_a_real_browser() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, _sink, _db) = spawn_app(Backend::Sqlite).await;
+    let res = app
+        .post_form_as(
+            &crate::support::new_client(),
+            "/register",
+            "/register",
+            &[
+                ("first_name", "Léa"),
+                ("last_name", "Martin"),
+                ("email", "lea@example.org"),
+                ("role", "alumni"),
+                ("password", "une longue phrase"),
+                ("confirm", "une longue phrase"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let link = crate::support::mailed_link(&app, "lea@example.org", "/register/confirm/")
+        .await
+        .expect("link");
+    let c = &browser.client;
+    c.goto(&app.url(&link)).await.unwrap();
+    c.find(Locator::Id("password"))
+        .await
+        .unwrap()
+        .send_keys("une longue phrase")
+        .await
+        .unwrap();
+    c.find(Locator::Css("button.primary"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let done = c
+        .wait()
+        .for_element(Locator::Css("p.notice"))
+        .await
+        .unwrap();
+    assert!(done.text().await.unwrap().contains("confirm"));
+    app.stop().await;
+}
