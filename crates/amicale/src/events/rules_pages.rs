@@ -424,7 +424,10 @@ pub async fn test(
     let day = day_of(&state, &q.date);
     let only = q.rule.parse::<i64>().ok();
     let (planned, skipped) = engine::dry_run(&state, day, Utc::now(), only).await?;
-    let seen = visible(&state, &who, planned.iter().map(|x| x.person)).await?;
+    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
+    let seen =
+        crate::people::scope::visible_among(&state.db, &reach, planned.iter().map(|x| x.person))
+            .await?;
     let planned: Vec<_> = planned
         .into_iter()
         .filter(|x| seen.contains(&x.person))
@@ -482,7 +485,8 @@ pub async fn test_me(
         .into_iter()
         .find(|x| x.participation == participation)
         .ok_or(AppError::NotFound)?;
-    if !visible(&state, &who, [pl.person])
+    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
+    if !crate::people::scope::visible_among(&state.db, &reach, [pl.person])
         .await?
         .contains(&pl.person)
     {
@@ -516,29 +520,4 @@ pub async fn test_me(
     txn.commit().await?;
     state.outbox_wakeup.notify_waiters();
     Ok(back("sent"))
-}
-
-/// Which of `ids` lie within the user's People scope.
-async fn visible(
-    state: &AppState,
-    who: &Require<ManageSends>,
-    ids: impl IntoIterator<Item = i64>,
-) -> AppResult<std::collections::HashSet<i64>> {
-    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
-    let ids: Vec<i64> = ids.into_iter().collect();
-    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
-    let mut out = std::collections::HashSet::new();
-    for chunk in ids.chunks(500) {
-        out.extend(
-            crate::db::entities::persons::Entity::find()
-                .select_only()
-                .column(crate::db::entities::persons::Column::Id)
-                .filter(reach.clone())
-                .filter(crate::db::entities::persons::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple::<i64>()
-                .all(&state.db)
-                .await?,
-        );
-    }
-    Ok(out)
 }

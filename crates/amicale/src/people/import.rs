@@ -9,13 +9,9 @@ use std::io::Cursor;
 use amicale_people::{FieldError, HeaderMap, ImportField, ImportRow, duplicate_keys, fold};
 use calamine::{Data, Reader, Xlsx, open_workbook_from_rs};
 use chrono::NaiveDate;
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
-    TransactionTrait,
-};
+use sea_orm::{Condition, DatabaseConnection, EntityTrait, TransactionTrait};
 use serde::Serialize;
 
-use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Status, TagKind};
 use crate::people::search;
@@ -755,7 +751,12 @@ pub async fn run_within(
     let names = Names::load(db).await?;
     let lookup = Lookup::load(db, &names).await?;
 
-    let visible = within_reach(db, &reach, by_email.values().chain(by_ref.values())).await?;
+    let visible = crate::people::scope::visible_among(
+        db,
+        &reach,
+        by_email.values().chain(by_ref.values()).copied(),
+    )
+    .await?;
     let mut matched: Vec<(usize, &ImportRow, Option<i64>)> = Vec::with_capacity(parsed.len());
     for (line, row) in &parsed {
         if errors.contains_key(line) {
@@ -877,32 +878,6 @@ pub async fn run_within(
         search::pg_flush_pending(db).await?;
     }
     Ok(report)
-}
-
-/// Which of `ids` lie within `reach`.
-async fn within_reach<'a>(
-    db: &DatabaseConnection,
-    reach: &Condition,
-    ids: impl Iterator<Item = &'a i64>,
-) -> AppResult<std::collections::HashSet<i64>> {
-    let ids: Vec<i64> = ids.copied().collect();
-    if reach.is_empty() {
-        return Ok(ids.into_iter().collect());
-    }
-    let mut visible = std::collections::HashSet::new();
-    for chunk in ids.chunks(1000) {
-        visible.extend(
-            persons::Entity::find()
-                .select_only()
-                .column(persons::Column::Id)
-                .filter(reach.clone())
-                .filter(persons::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple::<i64>()
-                .all(db)
-                .await?,
-        );
-    }
-    Ok(visible)
 }
 
 #[cfg(test)]

@@ -6,7 +6,9 @@
 //! [`InScope`](crate::web::extract::InScope)`<Persons, _>`.
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
+};
 
 use crate::app::AppState;
 use crate::db::Backend;
@@ -54,6 +56,33 @@ pub async fn visible(state: &AppState, who: &SessionUser, id: i64) -> AppResult<
         .count(&state.db)
         .await?;
     Ok(n == 1)
+}
+
+/// Which of `ids` lie within `reach` (a [`condition`]); every id when the
+/// condition is empty (a scope of everyone).
+pub async fn visible_among<C: ConnectionTrait>(
+    db: &C,
+    reach: &Condition,
+    ids: impl IntoIterator<Item = i64>,
+) -> AppResult<std::collections::HashSet<i64>> {
+    let ids: Vec<i64> = ids.into_iter().collect();
+    if reach.is_empty() {
+        return Ok(ids.into_iter().collect());
+    }
+    let mut visible = std::collections::HashSet::new();
+    for chunk in ids.chunks(1000) {
+        visible.extend(
+            persons::Entity::find()
+                .select_only()
+                .column(persons::Column::Id)
+                .filter(reach.clone())
+                .filter(persons::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<i64>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(visible)
 }
 
 /// A person outside the user's scope does not exist for them: 404.

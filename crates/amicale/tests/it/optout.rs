@@ -3,8 +3,6 @@
 //! RFC 8058 POST to it works without cookie or token, and the next send on
 //! the same path skips the address.
 
-use std::process::Command;
-
 use amicale::db::entities::suppressions;
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, Set};
@@ -52,28 +50,6 @@ fn mail_to<'a>(
         .unwrap_or_else(|| panic!("no mail to {to}"))
 }
 
-fn cli_send(app: &TestApp, db_url: &str, template: i64, csv: &std::path::Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_amicale"))
-        .env("AMICALE_DATABASE_URL", db_url)
-        .env("AMICALE_LOG_LEVEL", "warn")
-        .env("AMICALE_BASE_URL", &app.base)
-        .env(
-            "AMICALE_SECRET_KEY",
-            app.state.config.secret_key.as_deref().unwrap(),
-        )
-        .args(["send", "--template", &template.to_string(), "--to"])
-        .arg(csv)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-}
-
 #[tokio::test]
 async fn csv_sends_carry_a_working_one_click_unsubscribe_and_skip_those_who_left() {
     on_each_backend(|b| async move {
@@ -96,7 +72,7 @@ async fn csv_sends_carry_a_working_one_click_unsubscribe_and_skip_those_who_left
         )
         .unwrap();
 
-        let out = cli_send(&app, &db.url, t, &csv);
+        let out = crate::support::cli_send(&app, &db.url, t, &csv);
         assert!(
             out.contains("3 selected, 2 will receive it: 1 hard_bounced"),
             "{out}"
@@ -112,7 +88,7 @@ async fn csv_sends_carry_a_working_one_click_unsubscribe_and_skip_those_who_left
         assert_ne!(bob, format!("<{url}>"));
 
         // The second run skips Ann.
-        let out = cli_send(&app, &db.url, t, &csv);
+        let out = crate::support::cli_send(&app, &db.url, t, &csv);
         assert!(
             out.contains("3 selected, 1 will receive it: 1 hard_bounced, 1 unsubscribed"),
             "{out}"

@@ -388,19 +388,7 @@ async fn a_newsletter_body_cannot_get_a_javascript_link_either() {
             "email;first_name;city\nann.bob@example.org;{{ network.name }};javascript:alert(1)\n",
         )
         .unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
-            .env("AMICALE_DATABASE_URL", &db.url)
-            .env("AMICALE_LOG_LEVEL", "warn")
-            .env("AMICALE_BASE_URL", &app.base)
-            .env(
-                "AMICALE_SECRET_KEY",
-                app.state.config.secret_key.as_deref().unwrap(),
-            )
-            .args(["send", "--template", &t.to_string(), "--to"])
-            .arg(&csv)
-            .output()
-            .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        crate::support::cli_send(&app, &db.url, t, &csv);
         let mail = sink.wait_for(1, 30).await.remove(0);
         let msg = mail_parser::MessageParser::default()
             .parse(mail.data.as_bytes())

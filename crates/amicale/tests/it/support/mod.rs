@@ -521,3 +521,28 @@ pub async fn confirm_registration(app: &TestApp, to: &str, password: &str) -> re
     app.post_form_as(&client, &link, &link, &[("password", password)])
         .await
 }
+
+/// Runs `amicale send` for `template` to the recipients of `csv`, as an
+/// operator would, against the app's database, key and address; returns
+/// what it printed (panics when it fails).
+pub fn cli_send(app: &TestApp, db_url: &str, template: i64, csv: &std::path::Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_amicale"))
+        .env("AMICALE_DATABASE_URL", db_url)
+        .env("AMICALE_LOG_LEVEL", "warn")
+        .env("AMICALE_BASE_URL", &app.base)
+        .env(
+            "AMICALE_SECRET_KEY",
+            app.state.config.secret_key.as_deref().unwrap(),
+        )
+        .args(["send", "--template", &template.to_string(), "--to"])
+        .arg(csv)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
