@@ -18,7 +18,7 @@ use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind,
 use amicale::comms::templates::store::{self, TemplateInput};
 use amicale::config::Config;
 use amicale::db::entities::{events, outbox, participations, persons, rules};
-use amicale::events::model::SendChannel;
+use amicale_kernel::SendChannel;
 use chrono::{Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

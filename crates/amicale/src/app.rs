@@ -10,11 +10,11 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
-use crate::crypto::SecretKey;
 use crate::db::{self, Backend};
 use crate::error::{AppError, AppResult};
 use crate::ops::metrics::Metrics;
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
+use amicale_kernel::crypto::SecretKey;
 
 /// Shared by every request, worker and task; cheap to clone.
 #[derive(Clone)]
@@ -64,8 +64,8 @@ impl AppState {
         db::migrate(&db).await?;
         let outbox_db = db::connect_outbox(&config.database_url, &db).await?;
         let secret = match &config.secret_key {
-            Some(k) => SecretKey::from_config(k)?,
-            None => SecretKey::load_or_create(&db).await?,
+            Some(k) => SecretKey::from_config(k).map_err(|e| AppError::Config(e.into()))?,
+            None => db::setting::secret_key(&db).await?,
         };
         let delivery = crate::delivery::delivery_settings::initial(&config)?;
         let mail_from = config

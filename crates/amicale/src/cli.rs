@@ -5,12 +5,13 @@ use std::io::{IsTerminal, Read};
 use clap::{Parser, Subcommand};
 
 use crate::app::{self, shutdown_pair};
-use crate::auth::model::{Email, NewPassword};
+use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
 use crate::config::{Config, LogFormat};
-use crate::crypto::random_token;
 use crate::error::{AppError, AppResult};
 use crate::runtime::{self, Application};
+use amicale_kernel::Login;
+use amicale_kernel::crypto::random_token;
 
 /// Amicale: alumni and partner network platform.
 ///
@@ -280,7 +281,7 @@ fn password_input(from_stdin: bool) -> AppResult<(NewPassword, bool)> {
         std::io::stdin().read_to_string(&mut s)?;
         let line = s.lines().next().unwrap_or("").to_owned();
         let pw = NewPassword::parse(&line, &line).map_err(|key| {
-            AppError::Config(crate::web::i18n::Locale::En.t_args(
+            AppError::Config(amicale_kernel::Locale::En.t_args(
                 key,
                 &[("min", crate::auth::model::MIN_PASSWORD.to_string())],
             ))
@@ -295,8 +296,8 @@ fn password_input(from_stdin: bool) -> AppResult<(NewPassword, bool)> {
     }
 }
 
-fn email_arg(email: &str) -> AppResult<Email> {
-    Email::parse(email).map_err(|key| AppError::Config(crate::web::i18n::Locale::En.t(key)))
+fn email_arg(email: &str) -> AppResult<Login> {
+    Login::parse(email).map_err(|key| AppError::Config(amicale_kernel::Locale::En.t(key)))
 }
 
 async fn wait_for_signal(trigger: app::ShutdownTrigger) {
@@ -505,7 +506,7 @@ async fn import_people(
             .clone()
             .unwrap_or_else(|| format!("http://{}", config.bind));
         let state = crate::app::AppState::new(config.clone(), base_url, false).await?;
-        let l = crate::web::i18n::Locale::parse(&config.default_locale).unwrap_or_default();
+        let l = amicale_kernel::Locale::parse(&config.default_locale).unwrap_or_default();
         let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
         crate::people::accounts::invite(&state, &txn, &report.created_ids, None, l).await?;
         txn.commit().await?;
@@ -577,7 +578,7 @@ async fn export_people(config: &Config, format: &str, filters: &[String]) -> App
 fn tempfile_in_temp_dir() -> AppResult<(std::path::PathBuf, std::fs::File)> {
     let path = std::env::temp_dir().join(format!(
         "amicale-export-{}",
-        crate::crypto::random_token(12)
+        amicale_kernel::crypto::random_token(12)
     ));
     let file = std::fs::OpenOptions::new()
         .read(true)
@@ -615,7 +616,7 @@ async fn admin(action: AdminCommand, config: &Config) -> AppResult<()> {
             locale,
         } => {
             let email = email_arg(&email)?;
-            let locale = crate::web::i18n::Locale::parse(&locale)
+            let locale = amicale_kernel::Locale::parse(&locale)
                 .ok_or_else(|| AppError::Config("--locale must be fr or en".into()))?;
             let (pw, generated) = password_input(password_stdin)?;
             store::create_user(&db, &email, &pw, &name, true, locale.code())
@@ -887,7 +888,7 @@ async fn send(
     };
     // Render once before queueing: a template that cannot be filled from this
     // file is refused now, not discovered on the first delivery.
-    let l = crate::web::i18n::Locale::parse(locale).unwrap_or_default();
+    let l = amicale_kernel::Locale::parse(locale).unwrap_or_default();
     let kind = crate::comms::templates::model::TemplateKind::parse(&t.kind)
         .unwrap_or(crate::comms::templates::model::TemplateKind::Email);
     render::render(

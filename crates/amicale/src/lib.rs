@@ -6,7 +6,6 @@ pub mod auth;
 pub mod cli;
 pub mod comms;
 pub mod config;
-pub mod crypto;
 pub mod csv_safe;
 pub mod db;
 pub mod delivery;

@@ -16,7 +16,7 @@ use crate::people::bulk;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
-use crate::web::permissions::{Level, Matrix, Module, Right, Scope};
+use amicale_kernel::permissions::{Level, Matrix, Module, Right, Scope};
 
 pub struct ProfileRow {
     pub id: i64,

@@ -1,32 +1,8 @@
 //! Input types of the accounts feature: once built, they are valid.
 
+pub use amicale_kernel::Login;
+
 use std::fmt;
-
-/// A login address: valid as a person's address, trimmed, lowercased.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Email(String);
-
-impl Email {
-    /// A login is a person's address (one set of rules, `amicale_people`),
-    /// kept lowercased: logging in ignores case.
-    pub fn parse(input: &str) -> Result<Self, &'static str> {
-        match amicale_people::Email::parse(input) {
-            Ok(e) => Ok(Email(e.key())),
-            Err(amicale_people::FieldError::Required) => Err("form-email-required"),
-            Err(_) => Err("form-email-invalid"),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A password acceptable for a new or changed account. Its `Debug` hides it.
 #[derive(Clone)]
@@ -65,16 +41,6 @@ impl fmt::Debug for NewPassword {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn emails() {
-        assert_eq!(
-            Email::parse("  Alice@Example.FR ").unwrap().as_str(),
-            "alice@example.fr"
-        );
-        assert_eq!(Email::parse(""), Err("form-email-required"));
-        assert_eq!(Email::parse("not an email"), Err("form-email-invalid"));
-    }
 
     #[test]
     fn passwords() {

@@ -10,14 +10,15 @@ use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::auth::model::{Email, NewPassword};
+use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
-use crate::web::i18n::Locale;
 use crate::web::page::{LANG_COOKIE, Page, render, render_status, safe_next};
 use crate::web::{cookies, csrf, session};
+use amicale_kernel::Locale;
+use amicale_kernel::Login;
 
 #[derive(Template)]
 #[template(path = "auth/login.html")]
@@ -86,7 +87,7 @@ pub async fn login(
             },
         )
     };
-    let email = match Email::parse(&f.email) {
+    let email = match Login::parse(&f.email) {
         Ok(e) => e,
         Err(key) => return again(StatusCode::UNPROCESSABLE_ENTITY, p.t(key)),
     };
@@ -214,7 +215,7 @@ pub async fn forgot(
     p: Page,
     Form(f): Form<ForgotForm>,
 ) -> AppResult<Response> {
-    let email = match Email::parse(&f.email) {
+    let email = match Login::parse(&f.email) {
         Ok(e) => e,
         Err(key) => {
             return render_status(

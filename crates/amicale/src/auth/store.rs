@@ -7,12 +7,13 @@ use sea_orm::{
     EntityTrait, QueryFilter, TransactionTrait,
 };
 
-use crate::auth::model::{Email, NewPassword};
+use crate::auth::model::NewPassword;
 use crate::auth::password;
-use crate::crypto::{random_token, sha256_hex};
 use crate::db::entities::{login_throttle, password_resets, users};
 use crate::error::{AppError, AppResult};
 use crate::web::session;
+use amicale_kernel::Login;
+use amicale_kernel::crypto::{random_token, sha256_hex};
 
 /// Failures allowed within [`WINDOW`] before the account is locked for [`LOCK`].
 pub const MAX_FAILURES: i32 = 5;
@@ -23,7 +24,7 @@ pub const RESET_VALIDITY: Duration = Duration::hours(1);
 
 pub async fn find_by_email<C: ConnectionTrait>(
     db: &C,
-    email: &Email,
+    email: &Login,
 ) -> AppResult<Option<users::Model>> {
     Ok(users::Entity::find()
         .filter(users::Column::Email.eq(email.as_str()))
@@ -41,7 +42,7 @@ pub enum CreateError {
 
 pub async fn create_user(
     db: &DatabaseConnection,
-    email: &Email,
+    email: &Login,
     password: &NewPassword,
     display_name: &str,
     is_admin: bool,

@@ -16,12 +16,12 @@ use crate::comms::templates::model::{RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
 use crate::db::entities::{campaigns as rows, persons, programmes, templates};
 use crate::error::AppResult;
-use crate::events::model::SendChannel;
 use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
-use crate::web::permissions::{Level, Module};
+use amicale_kernel::SendChannel;
+use amicale_kernel::permissions::{Level, Module};
 
 pub struct HistoryRow {
     pub id: i64,

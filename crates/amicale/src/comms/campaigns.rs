@@ -26,8 +26,9 @@ use crate::db::entities::{
 use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
 use crate::error::{AppError, AppResult};
-use crate::events::model::{SendChannel, parse_date};
 use crate::people::followup::kinds;
+use amicale_kernel::SendChannel;
+use amicale_kernel::time::parse_date;
 
 /// The campaign filters that the record holds today, all combinable; empty
 /// means "any".
@@ -895,8 +896,8 @@ pub fn nightly_at(state: &AppState, now: DateTime<Utc>) -> DateTime<Utc> {
 /// A local date and time typed in the form, in the network zone.
 pub fn parse_when(state: &AppState, date: &str, time: &str) -> Option<DateTime<Utc>> {
     let d: NaiveDate = parse_date(date)?;
-    let t = crate::events::model::parse_time(time)?;
-    crate::events::model::local_to_utc(state.tz, d, t)
+    let t = amicale_kernel::time::parse_time(time)?;
+    amicale_kernel::time::local_to_utc(state.tz, d, t)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@ use crate::db::entities::{
     programmes, users,
 };
 use crate::error::AppResult;
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 /// Every namespace of the catalogue with each field empty.
 pub fn blank() -> Map<String, Value> {

@@ -20,7 +20,7 @@ use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
 use crate::delivery::sms::pricing::Pricer;
 use crate::error::{AppError, AppResult};
-use crate::events::model::{Audience, SendChannel};
+use crate::events::model::Audience;
 use crate::events::rules::build_for_event;
 use crate::events::scope::Events;
 use crate::people::scope::Persons;
@@ -28,6 +28,7 @@ use crate::web::extract::InScope;
 use crate::web::extract::{SendMessages, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_kernel::SendChannel;
 
 /// The channels a user can pick; SMS needs an SMS account and credit.
 pub const CHANNELS: [SendChannel; 3] = [
@@ -121,7 +122,10 @@ pub async fn allowed_templates(
 ) -> AppResult<Vec<templates::Model>> {
     Ok(templates::Entity::find()
         .filter(templates::Column::Active.eq(true))
-        .filter(templates::Column::Kind.eq(channel.template_kind().as_str()))
+        .filter(
+            templates::Column::Kind
+                .eq(crate::comms::templates::model::TemplateKind::from(channel).as_str()),
+        )
         .order_by_asc(templates::Column::Name)
         .all(&state.db)
         .await?

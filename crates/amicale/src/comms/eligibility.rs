@@ -12,7 +12,7 @@ use crate::comms::context::{self, PersonData};
 use crate::db::entities::{suppressions, unsubscriptions};
 use crate::delivery::suppressions::normalise;
 use crate::error::AppResult;
-use crate::events::model::SendChannel;
+use amicale_kernel::SendChannel;
 
 /// Why a recipient does not receive a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -21,9 +21,10 @@ use crate::db::entities::{
 };
 use crate::delivery::outbox::State as MsgState;
 use crate::error::AppResult;
-use crate::events::model::{local_to_utc, parse_date};
 use crate::web::extract::{Require, ViewSends};
 use crate::web::page::{Page, render};
+use amicale_kernel::time::local_to_utc;
+use amicale_kernel::time::parse_date;
 
 /// One line of the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]

@@ -5,7 +5,9 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
 use crate::db::entities::settings;
-use crate::error::AppResult;
+use amicale_kernel::crypto::{SecretKey, random_token};
+
+use crate::error::{AppError, AppResult};
 
 pub async fn get<C: ConnectionTrait>(db: &C, key: &str) -> AppResult<Option<String>> {
     Ok(settings::Entity::find_by_id(key.to_owned())
@@ -28,4 +30,25 @@ pub async fn put<C: ConnectionTrait>(db: &C, key: &str, value: impl Into<String>
     .exec(db)
     .await?;
     Ok(())
+}
+
+/// The network's secret key as stored in the database, storing a new random
+/// one first when there is none. Several nodes starting at once agree: the
+/// insert does nothing when another node won, and everyone reads the winner.
+pub async fn secret_key(db: &sea_orm::DatabaseConnection) -> AppResult<SecretKey> {
+    const SETTING: &str = "secret_key";
+    let insert = settings::Entity::insert(settings::ActiveModel {
+        key: Set(SETTING.into()),
+        value: Set(random_token(32)),
+    })
+    .on_conflict_do_nothing()
+    .exec(db)
+    .await?;
+    if matches!(insert, sea_orm::TryInsertResult::Inserted(_)) {
+        tracing::info!("generated a secret key and stored it in the database");
+    }
+    let stored = get(db, SETTING)
+        .await?
+        .ok_or_else(|| AppError::Internal("secret key vanished".into()))?;
+    SecretKey::from_config(&stored).map_err(|e| AppError::Config(e.into()))
 }

@@ -3,8 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::auth::model::Email;
 use crate::delivery::sends::Recipient;
+use amicale_kernel::Login;
 
 /// Every `person.*` field of the catalogue, empty: a known field missing from
 /// the file prints as nothing, while a misspelt one still fails validation.
@@ -61,7 +61,7 @@ pub fn from_csv(
                 continue;
             }
         };
-        let email = match Email::parse(row.get(email_col).unwrap_or("")) {
+        let email = match Login::parse(row.get(email_col).unwrap_or("")) {
             Ok(e) => e,
             Err(_) => {
                 problems.push(format!(

@@ -15,14 +15,14 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::crypto::sha256_hex;
 use crate::db::entities::{identities, identity_users, users};
 use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
+use amicale_kernel::crypto::sha256_hex;
 
-crate::events::model::codes!(
+amicale_kernel::codes!(
     /// Whose identity it is.
     Kind { Personal = "personal", Shared = "shared" }
 );

@@ -13,13 +13,13 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::auth::model::Email;
 use crate::db::entities::{identities as rows, smtp_profiles, users};
 use crate::delivery::identities::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require, SendMessages};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_kernel::Login;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -173,13 +173,13 @@ async fn create(
     if label.is_empty() || label.chars().count() > 120 {
         errors.push(("label", p.t("identity-error-label")));
     }
-    let address = Email::parse(f.get("address"));
+    let address = Login::parse(f.get("address"));
     if let Err(k) = &address {
         errors.push(("address", p.t(k)));
     }
     let reply_to = match f.get("reply_to").trim() {
         "" => Ok(None),
-        r => Email::parse(r).map(|e| Some(e.as_str().to_owned())),
+        r => Login::parse(r).map(|e| Some(e.as_str().to_owned())),
     };
     if let Err(k) = &reply_to {
         errors.push(("reply_to", p.t(k)));
@@ -377,7 +377,7 @@ async fn save_mine(
     let own = identities::personal(&state.db, who.user()).await?;
     let reply_to = match f.get("reply_to").trim() {
         "" => None,
-        r => match Email::parse(r) {
+        r => match Login::parse(r) {
             Ok(e) => Some(e.as_str().to_owned()),
             Err(k) => {
                 let mut t = mine_tpl(&state, &p, who.user()).await?;

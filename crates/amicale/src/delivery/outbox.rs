@@ -8,10 +8,10 @@ use sea_orm::{
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::crypto::random_token;
 use crate::db::Backend;
 use crate::db::entities::{outbox, sends};
 use crate::error::{AppError, AppResult};
+use amicale_kernel::crypto::random_token;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
@@ -56,22 +56,7 @@ impl State {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Channel {
-    Email,
-    Sms,
-}
-
-impl Channel {
-    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Channel::Email => "email",
-            Channel::Sms => "sms",
-        }
-    }
-}
+pub use amicale_kernel::Channel;
 
 /// Why a message exists; the sending issues add mailing, campaign, rule…
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,7 +24,6 @@ use tokio::task::JoinSet;
 
 use crate::app::{AppState, Shutdown};
 use crate::comms::templates::{self, model::TemplateKind, render};
-use crate::crypto::random_token;
 use crate::db::entities::{identities, outbox as row, template_attachments, template_versions};
 use crate::delivery::copies::Copies;
 use crate::delivery::delivery_settings::{self, Active, Route};
@@ -34,7 +33,8 @@ use crate::delivery::suppressions;
 use crate::delivery::tracking;
 use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
 use crate::error::AppResult;
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
+use amicale_kernel::crypto::random_token;
 
 pub async fn run(state: AppState, shutdown: Shutdown) {
     let owner = format!("{}-{}", std::process::id(), random_token(6));

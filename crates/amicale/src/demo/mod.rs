@@ -13,11 +13,12 @@ use sea_orm::{
     ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
 };
 
-use crate::auth::model::{Email, NewPassword};
+use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
-use crate::crypto::random_token;
 use crate::db::entities::{organisations, persons, programmes};
 use crate::error::{AppError, AppResult};
+use amicale_kernel::Login;
+use amicale_kernel::crypto::random_token;
 
 pub const ADMIN_EMAIL: &str = "admin@demo.amicale.fr";
 /// Persons of the demo network unless told otherwise.
@@ -32,7 +33,7 @@ pub struct DemoLogin {
 /// each time so the printed login always works.
 pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin> {
     let password = random_token(12);
-    let email = Email::parse(ADMIN_EMAIL).map_err(|e| AppError::Internal(e.into()))?;
+    let email = Login::parse(ADMIN_EMAIL).map_err(|e| AppError::Internal(e.into()))?;
     let pw = NewPassword::parse(&password, &password).map_err(|e| AppError::Internal(e.into()))?;
     let admin = match store::find_by_email(db, &email).await? {
         Some(u) => {

@@ -8,7 +8,7 @@ use crate::comms::templates::store::{self, TemplateInput};
 use crate::comms::templates::{import, plaintext, render};
 use crate::db::entities::templates;
 use crate::error::{AppError, AppResult};
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 const RAPPEL_J1: &str = "Objet : Rappel réunion J-1 Message : <p>Bonjour ${tab.action_beneficiaire_personne/personne_civilite} ${tab.action_beneficiaire_personne/personne_prenom} ${tab.action_beneficiaire_personne/personne_nom},</p><p>Votre prochain rendez-vous téléphonique est programmé le ${action_date# l j F Y à H:i} avec ${action_animateur_intervenant/personne_prenom} ${action_animateur_intervenant/personne_nom}.</p>";
 

@@ -12,7 +12,7 @@ use crate::app::AppState;
 use crate::db::entities::{event_facilitators, events, participations, persons};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{CurrentUser, grants};
-use crate::web::permissions::{Level, Module};
+use amicale_kernel::permissions::{Level, Module};
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon and comma
 /// are escaped, every line end (CRLF, CR or LF) becomes `\n`, and other

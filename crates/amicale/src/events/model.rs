@@ -1,31 +1,7 @@
 //! The values an event, a participation and a rule hold, parsed once: a
 //! stored code is always one of these.
 
-use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
-use chrono_tz::Tz;
-
-/// Declares a closed set of stable codes (stored in the database, posted
-/// by forms, used as locale key suffixes).
-macro_rules! codes {
-    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
-        $(#[$m])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name { $($(#[$vm])* $v),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|x| x.as_str() == s)
-            }
-        }
-    };
-}
-pub(crate) use codes;
+use amicale_kernel::codes;
 
 codes!(
     /// Individual (one beneficiary, an appointment) or collective (a workshop).
@@ -41,37 +17,6 @@ codes!(
     /// Attendance of a participant, once the event took place.
     Presence { Present = "present", Absent = "absent", Excused = "excused" }
 );
-
-codes!(
-    /// The channel of a rule, a campaign or a direct send.
-    SendChannel { Email = "email", Newsletter = "newsletter", Sms = "sms" }
-);
-
-impl SendChannel {
-    /// The template kind this channel sends.
-    pub fn template_kind(self) -> crate::comms::templates::model::TemplateKind {
-        use crate::comms::templates::model::TemplateKind;
-        match self {
-            SendChannel::Email => TemplateKind::Email,
-            SendChannel::Newsletter => TemplateKind::Newsletter,
-            SendChannel::Sms => TemplateKind::Sms,
-        }
-    }
-
-    pub fn is_email(self) -> bool {
-        !matches!(self, SendChannel::Sms)
-    }
-
-    /// The outbox channel that delivers it.
-    pub fn outbox(self) -> crate::delivery::outbox::Channel {
-        use crate::delivery::outbox::Channel;
-        if self.is_email() {
-            Channel::Email
-        } else {
-            Channel::Sms
-        }
-    }
-}
 
 codes!(
     /// Which participants of an event a send from the event page reaches.
@@ -127,15 +72,6 @@ impl Offset {
     }
 }
 
-/// A local date and time in the network zone, as UTC. A time that does not
-/// exist (the spring-forward hour) is refused; an ambiguous one takes the
-/// earlier instant.
-pub fn local_to_utc(tz: Tz, date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc>> {
-    tz.from_local_datetime(&date.and_time(time))
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-}
-
 /// A video-conference link as the event stores it: an `https` URL with a
 /// host, in the `url` crate's serialisation; `None` for anything else. The
 /// raw text is checked for control characters first because URL parsing
@@ -148,21 +84,6 @@ pub fn video_link(s: &str) -> Option<String> {
     let url = url::Url::parse(s).ok()?;
     (url.scheme() == "https" && url.host_str().is_some_and(|h| !h.is_empty()))
         .then(|| url.as_str().to_owned())
-}
-
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    let s = s.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .ok()
-}
-
-pub fn parse_time(s: &str) -> Option<NaiveTime> {
-    let s = s.trim();
-    NaiveTime::parse_from_str(s, "%H:%M")
-        .or_else(|_| NaiveTime::parse_from_str(s, "%Hh%M"))
-        .or_else(|_| NaiveTime::parse_from_str(s, "%H:%M:%S"))
-        .ok()
 }
 
 /// `2(1)/10`: registered (waiting list)/capacity, as JUNGO2 shows it.
@@ -216,22 +137,6 @@ mod tests {
         assert_eq!(Offset::parse("-31"), None);
         assert_eq!(Offset::parse("two"), None);
         assert_eq!(Offset::new(-2).unwrap().label(), "J-2");
-    }
-
-    #[test]
-    fn local_times_become_utc_in_the_network_zone() {
-        let tz = chrono_tz::Europe::Paris;
-        let d = parse_date("12/03/2026").unwrap();
-        let t = parse_time("14:30").unwrap();
-        let utc = local_to_utc(tz, d, t).unwrap();
-        assert_eq!(utc.to_rfc3339(), "2026-03-12T13:30:00+00:00");
-        // 29 March 2026, 02:30 does not exist in Paris.
-        let gap = local_to_utc(
-            tz,
-            parse_date("2026-03-29").unwrap(),
-            parse_time("02:30").unwrap(),
-        );
-        assert_eq!(gap, None);
     }
 
     #[test]

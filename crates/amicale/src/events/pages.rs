@@ -2,6 +2,7 @@
 //! with participants, attendance and its sends, the attendance sheet and
 //! the agenda.
 
+use amicale_kernel::time;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -212,22 +213,22 @@ fn parse(state: &AppState, p: &Page, f: &FormPairs) -> Result<EventInput, Vec<(S
             }
         },
     };
-    let date = model::parse_date(f.get("date"));
+    let date = time::parse_date(f.get("date"));
     if date.is_none() {
         bad("date", "event-err-date");
     }
     let end_date = match f.get("end_date").trim() {
         "" => date,
-        s => model::parse_date(s),
+        s => time::parse_date(s),
     };
     if end_date.is_none() {
         bad("end_date", "event-err-date");
     }
-    let start = model::parse_time(f.get("start"));
+    let start = time::parse_time(f.get("start"));
     if start.is_none() {
         bad("start", "event-err-time");
     }
-    let end = model::parse_time(f.get("end"));
+    let end = time::parse_time(f.get("end"));
     if end.is_none() {
         bad("end", "event-err-time");
     }
@@ -258,7 +259,7 @@ fn parse(state: &AppState, p: &Page, f: &FormPairs) -> Result<EventInput, Vec<(S
     let tz = state.tz;
     let starts = match (date, start) {
         (Some(d), Some(t)) => {
-            let r = model::local_to_utc(tz, d, t);
+            let r = time::local_to_utc(tz, d, t);
             if r.is_none() {
                 bad("start", "event-err-time");
             }
@@ -268,7 +269,7 @@ fn parse(state: &AppState, p: &Page, f: &FormPairs) -> Result<EventInput, Vec<(S
     };
     let ends = match (end_date, end) {
         (Some(d), Some(t)) => {
-            let r = model::local_to_utc(tz, d, t);
+            let r = time::local_to_utc(tz, d, t);
             if r.is_none() {
                 bad("end", "event-err-time");
             }
@@ -648,7 +649,7 @@ pub async fn agenda(
     Query(q): Query<AgendaQuery>,
 ) -> AppResult<Response> {
     let today = Utc::now().with_timezone(&state.tz).date_naive();
-    let date = model::parse_date(&q.date).unwrap_or(today);
+    let date = time::parse_date(&q.date).unwrap_or(today);
     let week = q.view != "day";
     let mine = q.all != "1";
     let (first, n) = if week {
@@ -703,7 +704,7 @@ pub async fn agenda(
 }
 
 fn day_start(state: &AppState, d: NaiveDate) -> AppResult<chrono::DateTime<Utc>> {
-    model::local_to_utc(state.tz, d, chrono::NaiveTime::MIN)
-        .or_else(|| model::local_to_utc(state.tz, d, chrono::NaiveTime::from_hms_opt(1, 0, 0)?))
+    time::local_to_utc(state.tz, d, chrono::NaiveTime::MIN)
+        .or_else(|| time::local_to_utc(state.tz, d, chrono::NaiveTime::from_hms_opt(1, 0, 0)?))
         .ok_or_else(|| AppError::Internal(format!("no midnight on {d}")))
 }

@@ -16,13 +16,14 @@ use crate::comms::templates::store as tstore;
 use crate::db::entities::{events, programmes, rules, templates};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
-use crate::events::model::{Mode, Nature, Offset, Presence, SendChannel};
+use crate::events::model::{Mode, Nature, Offset, Presence};
 use crate::events::rules::{self as engine, RuleInput, Skip};
 use crate::events::store;
 use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
+use amicale_kernel::SendChannel;
 
 pub struct RuleRow {
     pub id: i64,
@@ -257,7 +258,7 @@ async fn parse(
         {
             bad("template", "rule-err-template-mode")
         }
-        (Some(t), Some(c)) if TemplateKind::of(t) != c.template_kind() => {
+        (Some(t), Some(c)) if TemplateKind::of(t) != TemplateKind::from(c) => {
             bad("template", "rule-err-template-kind")
         }
         _ => {}
@@ -391,7 +392,7 @@ pub struct TestQuery {
 }
 
 fn day_of(state: &AppState, s: &str) -> chrono::NaiveDate {
-    crate::events::model::parse_date(s)
+    amicale_kernel::time::parse_date(s)
         .unwrap_or_else(|| Utc::now().with_timezone(&state.tz).date_naive())
 }
 

@@ -225,10 +225,10 @@ pub fn condition(q: &EventQuery) -> Condition {
             ),
         );
     }
-    if let Some(d) = crate::events::model::parse_date(&q.from) {
+    if let Some(d) = amicale_kernel::time::parse_date(&q.from) {
         c = c.add(events::Column::LocalDate.gte(d.format("%Y-%m-%d").to_string()));
     }
-    if let Some(d) = crate::events::model::parse_date(&q.to) {
+    if let Some(d) = amicale_kernel::time::parse_date(&q.to) {
         c = c.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
     }
     c

@@ -85,7 +85,7 @@ fn refusal(state: &AppState, req: &Request) -> Option<Response> {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or("");
-        if crate::web::csrf::constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
+        if amicale_kernel::crypto::constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
             return None;
         }
         let mut res = StatusCode::UNAUTHORIZED.into_response();

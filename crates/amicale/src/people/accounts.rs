@@ -15,13 +15,13 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::crypto::{random_token, sha256_hex};
 use crate::db::entities::{invitations, persons, users};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
-use crate::web::i18n::Locale;
 use crate::web::page::{Page, render, render_status};
+use amicale_kernel::Locale;
+use amicale_kernel::crypto::{random_token, sha256_hex};
 
 /// Days after the invitation when a reminder goes (DL).
 pub const REMINDER_DAYS: [i64; 3] = [4, 10, 60];
@@ -408,7 +408,7 @@ pub async fn finish(
         Ok(pw) => pw,
         Err(key) => return again(p.t1(key, "min", crate::auth::model::MIN_PASSWORD)),
     };
-    let login = match crate::auth::model::Email::parse(&email) {
+    let login = match amicale_kernel::Login::parse(&email) {
         Ok(e) => e,
         Err(key) => return again(p.t(key)),
     };
@@ -637,7 +637,7 @@ pub async fn email_request(
             },
         )
     };
-    let email = match crate::auth::model::Email::parse(&f.email) {
+    let email = match amicale_kernel::Login::parse(&f.email) {
         Ok(e) => e,
         Err(key) => return again(p.t(key)),
     };
@@ -742,8 +742,7 @@ pub async fn email_confirm(
     let Some((uid, email)) = valid else {
         return gone(&p);
     };
-    let login =
-        crate::auth::model::Email::parse(&email).map_err(|e| AppError::Internal(e.into()))?;
+    let login = amicale_kernel::Login::parse(&email).map_err(|e| AppError::Internal(e.into()))?;
     if crate::auth::store::find_by_email(&state.db, &login)
         .await?
         .is_some()

@@ -546,7 +546,7 @@ async fn export_response(
     };
     let path = std::env::temp_dir().join(format!(
         "amicale-export-{}.{}",
-        crate::crypto::random_token(12),
+        amicale_kernel::crypto::random_token(12),
         format.extension()
     ));
     let file = std::fs::File::create(&path).map_err(|e| AppError::Internal(e.to_string()))?;

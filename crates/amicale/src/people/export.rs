@@ -642,7 +642,7 @@ pub fn key_header(f: ImportField) -> String {
 }
 
 /// Localised column names for the web export.
-pub fn localized_header(l: crate::web::i18n::Locale) -> impl Fn(ImportField) -> String + Sync {
+pub fn localized_header(l: amicale_kernel::Locale) -> impl Fn(ImportField) -> String + Sync {
     let labels: HashMap<&'static str, String> = COLUMNS
         .iter()
         .map(|f| (f.key(), l.t(&format!("col-{}", f.key()))))

@@ -242,7 +242,7 @@ pub async fn execute(state: &AppState, job: &jobs::Model) -> AppResult<String> {
     let reach = creator_reach(state, job.created_by).await?;
     let report = import::run_within(db, &table, mode, false, reach).await?;
     if payload.invite && !report.created_ids.is_empty() {
-        let l = crate::web::i18n::Locale::parse(&state.config.default_locale).unwrap_or_default();
+        let l = amicale_kernel::Locale::parse(&state.config.default_locale).unwrap_or_default();
         let txn = sea_orm::TransactionTrait::begin(db).await?;
         crate::people::accounts::invite(state, &txn, &report.created_ids, job.created_by, l)
             .await?;

@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use amicale_people::{CommunityRole, Email, Line, PromoYear};
 
 use crate::app::AppState;
-use crate::crypto::{random_token, sha256_hex};
 use crate::db::entities::{persons, programmes, registration_requests, registrations};
 use crate::error::{AppError, AppResult};
 use crate::people::accounts::Notice;
@@ -33,8 +32,9 @@ use crate::people::store::{self, EmailEntry, Names, PersonInput};
 use crate::web::client::Client;
 use crate::web::extract::{Moderate, Require};
 use crate::web::form::FormPairs;
-use crate::web::i18n::Locale;
 use crate::web::page::{Page, render, render_status};
+use amicale_kernel::Locale;
+use amicale_kernel::crypto::{random_token, sha256_hex};
 
 /// Roles a visitor may ask for; staff and partners are given by admins.
 pub const ROLES: [&str; 4] = ["student", "alumni", "teacher", "recruiter"];
@@ -187,7 +187,7 @@ pub async fn submit(
         )
         .await;
     }
-    let login = crate::auth::model::Email::parse(email.as_str())
+    let login = amicale_kernel::Login::parse(email.as_str())
         .map_err(|e| AppError::Internal(e.to_string()))?;
     // Hashed whatever the address: a faster answer would tell that it has
     // an account.
@@ -408,7 +408,7 @@ async fn confirm_in(
         return Ok(None);
     }
     let email = Email::parse(&req.email).map_err(|e| AppError::Internal(e.to_string()))?;
-    let login = crate::auth::model::Email::parse(email.as_str())
+    let login = amicale_kernel::Login::parse(email.as_str())
         .map_err(|e| AppError::Internal(e.to_string()))?;
     let l = Locale::parse(&data.locale).unwrap_or_default();
     let role = CommunityRole::parse(&data.role).map_err(|e| AppError::Internal(e.to_string()))?;

@@ -20,7 +20,7 @@ use crate::web::session::SessionUser;
 /// The persons a staff user may see in the CRM: their profile's scope for
 /// the People module; administrators see everyone.
 pub fn condition(s: &SessionUser, backend: Backend) -> Condition {
-    use crate::web::permissions::{Module, Scope as Reach};
+    use amicale_kernel::permissions::{Module, Scope as Reach};
     let nobody = || Condition::all().add(Expr::cust("1 = 0"));
     if s.user.is_admin {
         return Condition::all();

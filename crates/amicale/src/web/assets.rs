@@ -38,7 +38,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     for a in ASSETS {
         all.extend_from_slice(a.body);
     }
-    crate::crypto::sha256_hex(&String::from_utf8_lossy(&all))[..12].to_owned()
+    amicale_kernel::crypto::sha256_hex(&String::from_utf8_lossy(&all))[..12].to_owned()
 });
 
 pub fn url(name: &str) -> String {

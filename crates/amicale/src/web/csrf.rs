@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 
 use crate::app::AppState;
-use crate::crypto::{SecretKey, random_token};
 use crate::error::AppError;
 use crate::web::cookies;
+use amicale_kernel::crypto::{SecretKey, random_token};
 
 pub const COOKIE: &str = "amicale_csrf";
 pub const FIELD: &str = "csrf_token";
@@ -40,10 +40,6 @@ fn is_valid(key: &SecretKey, token: &str) -> bool {
     token
         .split_once('.')
         .is_some_and(|(nonce, sig)| key.verify(PURPOSE, nonce.as_bytes(), sig))
-}
-
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn check_origin(headers: &HeaderMap) -> Result<(), &'static str> {
@@ -177,7 +173,9 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             }
             (None, None) => (None, body),
         };
-        if !submitted.is_some_and(|s| constant_time_eq(s.as_bytes(), expected.as_bytes())) {
+        if !submitted.is_some_and(|s| {
+            amicale_kernel::crypto::constant_time_eq(s.as_bytes(), expected.as_bytes())
+        }) {
             return AppError::Csrf("missing or wrong token").into_response();
         }
         req = Request::from_parts(parts, body);

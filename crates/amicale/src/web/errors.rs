@@ -6,8 +6,8 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::error::ErrorPage;
-use crate::web::i18n::Locale;
 use crate::web::session::SessionUser;
+use amicale_kernel::Locale;
 
 #[derive(Template)]
 #[template(path = "error.html")]

@@ -8,8 +8,6 @@ pub mod errors;
 pub mod extract;
 pub mod form;
 pub mod headers;
-pub mod i18n;
 pub mod page;
-pub mod permissions;
 pub mod server;
 pub mod session;

@@ -13,8 +13,8 @@ use crate::error::{AppError, AppResult};
 use crate::web::assets;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
-use crate::web::i18n::Locale;
 use crate::web::session::SessionUser;
+use amicale_kernel::Locale;
 
 pub const LANG_COOKIE: &str = "amicale_lang";
 
@@ -191,7 +191,7 @@ impl FromRequestParts<AppState> for Page {
                 <crate::web::extract::ViewPeople as crate::web::extract::Permission>::allows(s)
                     && (s.user.is_admin
                         || s.profile.as_ref().is_some_and(|m| {
-                            m.get(crate::web::permissions::Module::People).visible
+                            m.get(amicale_kernel::permissions::Module::People).visible
                         }))
             }),
         })

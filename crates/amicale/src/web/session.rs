@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::crypto::{random_token, sha256_hex};
 use crate::db::entities::{sessions, users};
 use crate::error::AppResult;
 use crate::web::cookies;
+use amicale_kernel::crypto::{random_token, sha256_hex};
 
 pub const COOKIE: &str = "amicale_session";
 /// "Remember me" keeps the session for 30 days; otherwise it ends with the
@@ -28,7 +28,7 @@ pub struct SessionUser {
     /// person record: may use the directory. Recruiters and partners don't.
     pub member: bool,
     /// The staff user's permission profile, if any.
-    pub profile: Option<crate::web::permissions::Matrix>,
+    pub profile: Option<amicale_kernel::permissions::Matrix>,
 }
 
 pub async fn load(State(state): State<AppState>, mut req: Request, next: Next) -> Response {

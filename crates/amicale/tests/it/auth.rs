@@ -285,7 +285,7 @@ async fn reset_link_expires_after_an_hour() {
         app.create_user(EMAIL, PASSWORD, false).await;
         let user = amicale::auth::store::find_by_email(
             &app.state.db,
-            &amicale::auth::model::Email::parse(EMAIL).unwrap(),
+            &amicale_kernel::Login::parse(EMAIL).unwrap(),
         )
         .await
         .unwrap()

@@ -1183,7 +1183,7 @@ async fn reports_count_targeted_excluded_and_delivered_per_send_and_rule() {
 #[tokio::test]
 async fn event_scopes_follow_the_permission_profile() {
     use amicale::db::entities::{event_facilitators, permission_profiles};
-    use amicale::web::permissions::{Matrix, Module, Scope};
+    use amicale_kernel::permissions::{Matrix, Module, Scope};
     use sea_orm::ActiveValue::Set;
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;

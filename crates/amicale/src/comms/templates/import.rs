@@ -17,8 +17,8 @@ use crate::comms::templates::{plaintext, sanitize};
 use crate::error::AppResult;
 use crate::uploads::clean_filename;
 use crate::web::extract::{ManageTemplates, Require};
-use crate::web::i18n::Locale;
 use crate::web::page::{Page, render as render_page, render_status};
+use amicale_kernel::Locale;
 
 const MAX_FILE: usize = 1024 * 1024;
 const MAX_FILES: usize = 200;

@@ -2,7 +2,7 @@
 //! CSS is inlined so mail clients that drop `<style>` still show it.
 
 use crate::error::{AppError, AppResult};
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")

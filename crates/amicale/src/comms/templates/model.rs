@@ -137,3 +137,15 @@ impl Variant {
         self.subject.trim().is_empty() && self.body.trim().is_empty()
     }
 }
+
+impl From<amicale_kernel::SendChannel> for TemplateKind {
+    /// The template kind a channel sends.
+    fn from(channel: amicale_kernel::SendChannel) -> Self {
+        use amicale_kernel::SendChannel;
+        match channel {
+            SendChannel::Email => TemplateKind::Email,
+            SendChannel::Newsletter => TemplateKind::Newsletter,
+            SendChannel::Sms => TemplateKind::Sms,
+        }
+    }
+}

@@ -19,10 +19,10 @@ use crate::error::{AppError, AppResult};
 use crate::uploads;
 use crate::web::extract::{ManageTemplates, Require, grants};
 use crate::web::form::FormPairs;
-use crate::web::i18n::Locale;
 use crate::web::page::{Page, render as render_page, render_status};
-use crate::web::permissions::{Level, Module};
 use crate::web::session::SessionUser;
+use amicale_kernel::Locale;
+use amicale_kernel::permissions::{Level, Module};
 
 /// Each attachment may weigh this much at most.
 pub const MAX_ATTACHMENT: usize = 2 * 1024 * 1024;

@@ -10,7 +10,7 @@ use crate::comms::templates::layout;
 use crate::comms::templates::model::{SendingMode, TemplateKind, Variant};
 use crate::db::entities::{organisations, persons, programmes, template_versions, users};
 use crate::error::{AppError, AppResult};
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 pub fn merge_locale(l: Locale) -> amicale_merge::Locale {
     match l {

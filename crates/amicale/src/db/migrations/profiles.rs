@@ -9,6 +9,28 @@ use super::id;
 
 pub struct Profiles;
 
+/// The four shipped profiles, as the permission model serialised them when
+/// this migration was written. Frozen here as data: a migration that read
+/// live code would seed a different database after each change to it.
+pub const SHIPPED: [(&str, &str); 4] = [
+    (
+        "administrator",
+        r#"{"directory":{"visible":true,"level":"create","scope":"all"},"people":{"visible":true,"level":"create","scope":"all"},"templates":{"visible":true,"level":"create","scope":"all"},"sends":{"visible":true,"level":"create","scope":"all"},"registrations":{"visible":true,"level":"create","scope":"all"},"administration":{"visible":true,"level":"create","scope":"all"},"events":{"visible":true,"level":"create","scope":"all"}}"#,
+    ),
+    (
+        "communication_manager",
+        r#"{"directory":{"visible":true,"level":"consult","scope":"all"},"people":{"visible":true,"level":"consult","scope":"all"},"templates":{"visible":true,"level":"create","scope":"all"},"sends":{"visible":true,"level":"create","scope":"all"},"events":{"visible":true,"level":"consult","scope":"all"}}"#,
+    ),
+    (
+        "advisor",
+        r#"{"directory":{"visible":true,"level":"consult","scope":"all"},"people":{"visible":true,"level":"modify","scope":"assigned"},"templates":{"visible":true,"level":"consult","scope":"all"},"sends":{"visible":true,"level":"modify","scope":"assigned"},"events":{"visible":true,"level":"create","scope":"all"}}"#,
+    ),
+    (
+        "partner_manager",
+        r#"{"directory":{"visible":true,"level":"consult","scope":"all"},"people":{"visible":true,"level":"consult","scope":"site"}}"#,
+    ),
+];
+
 impl MigrationName for Profiles {
     fn name(&self) -> &str {
         "m0007_profiles"
@@ -38,9 +60,7 @@ impl MigrationTrait for Profiles {
                 .await?;
         }
         let db = m.get_connection();
-        for (name, matrix) in crate::web::permissions::shipped() {
-            let json = serde_json::to_string(&matrix)
-                .map_err(|e| DbErr::Custom(format!("profile {name}: {e}")))?;
+        for (name, json) in SHIPPED {
             let sql = match db.get_database_backend() {
                 sea_orm::DbBackend::Postgres => {
                     "INSERT INTO permission_profiles (name, builtin, matrix) VALUES ($1, true, $2)"
@@ -64,5 +84,24 @@ impl MigrationTrait for Profiles {
         }
         m.drop_table(Table::drop().table("permission_profiles").take())
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use amicale_kernel::permissions::{Level, Matrix, Module};
+
+    /// The frozen seeds still read as the live permission model, so the
+    /// shipped profiles grant what their names say.
+    #[test]
+    fn the_frozen_profiles_read_as_matrices() {
+        for (name, json) in super::SHIPPED {
+            let m: Matrix = serde_json::from_str(json).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(m.allows(Module::Directory, Level::Consult), "{name}");
+        }
+        let admin: Matrix = serde_json::from_str(super::SHIPPED[0].1).unwrap();
+        for module in Module::ALL {
+            assert!(admin.allows(module, Level::Create), "{module:?}");
+        }
     }
 }

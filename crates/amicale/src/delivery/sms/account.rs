@@ -12,7 +12,7 @@ use crate::error::AppResult;
 
 const SEAL: &str = "sms-account";
 
-crate::events::model::codes!(
+amicale_kernel::codes!(
     /// Who delivers the SMS.
     ProviderKind { Catcher = "catcher", Generic = "generic", Twilio = "twilio", Ovh = "ovh" }
 );

@@ -17,7 +17,7 @@ use crate::db::entities::{settings, sms_packages, users};
 use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 const THRESHOLD: &str = "sms_low_threshold";
 const ALERTED: &str = "sms_low_alerted";

@@ -424,7 +424,7 @@ async fn test(
             last_answer: Set(Some(answer.clone())),
             message_id: Set(format!(
                 "<sms-test-{}@amicale>",
-                crate::crypto::random_token(12)
+                amicale_kernel::crypto::random_token(12)
             )),
             created_at: Set(now),
             updated_at: Set(now),

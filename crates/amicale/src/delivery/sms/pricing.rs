@@ -9,7 +9,7 @@ use crate::comms::templates::render;
 use crate::delivery::sms::account::{self, Account};
 use crate::delivery::worker::VersionCache;
 use crate::error::AppResult;
-use crate::web::i18n::Locale;
+use amicale_kernel::Locale;
 
 pub struct Pricer {
     account: Account,

@@ -9,8 +9,8 @@ use sea_orm::{ConnectionTrait, QueryResult};
 
 use super::kinds::{Field, Input, Kind};
 use crate::error::AppResult;
-use crate::events::model::parse_date;
 use crate::web::form::FormPairs;
+use amicale_kernel::time::parse_date;
 
 /// Longest free text a follow-up field keeps.
 pub const MAX_TEXT: usize = 200;

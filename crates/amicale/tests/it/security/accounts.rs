@@ -3,7 +3,7 @@
 //! outgoing requests to SMS providers (19).
 
 use amicale::db::entities::identities;
-use amicale::web::permissions::{Level, Module, Scope};
+use amicale_kernel::permissions::{Level, Module, Scope};
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::support::{admin_app, on_each_backend};
@@ -72,13 +72,13 @@ async fn profile(
     app: &crate::support::TestApp,
     name: &str,
     rights: &[(
-        amicale::web::permissions::Module,
-        amicale::web::permissions::Level,
-        amicale::web::permissions::Scope,
+        amicale_kernel::permissions::Module,
+        amicale_kernel::permissions::Level,
+        amicale_kernel::permissions::Scope,
     )],
 ) -> String {
     use amicale::db::entities::permission_profiles;
-    use amicale::web::permissions::{Matrix, Right};
+    use amicale_kernel::permissions::{Matrix, Right};
     let mut m = Matrix::default();
     for (module, level, scope) in rights {
         m.0.insert(

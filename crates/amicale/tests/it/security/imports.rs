@@ -40,7 +40,7 @@ async fn the_people_export_neutralises_formulas() {
 use std::io::Write;
 
 use amicale::db::entities::{jobs, permission_profiles, persons};
-use amicale::web::permissions::{Level, Matrix, Module, Scope};
+use amicale_kernel::permissions::{Level, Matrix, Module, Scope};
 use reqwest::multipart::{Form, Part};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

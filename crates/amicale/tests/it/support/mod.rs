@@ -239,7 +239,7 @@ impl TestApp {
 
     /// Creates an account directly in the database.
     pub async fn create_user(&self, email: &str, password: &str, admin: bool) {
-        let e = amicale::auth::model::Email::parse(email).expect("email");
+        let e = amicale_kernel::Login::parse(email).expect("email");
         let p = amicale::auth::model::NewPassword::parse(password, password).expect("password");
         amicale::auth::store::create_user(&self.state.db, &e, &p, "Test User", admin, "en")
             .await

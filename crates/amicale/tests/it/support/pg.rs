@@ -25,7 +25,7 @@ impl PgDb {
         let admin = admin_url().expect("AMICALE_TEST_POSTGRES_URL");
         let name = format!(
             "amicale_test_{}",
-            amicale::crypto::random_token(9)
+            amicale_kernel::crypto::random_token(9)
                 .to_lowercase()
                 .replace(['-', '_'], "x")
         );

@@ -5,11 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use ring::aead;
-use sea_orm::{DatabaseConnection, EntityTrait};
 use sha2::{Digest, Sha256};
-
-use crate::db::entities::settings;
-use crate::error::{AppError, AppResult};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -23,40 +19,14 @@ impl std::fmt::Debug for SecretKey {
     }
 }
 
-const SETTING: &str = "secret_key";
-
 impl SecretKey {
     /// A configured key is stretched to 32 bytes with SHA-256 so any long
     /// random string works.
-    pub fn from_config(value: &str) -> AppResult<Self> {
+    pub fn from_config(value: &str) -> Result<Self, &'static str> {
         if value.len() < 32 {
-            return Err(AppError::Config(
-                "secret_key must be at least 32 characters".into(),
-            ));
+            return Err("secret_key must be at least 32 characters");
         }
         Ok(SecretKey(Sha256::digest(value.as_bytes()).into()))
-    }
-
-    /// Reads the key stored in the database, storing a new random one first
-    /// when there is none. Several nodes starting at once agree: the insert
-    /// does nothing when another node won, and everyone reads the winner.
-    pub async fn load_or_create(db: &DatabaseConnection) -> AppResult<Self> {
-        let fresh = random_token(32);
-        let insert = settings::Entity::insert(settings::ActiveModel {
-            key: sea_orm::Set(SETTING.into()),
-            value: sea_orm::Set(fresh),
-        })
-        .on_conflict_do_nothing()
-        .exec(db)
-        .await?;
-        if matches!(insert, sea_orm::TryInsertResult::Inserted(_)) {
-            tracing::info!("generated a secret key and stored it in the database");
-        }
-        let stored = settings::Entity::find_by_id(SETTING.to_owned())
-            .one(db)
-            .await?
-            .ok_or_else(|| AppError::Internal("secret key vanished".into()))?;
-        Self::from_config(&stored.value)
     }
 
     pub fn sign(&self, purpose: &str, data: &[u8]) -> String {
@@ -131,6 +101,11 @@ pub fn random_token(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
     rand::rngs::OsRng.fill_bytes(&mut buf);
     URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Tokens are stored hashed, so a leaked database holds no usable link or session.

@@ -103,8 +103,8 @@ mod tests {
 
     #[test]
     fn both_languages_have_the_same_keys() {
-        let fr = ids(include_str!("../../locales/fr/main.ftl"));
-        let en = ids(include_str!("../../locales/en/main.ftl"));
+        let fr = ids(include_str!("../locales/fr/main.ftl"));
+        let en = ids(include_str!("../locales/en/main.ftl"));
         let only_fr: Vec<_> = fr.difference(&en).collect();
         let only_en: Vec<_> = en.difference(&fr).collect();
         assert!(
@@ -118,8 +118,8 @@ mod tests {
     #[test]
     fn no_key_is_defined_twice() {
         for src in [
-            include_str!("../../locales/fr/main.ftl"),
-            include_str!("../../locales/en/main.ftl"),
+            include_str!("../locales/fr/main.ftl"),
+            include_str!("../locales/en/main.ftl"),
         ] {
             let mut seen = std::collections::BTreeSet::new();
             for l in src.lines() {

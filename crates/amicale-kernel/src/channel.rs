@@ -1,0 +1,66 @@
+//! Closed sets of stored codes, and the channels a message travels by.
+
+/// Declares a closed set of stable codes (stored in the database, posted
+/// by forms, used as locale key suffixes).
+#[macro_export]
+macro_rules! codes {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($(#[$vm])* $v),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|x| x.as_str() == s)
+            }
+        }
+    };
+}
+
+codes!(
+    /// The channel of a rule, a campaign or a direct send.
+    SendChannel { Email = "email", Newsletter = "newsletter", Sms = "sms" }
+);
+
+impl SendChannel {
+    pub fn is_email(self) -> bool {
+        !matches!(self, SendChannel::Sms)
+    }
+
+    /// The outbox channel that delivers it.
+    pub fn outbox(self) -> Channel {
+        if self.is_email() {
+            Channel::Email
+        } else {
+            Channel::Sms
+        }
+    }
+}
+
+/// How the outbox delivers a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    Email,
+    Sms,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 2] = [Channel::Email, Channel::Sms];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == s)
+    }
+}
