@@ -11,10 +11,10 @@ use amicale::app::{AppState, shutdown_pair};
 use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self, TemplateInput};
 use amicale::config::Config;
-use amicale::db::entities::outbox;
 use amicale::delivery::outbox::Origin;
 use amicale::delivery::sends::{self, Recipient};
 use amicale::runtime::spawn_background;
+use amicale_store::entities::outbox;
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 

@@ -23,9 +23,9 @@
 
 use std::time::{Duration, Instant};
 
-use amicale::db::Backend;
 use amicale::people::directory::{COUNT_CAP, PER_PAGE};
 use amicale::people::search::{self, Criteria, Scope, Sort};
+use amicale_store::Backend;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::DatabaseConnection;
@@ -514,7 +514,7 @@ async fn main() {
         std::process::exit(1);
     }
 
-    let db = amicale::db::connect(db_url).await.expect("database");
+    let db = amicale_store::connect(db_url).await.expect("database");
     let backend = Backend::of(&db);
     let persons = search::page(&db, sea_orm::Condition::all(), Sort::Name, false, 1, 1)
         .await

@@ -17,8 +17,8 @@ use amicale::comms::campaigns;
 use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self, TemplateInput};
 use amicale::config::Config;
-use amicale::db::entities::{events, outbox, participations, persons, rules};
 use amicale_kernel::SendChannel;
+use amicale_store::entities::{events, outbox, participations, persons, rules};
 use chrono::{Duration, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -73,8 +73,8 @@ async fn main() {
         workers: 0,
         ..Config::default()
     };
-    let db = amicale::db::connect(&url).await.expect("connect");
-    amicale::db::migrate(&db).await.expect("migrate");
+    let db = amicale_store::connect(&url).await.expect("connect");
+    amicale_store::migrate(&db).await.expect("migrate");
     let t = Instant::now();
     amicale::demo::load(&db, people).await.expect("demo");
     let person_ids: Vec<i64> = persons::Entity::find()
@@ -285,7 +285,7 @@ async fn main() {
     )
     .await
     .unwrap();
-    let admin = amicale::db::entities::users::Entity::find()
+    let admin = amicale_store::entities::users::Entity::find()
         .one(&db)
         .await
         .unwrap()

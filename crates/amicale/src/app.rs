@@ -10,11 +10,11 @@ use sea_orm::DatabaseConnection;
 use tokio::sync::{Notify, watch};
 
 use crate::config::Config;
-use crate::db::{self, Backend};
 use crate::error::{AppError, AppResult};
 use crate::ops::metrics::Metrics;
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::SecretKey;
+use amicale_store::{self as db, Backend};
 
 /// Shared by every request, worker and task; cheap to clone.
 #[derive(Clone)]

@@ -339,8 +339,8 @@ pub async fn run(cli: Cli, config: Config) -> AppResult<()> {
             runtime::run_worker(config, shutdown).await
         }
         Command::Migrate => {
-            let db = crate::db::connect(&config.database_url).await?;
-            crate::db::migrate(&db).await?;
+            let db = amicale_store::connect(&config.database_url).await?;
+            amicale_store::migrate(&db).await?;
             println!("migrations applied");
             Ok(())
         }
@@ -539,7 +539,7 @@ async fn export_people(config: &Config, format: &str, filters: &[String]) -> App
     let criteria: Criteria = serde_json::from_value(serde_json::Value::Object(map))
         .map_err(|e| AppError::Config(format!("--filter: {e}")))?;
     let db = connect_migrated(config).await?;
-    let (cond, invalid) = criteria.condition(crate::db::Backend::of(&db), Scope::Crm);
+    let (cond, invalid) = criteria.condition(amicale_store::Backend::of(&db), Scope::Crm);
     if let Some(i) = invalid.first() {
         return Err(AppError::Config(format!(
             "--filter {}: not a number",
@@ -589,8 +589,8 @@ fn tempfile_in_temp_dir() -> AppResult<(std::path::PathBuf, std::fs::File)> {
 }
 
 async fn connect_migrated(config: &Config) -> AppResult<sea_orm::DatabaseConnection> {
-    let db = crate::db::connect(&config.database_url).await?;
-    crate::db::migrate(&db).await?;
+    let db = amicale_store::connect(&config.database_url).await?;
+    amicale_store::migrate(&db).await?;
     Ok(db)
 }
 

@@ -7,7 +7,7 @@ pub mod cli;
 pub mod comms;
 pub mod config;
 pub mod csv_safe;
-pub mod db;
+
 pub mod delivery;
 pub mod demo;
 pub mod error;

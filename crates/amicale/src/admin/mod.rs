@@ -13,12 +13,12 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::entities::{outbox as row, schedule_slots};
 use crate::delivery::outbox::{self, State as MsgState};
 use crate::delivery::worker::{VersionCache, content};
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::page::{Page, render};
+use amicale_store::entities::{outbox as row, schedule_slots};
 
 pub fn router() -> Router<AppState> {
     Router::new()

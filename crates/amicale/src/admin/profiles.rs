@@ -10,13 +10,13 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::app::AppState;
-use crate::db::entities::{permission_profiles, users};
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::permissions::{Level, Matrix, Module, Right, Scope};
+use amicale_store::entities::{permission_profiles, users};
 
 pub struct ProfileRow {
     pub id: i64,

@@ -256,14 +256,16 @@ pub async fn forgot(
                 name: &user.display_name,
                 link: &link,
             }
-            .render()?,
+            .render()
+            .map_err(crate::error::render_failed)?,
             html: Some(
                 ResetHtml {
                     l,
                     name: &user.display_name,
                     link: &link,
                 }
-                .render()?,
+                .render()
+                .map_err(crate::error::render_failed)?,
             ),
             origin: Origin::System,
             origin_id: None,

@@ -9,11 +9,11 @@ use sea_orm::{
 
 use crate::auth::model::NewPassword;
 use crate::auth::password;
-use crate::db::entities::{login_throttle, password_resets, users};
 use crate::error::{AppError, AppResult};
 use crate::web::session;
 use amicale_kernel::Login;
 use amicale_kernel::crypto::{random_token, sha256_hex};
+use amicale_store::entities::{login_throttle, password_resets, users};
 
 /// Failures allowed within [`WINDOW`] before the account is locked for [`LOCK`].
 pub const MAX_FAILURES: i32 = 5;

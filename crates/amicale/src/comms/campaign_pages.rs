@@ -14,7 +14,6 @@ use crate::comms::direct::{CHANNELS, allowed_templates};
 use crate::comms::eligibility::{self, Category, Summary};
 use crate::comms::templates::model::{RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
-use crate::db::entities::{campaigns as rows, persons, programmes, templates};
 use crate::error::AppResult;
 use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, grants};
@@ -22,6 +21,7 @@ use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 use amicale_kernel::SendChannel;
 use amicale_kernel::permissions::{Level, Module};
+use amicale_store::entities::{campaigns as rows, persons, programmes, templates};
 
 pub struct HistoryRow {
     pub id: i64,
@@ -110,7 +110,7 @@ pub struct NewQuery {
 async fn new_page(
     state: &AppState,
     p: &Page,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
     q: &NewQuery,
     error: Option<String>,
     name: String,
@@ -234,7 +234,7 @@ async fn campaign_lists(state: &AppState, user: i64, chosen: &str) -> AppResult<
     let mut lists = crate::people::lists::static_lists(&state.db, user).await?;
     if let Ok(id) = chosen.parse::<i64>()
         && !lists.iter().any(|o| o.value == chosen)
-        && let Some(l) = crate::db::entities::saved_lists::Entity::find_by_id(id)
+        && let Some(l) = amicale_store::entities::saved_lists::Entity::find_by_id(id)
             .one(&state.db)
             .await?
     {
@@ -284,7 +284,7 @@ struct ShowTpl<'a> {
     pages: u64,
     summary: Option<Summary>,
     programmes: Vec<Opt>,
-    staff: Vec<crate::db::entities::users::Model>,
+    staff: Vec<amicale_store::entities::users::Model>,
     /// The user's static lists, and the one chosen if it is another's.
     lists: Vec<Opt>,
     editable: bool,
@@ -379,7 +379,7 @@ pub async fn show(
             select
                 .filter(crate::people::scope::condition(
                     &who.0,
-                    crate::db::Backend::of(&state.db),
+                    amicale_store::Backend::of(&state.db),
                 ))
                 .offset((page - 1) * PER_PAGE)
                 .limit(PER_PAGE)

@@ -20,15 +20,15 @@ use crate::comms::context;
 use crate::comms::eligibility::{self, Category};
 use crate::comms::templates::model::RecipientType;
 use crate::comms::templates::store as tstore;
-use crate::db::entities::{
-    campaigns, events, outbox, participations, persons, send_exclusions, templates,
-};
 use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
 use crate::error::{AppError, AppResult};
 use crate::people::followup::kinds;
 use amicale_kernel::SendChannel;
 use amicale_kernel::time::parse_date;
+use amicale_store::entities::{
+    campaigns, events, outbox, participations, persons, send_exclusions, templates,
+};
 
 /// The campaign filters that the record holds today, all combinable; empty
 /// means "any".
@@ -751,7 +751,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .collect();
     let sender = match c.created_by {
         Some(u) => {
-            crate::db::entities::users::Entity::find_by_id(u)
+            amicale_store::entities::users::Entity::find_by_id(u)
                 .one(db)
                 .await?
         }

@@ -15,12 +15,12 @@ use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
 use crate::comms::eligibility::Category;
-use crate::db::entities::{
+use crate::error::AppResult;
+use amicale_kernel::Locale;
+use amicale_store::entities::{
     events, organisations, participations, person_addresses, person_emails, person_phones, persons,
     programmes, users,
 };
-use crate::error::AppResult;
-use amicale_kernel::Locale;
 
 /// Every namespace of the catalogue with each field empty.
 pub fn blank() -> Map<String, Value> {
@@ -282,7 +282,7 @@ pub fn prune(root: &mut Map<String, Value>, roots: Option<&std::collections::BTr
 pub fn roots_of(
     state: &AppState,
     kind: crate::comms::templates::model::TemplateKind,
-    v: &crate::db::entities::template_versions::Model,
+    v: &amicale_store::entities::template_versions::Model,
 ) -> Option<std::collections::BTreeSet<String>> {
     use amicale_merge::Kind;
     let mut out = std::collections::BTreeSet::new();

@@ -14,7 +14,6 @@ use crate::comms::context;
 use crate::comms::eligibility::{self, Category, Exclusion, Summary};
 use crate::comms::templates::model::{self as tmodel, RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
-use crate::db::entities::{events, outbox, participations, persons, template_versions, templates};
 use crate::delivery::copies::{Copies, CopiesError, MAX_COPIES};
 use crate::delivery::outbox::Origin;
 use crate::delivery::sends::{self, Recipient};
@@ -29,6 +28,9 @@ use crate::web::extract::{SendMessages, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
 use amicale_kernel::SendChannel;
+use amicale_store::entities::{
+    events, outbox, participations, persons, template_versions, templates,
+};
 
 /// The channels a user can pick; SMS needs an SMS account and credit.
 pub const CHANNELS: [SendChannel; 3] = [
@@ -56,7 +58,7 @@ async fn pricer_for(
 /// it (else the notice to show), none for SMS.
 pub async fn sender(
     state: &AppState,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
     channel: SendChannel,
     posted: &str,
 ) -> AppResult<Result<Option<i64>, &'static str>> {
@@ -74,7 +76,7 @@ pub async fn sender(
 /// The identities offered on a send form.
 pub async fn identity_choices(
     state: &AppState,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
 ) -> AppResult<Vec<TemplateChoice>> {
     Ok(crate::delivery::identities::usable(&state.db, user)
         .await?
@@ -173,7 +175,7 @@ async fn audience_of(
 
 pub async fn event_panel(
     state: &AppState,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
     e: &events::Model,
     channel: &str,
     audience: &str,

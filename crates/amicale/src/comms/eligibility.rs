@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::comms::context::{self, PersonData};
-use crate::db::entities::{suppressions, unsubscriptions};
 use crate::delivery::suppressions::normalise;
 use crate::error::AppResult;
 use amicale_kernel::SendChannel;
+use amicale_store::entities::{suppressions, unsubscriptions};
 
 /// Why a recipient does not receive a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -16,15 +16,15 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
-use crate::db::entities::{
-    outbox, rule_deliveries, rules, send_exclusions, sends, suppressions, tracking_events,
-};
 use crate::delivery::outbox::State as MsgState;
 use crate::error::AppResult;
 use crate::web::extract::{Require, ViewSends};
 use crate::web::page::{Page, render};
 use amicale_kernel::time::local_to_utc;
 use amicale_kernel::time::parse_date;
+use amicale_store::entities::{
+    outbox, rule_deliveries, rules, send_exclusions, sends, suppressions, tracking_events,
+};
 
 /// One line of the report.
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -159,8 +159,10 @@ async fn bounces_and_unsubs(
                 .map(|s| s.address),
         );
         unsub_set.extend(
-            crate::db::entities::unsubscriptions::Entity::find()
-                .filter(crate::db::entities::unsubscriptions::Column::Address.is_in(chunk.to_vec()))
+            amicale_store::entities::unsubscriptions::Entity::find()
+                .filter(
+                    amicale_store::entities::unsubscriptions::Column::Address.is_in(chunk.to_vec()),
+                )
                 .all(&state.db)
                 .await?
                 .into_iter()

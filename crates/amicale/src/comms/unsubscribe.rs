@@ -12,9 +12,9 @@ use sea_orm::EntityTrait;
 
 use crate::app::AppState;
 use crate::comms::context::read_unsubscribe;
-use crate::db::entities::unsubscriptions;
 use crate::error::{AppError, AppResult};
 use crate::web::page::{Page, render};
+use amicale_store::entities::unsubscriptions;
 
 #[derive(Template)]
 #[template(path = "comms/unsubscribe.html")]

@@ -13,12 +13,12 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::comms::context::local;
-use crate::db::entities::{identities as id_rows, outbox};
 use crate::delivery::identities;
 use crate::delivery::worker::{VersionCache, content};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Require, SendMessages};
 use crate::web::page::{Page, render};
+use amicale_store::entities::{identities as id_rows, outbox};
 
 const PER_PAGE: u64 = 50;
 
@@ -88,7 +88,7 @@ impl ListTpl<'_> {
 /// Ids of the identities whose messages `user` may read.
 async fn readable(
     state: &AppState,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
 ) -> AppResult<Vec<id_rows::Model>> {
     identities::of_user(&state.db, user).await
 }
@@ -163,7 +163,7 @@ async fn list(
 /// A message of the user's archive; any other is not found.
 async fn readable_message(
     state: &AppState,
-    user: &crate::db::entities::users::Model,
+    user: &amicale_store::entities::users::Model,
     id: i64,
 ) -> AppResult<outbox::Model> {
     let m = outbox::Entity::find_by_id(id)

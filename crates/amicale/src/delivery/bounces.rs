@@ -15,10 +15,10 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use amicale_mailkit::dsn::{self, Action, Bounce, Severity};
 
 use crate::app::AppState;
-use crate::db::entities::outbox;
 use crate::delivery::outbox::State as MsgState;
 use crate::delivery::suppressions;
 use crate::error::{AppError, AppResult};
+use amicale_store::entities::outbox;
 
 fn authorised(state: &AppState, headers: &HeaderMap) -> Option<bool> {
     let expected = state.config.bounce_webhook_token.as_deref()?;

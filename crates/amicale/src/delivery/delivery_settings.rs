@@ -15,13 +15,13 @@ use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::app::AppState;
-use crate::db::entities::{dkim_keys, smtp_profiles};
-use crate::db::setting;
 use crate::delivery::rate::RateLimiter;
 use crate::delivery::smtp_url::{SmtpUrl, TlsMode};
 use crate::delivery::transport::Transport;
 use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{dkim_keys, smtp_profiles};
+use amicale_store::setting;
 
 const GENERATION: &str = "delivery_generation";
 pub const SEAL_SMTP: &str = "smtp-password";

@@ -15,12 +15,12 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::entities::{identities, identity_users, users};
-use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::sha256_hex;
+use amicale_store::entities::{identities, identity_users, users};
+use amicale_store::setting;
 
 amicale_kernel::codes!(
     /// Whose identity it is.

@@ -13,13 +13,13 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::entities::{identities as rows, smtp_profiles, users};
 use crate::delivery::identities::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require, SendMessages};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::Login;
+use amicale_store::entities::{identities as rows, smtp_profiles, users};
 
 pub fn router() -> Router<AppState> {
     Router::new()

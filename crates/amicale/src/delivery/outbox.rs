@@ -8,10 +8,10 @@ use sea_orm::{
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::db::Backend;
-use crate::db::entities::{outbox, sends};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
+use amicale_store::Backend;
+use amicale_store::entities::{outbox, sends};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

@@ -8,10 +8,10 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::db::entities::{outbox, send_exclusions, sends};
 use crate::delivery::outbox::{Channel, Origin, State};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{outbox, send_exclusions, sends};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendState {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::db::entities::suppressions;
 use crate::error::AppResult;
+use amicale_store::entities::suppressions;
 
 pub const HARD_BOUNCE: &str = "hard_bounce";
 

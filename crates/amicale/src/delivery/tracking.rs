@@ -17,9 +17,9 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use crate::app::AppState;
-use crate::db::entities::{outbox, tracking_events};
-use crate::db::setting;
 use crate::error::{AppError, AppResult};
+use amicale_store::entities::{outbox, tracking_events};
+use amicale_store::setting;
 
 const SETTING: &str = "tracking";
 

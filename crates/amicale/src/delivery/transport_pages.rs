@@ -17,13 +17,13 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use amicale_mailkit::dkim::{Algorithm, SigningKey};
 
 use crate::app::AppState;
-use crate::db::entities::{dkim_keys, smtp_profiles};
 use crate::delivery::delivery_settings::{self, SEAL_DKIM, SEAL_SMTP};
 use crate::delivery::transport::{Outcome, Session};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_store::entities::{dkim_keys, smtp_profiles};
 
 pub fn router() -> Router<AppState> {
     Router::new()

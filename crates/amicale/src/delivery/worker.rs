@@ -24,7 +24,6 @@ use tokio::task::JoinSet;
 
 use crate::app::{AppState, Shutdown};
 use crate::comms::templates::{self, model::TemplateKind, render};
-use crate::db::entities::{identities, outbox as row, template_attachments, template_versions};
 use crate::delivery::copies::Copies;
 use crate::delivery::delivery_settings::{self, Active, Route};
 use crate::delivery::mime;
@@ -35,6 +34,7 @@ use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
 use crate::error::AppResult;
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{identities, outbox as row, template_attachments, template_versions};
 
 pub async fn run(state: AppState, shutdown: Shutdown) {
     let owner = format!("{}-{}", std::process::id(), random_token(6));
@@ -526,7 +526,7 @@ impl VersionCache {
                 .one(&state.db)
                 .await?;
             let found = match v {
-                Some(v) => crate::db::entities::templates::Entity::find_by_id(v.template_id)
+                Some(v) => amicale_store::entities::templates::Entity::find_by_id(v.template_id)
                     .one(&state.db)
                     .await?
                     .map(|t| (TemplateKind::of(&t), v)),

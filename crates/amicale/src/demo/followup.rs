@@ -12,13 +12,13 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::db::entities::{persons, programmes};
 use crate::error::AppResult;
 use crate::people::followup::kinds::{
     EDUCATION_LEVEL, EMPLOYMENT_STATUS, ENROLMENT, PRESCRIPTION_CHANNEL, PROJECT, PROJECT_STATE,
     SITUATION, SOCIO_CATEGORY,
 };
 use crate::people::followup::store::{self, Value};
+use amicale_store::entities::{persons, programmes};
 
 const BENEFICIARIES: u64 = 100;
 const SECTORS: &[&str] = &[

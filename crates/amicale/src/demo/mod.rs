@@ -15,10 +15,10 @@ use sea_orm::{
 
 use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
-use crate::db::entities::{organisations, persons, programmes};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Login;
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{organisations, persons, programmes};
 
 pub const ADMIN_EMAIL: &str = "admin@demo.amicale.fr";
 /// Persons of the demo network unless told otherwise.
@@ -88,7 +88,7 @@ pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin
 /// SMS work out of the box: the catcher keeps them in the outbox, and a
 /// package of 1,000 segments is on the books.
 async fn sms(db: &DatabaseConnection, admin: i64) -> AppResult<()> {
-    use crate::db::entities::sms_accounts;
+    use amicale_store::entities::sms_accounts;
     if sms_accounts::Entity::find().count(db).await? > 0 {
         return Ok(());
     }

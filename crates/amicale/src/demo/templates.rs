@@ -6,9 +6,9 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use crate::comms::templates::store::{self, TemplateInput};
 use crate::comms::templates::{import, plaintext, render};
-use crate::db::entities::templates;
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Locale;
+use amicale_store::entities::templates;
 
 const RAPPEL_J1: &str = "Objet : Rappel réunion J-1 Message : <p>Bonjour ${tab.action_beneficiaire_personne/personne_civilite} ${tab.action_beneficiaire_personne/personne_prenom} ${tab.action_beneficiaire_personne/personne_nom},</p><p>Votre prochain rendez-vous téléphonique est programmé le ${action_date# l j F Y à H:i} avec ${action_animateur_intervenant/personne_prenom} ${action_animateur_intervenant/personne_nom}.</p>";
 

@@ -9,10 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use crate::app::AppState;
-use crate::db::entities::{event_facilitators, events, participations, persons};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{CurrentUser, grants};
 use amicale_kernel::permissions::{Level, Module};
+use amicale_store::entities::{event_facilitators, events, participations, persons};
 
 /// Escapes a TEXT value (RFC 5545 §3.3.11): backslash, semicolon and comma
 /// are escaped, every line end (CRLF, CR or LF) becomes `\n`, and other

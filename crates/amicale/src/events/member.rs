@@ -9,13 +9,13 @@ use chrono::Utc;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
-use crate::db::entities::{events, participations};
 use crate::error::{AppError, AppResult};
 use crate::events::ics::{feed_path, own_person};
 use crate::events::pages::when;
 use crate::events::store;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, render};
+use amicale_store::entities::{events, participations};
 
 pub struct MemberEvent {
     pub id: i64,

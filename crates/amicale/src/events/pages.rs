@@ -11,7 +11,6 @@ use chrono::{Datelike, Duration, NaiveDate, Utc};
 use sea_orm::EntityTrait;
 
 use crate::app::AppState;
-use crate::db::entities::{events, programmes, users};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{self, Mode, Nature, Presence, fill_label};
 use crate::events::scope;
@@ -23,6 +22,7 @@ use crate::web::extract::InScope;
 use crate::web::extract::{EditEvents, Require, ViewEvents};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_store::entities::{events, programmes, users};
 
 pub struct EventRow {
     pub id: i64,
@@ -487,10 +487,10 @@ pub async fn show(
             q: q.find.clone(),
             ..Default::default()
         }
-        .condition(crate::db::Backend::of(&state.db), Scope::Crm);
+        .condition(amicale_store::Backend::of(&state.db), Scope::Crm);
         let cond = cond.add(crate::people::scope::condition(
             &who.0,
-            crate::db::Backend::of(&state.db),
+            amicale_store::Backend::of(&state.db),
         ));
         use sea_orm::QuerySelect;
         for person in search::select(cond, Sort::Name, false)

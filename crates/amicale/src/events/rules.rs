@@ -24,16 +24,16 @@ use crate::comms::context;
 use crate::comms::eligibility::{self, Category, Exclusion};
 use crate::comms::templates::model::TemplateKind;
 use crate::comms::templates::store as templates;
-use crate::db::entities::{
-    event_facilitators, events, outbox, participations, programmes, rule_deliveries, rules,
-    template_versions, templates as template_rows, users,
-};
 use crate::delivery::outbox::{Origin, State};
 use crate::error::{AppError, AppResult};
 use crate::events::model::Offset;
 use amicale_kernel::Locale;
 use amicale_kernel::SendChannel;
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{
+    event_facilitators, events, outbox, participations, programmes, rule_deliveries, rules,
+    template_versions, templates as template_rows, users,
+};
 
 /// A rule as entered, every value parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,6 @@ use crate::app::AppState;
 use crate::comms::templates::model::{self as tmodel, SendingMode, TemplateKind};
 use crate::comms::templates::render;
 use crate::comms::templates::store as tstore;
-use crate::db::entities::{events, programmes, rules, templates};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Offset, Presence};
@@ -24,6 +23,7 @@ use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
 use amicale_kernel::SendChannel;
+use amicale_store::entities::{events, programmes, rules, templates};
 
 pub struct RuleRow {
     pub id: i64,
@@ -425,7 +425,7 @@ pub async fn test(
     let day = day_of(&state, &q.date);
     let only = q.rule.parse::<i64>().ok();
     let (planned, skipped) = engine::dry_run(&state, day, Utc::now(), only).await?;
-    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db));
     let seen =
         crate::people::scope::visible_among(&state.db, &reach, planned.iter().map(|x| x.person))
             .await?;
@@ -486,7 +486,7 @@ pub async fn test_me(
         .into_iter()
         .find(|x| x.participation == participation)
         .ok_or(AppError::NotFound)?;
-    let reach = crate::people::scope::condition(&who.0, crate::db::Backend::of(&state.db));
+    let reach = crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db));
     if !crate::people::scope::visible_among(&state.db, &reach, [pl.person])
         .await?
         .contains(&pl.person)

@@ -8,10 +8,10 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::entities::{event_facilitators, events, users};
 use crate::error::AppResult;
 use crate::web::session::SessionUser;
 use amicale_kernel::permissions::{Module, Scope};
+use amicale_store::entities::{event_facilitators, events, users};
 
 /// Events facilitated by a user matching `who`.
 fn facilitated_by(who: Condition) -> Condition {

@@ -8,9 +8,9 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::db::entities::{event_facilitators, events, participations, persons, users};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Presence};
+use amicale_store::entities::{event_facilitators, events, participations, persons, users};
 
 /// An event as entered, every value parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,10 +9,10 @@ use axum::routing::get;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::app::AppState;
-use crate::db::entities::{organisations, persons, programmes};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, render, render_status};
+use amicale_store::entities::{organisations, persons, programmes};
 
 pub fn router() -> Router<AppState> {
     let mut r = Router::new().route("/", get(home));

@@ -20,7 +20,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
-    let (status, code) = match crate::db::ping(&state.db).await {
+    let (status, code) = match amicale_store::ping(&state.db).await {
         Ok(()) => ("ok", StatusCode::OK),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");

@@ -15,13 +15,13 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::entities::{invitations, persons, users};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::{random_token, sha256_hex};
+use amicale_store::entities::{invitations, persons, users};
 
 /// Days after the invitation when a reminder goes (DL).
 pub const REMINDER_DAYS: [i64; 3] = [4, 10, 60];
@@ -73,7 +73,8 @@ impl Notice<'_> {
             footer: &self.footer,
             network: &network,
         }
-        .render()?;
+        .render()
+        .map_err(crate::error::render_failed)?;
         let html = NoticeHtml {
             lang: self.l.code(),
             subject: &self.subject,
@@ -84,7 +85,8 @@ impl Notice<'_> {
             footer: &self.footer,
             network: &network,
         }
-        .render()?;
+        .render()
+        .map_err(crate::error::render_failed)?;
         outbox::enqueue(
             db,
             NewMail {
@@ -566,8 +568,8 @@ pub async fn deactivate(
         .filter(persons::Column::UserId.eq(who.user().id))
         .exec(&txn)
         .await?;
-    crate::db::entities::sessions::Entity::delete_many()
-        .filter(crate::db::entities::sessions::Column::UserId.eq(who.user().id))
+    amicale_store::entities::sessions::Entity::delete_many()
+        .filter(amicale_store::entities::sessions::Column::UserId.eq(who.user().id))
         .exec(&txn)
         .await?;
     txn.commit().await?;

@@ -17,12 +17,12 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use crate::app::{AppState, Shutdown};
-use crate::db::entities::{
-    audit_log, group_members, groups, jobs, person_roles, saved_list_members,
-};
 use crate::error::{AppError, AppResult};
 use crate::people::store;
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{
+    audit_log, group_members, groups, jobs, person_roles, saved_list_members,
+};
 
 /// Selections up to this size are applied at once; larger ones in the background.
 pub const INLINE_LIMIT: usize = 1000;

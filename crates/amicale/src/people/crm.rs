@@ -14,8 +14,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrai
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::{groups, jobs, person_roles, programmes, user_prefs};
 use crate::error::{AppError, AppResult};
 use crate::people::bulk::{self, Action, Outcome};
 use crate::people::directory::{organisation_names, serde_urlencoded_criteria};
@@ -25,6 +23,8 @@ use crate::people::search::{self, Criteria, Invalid, Scope, Sort};
 use crate::web::extract::{EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_store::Backend;
+use amicale_store::entities::{groups, jobs, person_roles, programmes, user_prefs};
 
 pub const PER_PAGE: u64 = 50;
 const PREF_COLUMNS: &str = "crm_columns";
@@ -179,7 +179,7 @@ macro_rules! named {
 named!(
     programmes::Model,
     groups::Model,
-    crate::db::entities::organisations::Model
+    amicale_store::entities::organisations::Model
 );
 
 pub async fn options(state: &AppState) -> AppResult<(Vec<Opt>, Vec<Opt>)> {
@@ -214,9 +214,9 @@ pub async fn list(
         .filter(person_roles::Column::PersonId.is_in(ids.clone()))
         .all(&state.db)
         .await?;
-    let phones = crate::db::entities::person_phones::Entity::find()
-        .filter(crate::db::entities::person_phones::Column::PersonId.is_in(ids))
-        .filter(crate::db::entities::person_phones::Column::IsPrincipal.eq(true))
+    let phones = amicale_store::entities::person_phones::Entity::find()
+        .filter(amicale_store::entities::person_phones::Column::PersonId.is_in(ids))
+        .filter(amicale_store::entities::person_phones::Column::IsPrincipal.eq(true))
         .all(&state.db)
         .await?;
     let rows = persons
@@ -356,7 +356,7 @@ pub async fn bulk(
         for chunk in posted.chunks(500) {
             let cond = reach
                 .clone()
-                .add(crate::db::entities::persons::Column::Id.is_in(chunk.to_vec()));
+                .add(amicale_store::entities::persons::Column::Id.is_in(chunk.to_vec()));
             kept.extend(search::ids(&state.db, cond).await?);
         }
         kept
@@ -477,7 +477,7 @@ pub async fn bulk(
 /// The recipient type most of these persons have (a campaign addresses
 /// one type).
 async fn dominant_type(state: &AppState, ids: &[i64]) -> AppResult<String> {
-    use crate::db::entities::persons;
+    use amicale_store::entities::persons;
     use sea_orm::QuerySelect;
     let mut counts: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     for chunk in ids.chunks(500) {

@@ -9,14 +9,14 @@ use axum::response::Response;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::{organisations, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Status, TagKind};
 use crate::people::search::{self, Criteria, Invalid, Scope};
 use crate::people::store::{self, Record};
 use crate::web::extract::{Member, Require};
 use crate::web::page::{Page, render};
+use amicale_store::Backend;
+use amicale_store::entities::{organisations, programmes};
 
 pub const PER_PAGE: u64 = 24;
 /// Beyond this many matches the page says "more than" and shows this many,

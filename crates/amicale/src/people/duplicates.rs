@@ -13,11 +13,6 @@ use sea_orm::{
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::{
-    invitations, person_addresses, person_education, person_emails, person_experiences,
-    person_phones, persons, registrations,
-};
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::model::Status;
@@ -25,6 +20,11 @@ use crate::people::store::{self, Names};
 use crate::web::extract::{CreatePeople, EditPeople, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_store::Backend;
+use amicale_store::entities::{
+    invitations, person_addresses, person_education, person_emails, person_experiences,
+    person_phones, persons, registrations,
+};
 
 const GROUPS_PER_PAGE: u64 = 50;
 

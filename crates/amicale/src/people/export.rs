@@ -14,11 +14,11 @@ use sea_orm::{
 };
 use serde::Deserialize;
 
-use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::model::TagKind;
 use crate::people::store::Names;
 use crate::people::xlsx::XlsxWriter;
+use amicale_store::entities::persons;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

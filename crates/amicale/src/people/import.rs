@@ -501,7 +501,7 @@ impl Lookup {
             .iter()
             .map(|(id, n)| (fold(n), *id))
             .collect();
-        for p in crate::db::entities::programmes::Entity::find()
+        for p in amicale_store::entities::programmes::Entity::find()
             .all(db)
             .await?
         {

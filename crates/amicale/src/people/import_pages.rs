@@ -15,13 +15,13 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::jobs;
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::import::{self, Mode, Report};
 use crate::web::extract::{CreatePeople, Require};
 use crate::web::page::{Page, render, render_status};
+use amicale_store::Backend;
+use amicale_store::entities::jobs;
 
 /// The largest file accepted.
 pub const MAX_FILE: usize = 25 * 1024 * 1024;
@@ -273,7 +273,7 @@ async fn purge_previews(
 /// The persons the job's creator may reach now (their People scope); nobody
 /// when the creator is gone.
 async fn creator_reach(state: &AppState, created_by: Option<i64>) -> AppResult<sea_orm::Condition> {
-    use crate::db::entities::{permission_profiles, users};
+    use amicale_store::entities::{permission_profiles, users};
     let nobody = || sea_orm::Condition::all().add(Expr::cust("1 = 0"));
     let Some(id) = created_by else {
         return Ok(nobody());

@@ -14,14 +14,14 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::{group_members, groups, saved_list_members, saved_lists};
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
 use crate::people::search::{self, Criteria, Scope, Sort};
 use crate::web::extract::{EditPeople, Member, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_store::Backend;
+use amicale_store::entities::{group_members, groups, saved_list_members, saved_lists};
 
 pub const GROUP_KINDS: [&str; 5] = ["promo", "programme", "chapter", "interest", "custom"];
 
@@ -324,7 +324,7 @@ pub fn members_condition(list: &saved_lists::Model, backend: Backend) -> AppResu
     ));
     if scope == Scope::Directory {
         c = c.add(
-            crate::db::entities::persons::Column::Status
+            amicale_store::entities::persons::Column::Status
                 .eq(crate::people::model::Status::Active.as_str()),
         );
     }

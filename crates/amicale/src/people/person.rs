@@ -13,7 +13,6 @@ use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear, 
 
 use crate::app::AppState;
 use crate::comms::templates::model::RecipientType;
-use crate::db::entities::{organisations, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
@@ -23,6 +22,7 @@ use crate::web::extract::InScope;
 use crate::web::extract::{CreatePeople, EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_store::entities::{organisations, programmes};
 
 /// Rows of repeated values the form offers.
 pub const EMAIL_ROWS: usize = 3;

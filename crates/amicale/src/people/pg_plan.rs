@@ -13,9 +13,9 @@
 use sea_orm::sea_query::{Alias, Asterisk, Expr, Func, PostgresQueryBuilder, Query, SimpleExpr};
 use sea_orm::{Condition, ConnectionTrait, DbBackend, Statement};
 
-use crate::db::migrations::PG_SEARCH_PARTITIONS;
 use crate::error::AppResult;
 use crate::people::search::{PG_TABLE, Term, pg_matches, pg_query};
+use amicale_store::migrations::PG_SEARCH_PARTITIONS;
 
 /// Rows the sample reads: ~3 ms at a million persons (5,000: ~7 ms), and
 /// enough to tell a term in one row in a hundred from a rarer one.

@@ -10,13 +10,13 @@ use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use crate::app::AppState;
-use crate::db::entities::{person_photos, persons};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
 use crate::people::scope::Persons;
 use crate::uploads;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Member, Require};
+use amicale_store::entities::{person_photos, persons};
 
 pub const MAX_PHOTO: usize = 1024 * 1024;
 

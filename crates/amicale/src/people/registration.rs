@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use amicale_people::{CommunityRole, Email, Line, PromoYear};
 
 use crate::app::AppState;
-use crate::db::entities::{persons, programmes, registration_requests, registrations};
 use crate::error::{AppError, AppResult};
 use crate::people::accounts::Notice;
 use crate::people::bulk;
@@ -35,6 +34,7 @@ use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::{random_token, sha256_hex};
+use amicale_store::entities::{persons, programmes, registration_requests, registrations};
 
 /// Roles a visitor may ask for; staff and partners are given by admins.
 pub const ROLES: [&str; 4] = ["student", "alumni", "teacher", "recruiter"];

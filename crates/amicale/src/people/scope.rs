@@ -11,11 +11,11 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::Backend;
-use crate::db::entities::persons;
 use crate::error::{AppError, AppResult};
 use crate::people::search::cust;
 use crate::web::session::SessionUser;
+use amicale_store::Backend;
+use amicale_store::entities::persons;
 
 /// The persons a staff user may see in the CRM: their profile's scope for
 /// the People module; administrators see everyone.

@@ -10,12 +10,12 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::db::Backend;
-use crate::db::entities::persons;
 use crate::error::AppResult;
 use crate::people::model::Status;
 use crate::people::pg_plan;
 use crate::people::search_document::Field;
+use amicale_store::Backend;
+use amicale_store::entities::persons;
 
 /// A custom SQL condition written with `?` placeholders: SeaQuery binds
 /// `?` on SQLite but only numbered `$n` on PostgreSQL.

@@ -10,13 +10,13 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::comms::templates::model::RecipientType;
-use crate::db::entities::{
-    group_members, organisations, person_addresses, person_education, person_emails,
-    person_experiences, person_phones, person_roles, person_tags, persons, programmes,
-};
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
 use crate::people::search_document::{Doc, sort_key};
+use amicale_store::entities::{
+    group_members, organisations, person_addresses, person_education, person_emails,
+    person_experiences, person_phones, person_roles, person_tags, persons, programmes,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailEntry {
@@ -563,8 +563,8 @@ pub async fn delete_many<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<u
             .filter(group_members::Column::PersonId.is_in(chunk.to_vec()))
             .exec(db)
             .await?;
-        crate::db::entities::person_photos::Entity::delete_many()
-            .filter(crate::db::entities::person_photos::Column::PersonId.is_in(chunk.to_vec()))
+        amicale_store::entities::person_photos::Entity::delete_many()
+            .filter(amicale_store::entities::person_photos::Column::PersonId.is_in(chunk.to_vec()))
             .exec(db)
             .await?;
         n += persons::Entity::delete_many()

@@ -19,9 +19,9 @@ use sea_orm::{
 };
 
 use crate::app::Shutdown;
-use crate::db::entities::{schedule_slots, schedule_tasks};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::{schedule_slots, schedule_tasks};
 
 /// What to do with the slots that passed while no node was running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,11 +6,11 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::entities::{login_throttle, password_resets};
 use crate::delivery::outbox;
 use crate::error::AppResult;
 use crate::schedule::{CatchUp, Task};
 use crate::web::session;
+use amicale_store::entities::{login_throttle, password_resets};
 
 pub fn all(state: AppState) -> Vec<Task> {
     let s1 = state.clone();
@@ -88,7 +88,7 @@ pub fn all(state: AppState) -> Vec<Task> {
             Arc::new(move |_| {
                 let s = s6.clone();
                 Box::pin(async move {
-                    crate::db::refresh_statistics(&s.db).await?;
+                    amicale_store::refresh_statistics(&s.db).await?;
                     Ok("statistics refreshed".to_owned())
                 })
             }),

@@ -8,10 +8,10 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
-use crate::db::entities::users;
 use crate::error::AppError;
 use crate::web::session::SessionUser;
 use amicale_kernel::permissions::{Level, Module};
+use amicale_store::entities::users;
 
 /// A signed-in user; visitors are sent to the login page and come back after.
 pub struct CurrentUser(pub SessionUser);

@@ -8,13 +8,13 @@ use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::db::entities::users;
 use crate::error::{AppError, AppResult};
 use crate::web::assets;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
 use crate::web::session::SessionUser;
 use amicale_kernel::Locale;
+use amicale_store::entities::users;
 
 pub const LANG_COOKIE: &str = "amicale_lang";
 
@@ -200,7 +200,7 @@ impl FromRequestParts<AppState> for Page {
 
 /// Renders a template to an HTML response.
 pub fn render<T: Template>(tpl: &T) -> AppResult<Response> {
-    Ok(Html(tpl.render()?).into_response())
+    Ok(Html(tpl.render().map_err(crate::error::render_failed)?).into_response())
 }
 
 /// Renders a template with another status than 200 (a refused form, a gone link).

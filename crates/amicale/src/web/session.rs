@@ -8,10 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::entities::{sessions, users};
 use crate::error::AppResult;
 use crate::web::cookies;
 use amicale_kernel::crypto::{random_token, sha256_hex};
+use amicale_store::entities::{sessions, users};
 
 pub const COOKIE: &str = "amicale_session";
 /// "Remember me" keeps the session for 30 days; otherwise it ends with the
@@ -56,7 +56,7 @@ async fn find(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<Op
     };
     let member = is_member(&state.db, user.id).await?;
     let profile = match user.profile_id {
-        Some(id) => crate::db::entities::permission_profiles::Entity::find_by_id(id)
+        Some(id) => amicale_store::entities::permission_profiles::Entity::find_by_id(id)
             .one(&state.db)
             .await?
             .and_then(|p| serde_json::from_str(&p.matrix).ok()),
@@ -72,10 +72,10 @@ async fn find(state: &AppState, token: &str, now: DateTime<Utc>) -> AppResult<Op
 
 async fn is_member<C: ConnectionTrait>(db: &C, user_id: i64) -> AppResult<bool> {
     use sea_orm::{QuerySelect, sea_query::Expr};
-    let n = crate::db::entities::persons::Entity::find()
+    let n = amicale_store::entities::persons::Entity::find()
         .select_only()
-        .column(crate::db::entities::persons::Column::Id)
-        .filter(crate::db::entities::persons::Column::UserId.eq(user_id))
+        .column(amicale_store::entities::persons::Column::Id)
+        .filter(amicale_store::entities::persons::Column::UserId.eq(user_id))
         .filter(Expr::cust(
             "EXISTS (SELECT 1 FROM person_roles r WHERE r.person_id = \"persons\".\"id\" \
              AND r.role IN ('student', 'alumni', 'teacher', 'staff'))",

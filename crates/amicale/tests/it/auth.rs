@@ -1,6 +1,6 @@
 //! Login, logout, CSRF, lockout, password reset and change.
 
-use amicale::db::entities::{login_throttle, outbox as outbox_row};
+use amicale_store::entities::{login_throttle, outbox as outbox_row};
 use chrono::{Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 

@@ -222,7 +222,7 @@ async fn template_editor_and_sms_counter_in_a_real_browser() {
         .for_element(Locator::Css("p.notice"))
         .await
         .unwrap();
-    let saved = amicale::db::entities::template_versions::Entity::find()
+    let saved = amicale_store::entities::template_versions::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap();

@@ -201,7 +201,7 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
         .expect("password printed");
 
     let app = TestApp::start(web_only_config(&db.url)).await;
-    let persons = amicale::db::entities::persons::Entity::find()
+    let persons = amicale_store::entities::persons::Entity::find()
         .count(&app.state.db)
         .await
         .unwrap();
@@ -210,7 +210,7 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
         amicale::demo::DEFAULT_PEOPLE,
         "filled once, not twice"
     );
-    let orgs = amicale::db::entities::organisations::Entity::find()
+    let orgs = amicale_store::entities::organisations::Entity::find()
         .all(&app.state.db)
         .await
         .unwrap();
@@ -228,8 +228,8 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     // Accompanied persons come with their follow-up.
     use sea_orm::{ColumnTrait, QueryFilter};
-    let beneficiary = amicale::db::entities::persons::Entity::find()
-        .filter(amicale::db::entities::persons::Column::RecipientType.eq("beneficiary"))
+    let beneficiary = amicale_store::entities::persons::Entity::find()
+        .filter(amicale_store::entities::persons::Column::RecipientType.eq("beneficiary"))
         .one(&app.state.db)
         .await
         .unwrap()

@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self as tstore, TemplateInput};
-use amicale::db::entities::{outbox, suppressions};
 use amicale::delivery::outbox::{NewMail, Origin, enqueue};
 use amicale::delivery::sends::{self, Recipient};
+use amicale_store::entities::{outbox, suppressions};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -317,7 +317,7 @@ async fn send_command_queues_a_csv_and_progress_streams() {
     app.create_user("admin@example.org", "admin passphrase", true)
         .await;
     let version = template(&app).await;
-    let template_id = amicale::db::entities::template_versions::Entity::find_by_id(version)
+    let template_id = amicale_store::entities::template_versions::Entity::find_by_id(version)
         .one(&app.state.db)
         .await
         .unwrap()

@@ -1,9 +1,9 @@
 //! Events, participants, automatic rules, sends from the event page and
 //! the person page, eligibility, unsubscribing, calendars.
 
-use amicale::db::entities::{outbox, rule_deliveries};
 use amicale::events::rules;
 use amicale::schedule::{Scheduler, tasks};
+use amicale_store::entities::{outbox, rule_deliveries};
 use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
@@ -303,7 +303,7 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
         assert!(page.contains("Enter a whole number of places"));
         assert!(page.contains("value=\"Atelier CV\""), "typed values kept");
         assert_eq!(
-            amicale::db::entities::events::Entity::find().count(&app.state.db).await.unwrap(),
+            amicale_store::entities::events::Entity::find().count(&app.state.db).await.unwrap(),
             0
         );
 
@@ -403,7 +403,7 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
         let got = sink.wait_for(1, 20).await;
         assert_eq!(got[0].to, vec!["helene.dupre@example.org"]);
         assert_eq!(got[0].subject(), "Convocation : Atelier CV");
-        let exclusions = amicale::db::entities::send_exclusions::Entity::find()
+        let exclusions = amicale_store::entities::send_exclusions::Entity::find()
             .all(&app.state.db)
             .await
             .unwrap();
@@ -649,7 +649,7 @@ async fn rules_are_checked_skip_inactive_templates_and_never_remind_late() {
             .unwrap()
             .rule
             .id;
-        let participation = amicale::db::entities::participations::Entity::find()
+        let participation = amicale_store::entities::participations::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()
@@ -728,19 +728,19 @@ async fn members_register_themselves_and_get_their_calendar() {
     let member = "zoe@example.org";
     app.create_user(member, "member passphrase", false).await;
     let pid = person(&app, "Zoé", "Roux", member, true).await;
-    let uid = amicale::db::entities::users::Entity::find()
-        .filter(amicale::db::entities::users::Column::Email.eq(member))
+    let uid = amicale_store::entities::users::Entity::find()
+        .filter(amicale_store::entities::users::Column::Email.eq(member))
         .one(&app.state.db)
         .await
         .unwrap()
         .unwrap()
         .id;
-    amicale::db::entities::persons::Entity::update_many()
+    amicale_store::entities::persons::Entity::update_many()
         .col_expr(
-            amicale::db::entities::persons::Column::UserId,
+            amicale_store::entities::persons::Column::UserId,
             sea_orm::sea_query::Expr::value(uid),
         )
-        .filter(amicale::db::entities::persons::Column::Id.eq(pid))
+        .filter(amicale_store::entities::persons::Column::Id.eq(pid))
         .exec(&app.state.db)
         .await
         .unwrap();
@@ -1182,8 +1182,8 @@ async fn reports_count_targeted_excluded_and_delivered_per_send_and_rule() {
 
 #[tokio::test]
 async fn event_scopes_follow_the_permission_profile() {
-    use amicale::db::entities::{event_facilitators, permission_profiles};
     use amicale_kernel::permissions::{Matrix, Module, Scope};
+    use amicale_store::entities::{event_facilitators, permission_profiles};
     use sea_orm::ActiveValue::Set;
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
@@ -1253,7 +1253,7 @@ async fn event_scopes_follow_the_permission_profile() {
             assert_eq!(res.status(), 404, "{action}");
         }
         assert_eq!(
-            amicale::db::entities::events::Entity::find()
+            amicale_store::entities::events::Entity::find()
                 .count(&app.state.db)
                 .await
                 .unwrap(),
@@ -1315,8 +1315,8 @@ async fn the_last_places_go_to_exactly_as_many_as_there_are() {
         let leaving: Vec<_> = people.iter().take(8).copied().collect();
         let mut left = Vec::new();
         for p in leaving {
-            let row = amicale::db::entities::participations::Entity::find()
-                .filter(amicale::db::entities::participations::Column::PersonId.eq(p))
+            let row = amicale_store::entities::participations::Entity::find()
+                .filter(amicale_store::entities::participations::Column::PersonId.eq(p))
                 .one(&app.state.db)
                 .await
                 .unwrap()

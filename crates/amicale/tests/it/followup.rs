@@ -2,7 +2,7 @@
 //! enrolments, tasks and documents, typed and scoped, and the campaign
 //! filters that read them.
 
-use amicale::db::entities::programmes;
+use amicale_store::entities::programmes;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ConnectionTrait, EntityTrait};
 

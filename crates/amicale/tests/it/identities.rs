@@ -2,7 +2,7 @@
 //! a shared mailbox verified by the code mailed to it, From and Reply-To of
 //! real mails, and who sees what in the archive.
 
-use amicale::db::entities::identities;
+use amicale_store::entities::identities;
 use sea_orm::EntityTrait;
 
 use crate::support::{
@@ -299,7 +299,7 @@ async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
             )
             .await;
         assert_eq!(res.status(), 303);
-        let profile = amicale::db::entities::smtp_profiles::Entity::find()
+        let profile = amicale_store::entities::smtp_profiles::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()
@@ -355,7 +355,7 @@ async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
         );
 
         // A new login address is a new identity, still through my relay.
-        use amicale::db::entities::users;
+        use amicale_store::entities::users;
         use sea_orm::{ActiveModelTrait, IntoActiveModel, Set};
         let mut user = users::Entity::find_by_id(me)
             .one(&app.state.db)
@@ -377,8 +377,8 @@ async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
 
 async fn app_user_id(app: &TestApp, email: &str) -> i64 {
     use sea_orm::{ColumnTrait, QueryFilter};
-    amicale::db::entities::users::Entity::find()
-        .filter(amicale::db::entities::users::Column::Email.eq(email))
+    amicale_store::entities::users::Entity::find()
+        .filter(amicale_store::entities::users::Column::Email.eq(email))
         .one(&app.state.db)
         .await
         .unwrap()

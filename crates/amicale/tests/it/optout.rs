@@ -3,7 +3,7 @@
 //! RFC 8058 POST to it works without cookie or token, and the next send on
 //! the same path skips the address.
 
-use amicale::db::entities::suppressions;
+use amicale_store::entities::suppressions;
 use chrono::{Duration, Utc};
 use sea_orm::{ActiveModelTrait, Set};
 

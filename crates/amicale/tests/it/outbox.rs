@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use amicale::db::entities::outbox as row;
+use amicale_store::entities::outbox as row;
 
 use crate::support::{
     Backend, SmtpSink, TestApp, TestDb, free_port, on_each_backend, test_config, wait_for_state,
@@ -206,7 +206,7 @@ async fn kill_9_with_smtp_down_loses_nothing() {
             .unwrap();
         assert_eq!(res.status(), 200);
 
-        let conn = amicale::db::connect(&db.url).await.unwrap();
+        let conn = amicale_store::connect(&db.url).await.unwrap();
         let msg = row::Entity::find()
             .filter(row::Column::Recipient.eq(EMAIL))
             .one(&conn)

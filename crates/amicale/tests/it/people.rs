@@ -2,10 +2,10 @@
 //! advanced criteria, who may see the directory, the CRM list with its
 //! filters, columns and bulk actions, exports.
 
-use amicale::db::entities::{audit_log, group_members, person_roles, persons};
 use amicale::people::model::{Status, TagKind};
 use amicale::people::store::{self, EmailEntry, Experience, Names, PersonInput};
 use amicale_people::{CommunityRole, Email, PromoYear};
+use amicale_store::entities::{audit_log, group_members, person_roles, persons};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect};
 
 use crate::support::{TestApp, on_each_backend, spawn_app, staff};
@@ -137,7 +137,7 @@ async fn recruiters_and_visitors_never_reach_the_directory() {
         // A recruiter's account linked to their record: 403 everywhere.
         app.create_user("rita@example.org", "recruiter passphrase", false)
             .await;
-        let uid = amicale::db::entities::users::Entity::find()
+        let uid = amicale_store::entities::users::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()
@@ -183,7 +183,7 @@ async fn a_member_uses_the_directory_but_not_the_crm() {
         let (helene, marc, hidden, _) = fixture(&app).await;
         app.create_user("marc.dupont@example.org", "student passphrase", false)
             .await;
-        let uid = amicale::db::entities::users::Entity::find()
+        let uid = amicale_store::entities::users::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()
@@ -754,7 +754,7 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
         assert_eq!(res.status(), 303);
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
-            let j = amicale::db::entities::jobs::Entity::find_by_id(job)
+            let j = amicale_store::entities::jobs::Entity::find_by_id(job)
                 .one(&app.state.db)
                 .await
                 .unwrap()
@@ -791,9 +791,9 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
 /// The link of the last message queued for `to`.
 async fn last_link(app: &TestApp, to: &str, prefix: &str) -> String {
     use sea_orm::QueryOrder;
-    let m = amicale::db::entities::outbox::Entity::find()
-        .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
-        .order_by_desc(amicale::db::entities::outbox::Column::Id)
+    let m = amicale_store::entities::outbox::Entity::find()
+        .filter(amicale_store::entities::outbox::Column::Recipient.eq(to))
+        .order_by_desc(amicale_store::entities::outbox::Column::Id)
         .one(&app.state.db)
         .await
         .unwrap()
@@ -808,8 +808,8 @@ async fn last_link(app: &TestApp, to: &str, prefix: &str) -> String {
 }
 
 async fn outbox_to(app: &TestApp, to: &str) -> u64 {
-    amicale::db::entities::outbox::Entity::find()
-        .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
+    amicale_store::entities::outbox::Entity::find()
+        .filter(amicale_store::entities::outbox::Column::Recipient.eq(to))
         .count(&app.state.db)
         .await
         .unwrap()
@@ -1279,7 +1279,7 @@ async fn groups_and_saved_lists_static_or_re_evaluated() {
                 .unwrap()
                 .contains("done=list-name")
         );
-        let lists = amicale::db::entities::saved_lists::Entity::find()
+        let lists = amicale_store::entities::saved_lists::Entity::find()
             .all(&app.state.db)
             .await
             .unwrap();
@@ -1433,8 +1433,8 @@ async fn permission_profiles_limit_modules_levels_and_scopes() {
         assert!(page.contains("1 result") && page.contains(&format!("/admin/people/{helene}")));
 
         // The administrator takes People away from advisors: refused at once.
-        let advisor_profile = amicale::db::entities::permission_profiles::Entity::find()
-            .filter(amicale::db::entities::permission_profiles::Column::Name.eq("advisor"))
+        let advisor_profile = amicale_store::entities::permission_profiles::Entity::find()
+            .filter(amicale_store::entities::permission_profiles::Column::Name.eq("advisor"))
             .one(&app.state.db)
             .await
             .unwrap()
@@ -1483,7 +1483,7 @@ async fn the_login_email_changes_only_once_the_new_address_is_proven() {
         let (_, marc, _, _) = fixture(&app).await;
         app.create_user("marc.dupont@example.org", "student passphrase", false)
             .await;
-        let uid = amicale::db::entities::users::Entity::find()
+        let uid = amicale_store::entities::users::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()
@@ -1751,7 +1751,7 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
         let members = |list: i64| {
             let db = app.state.db.clone();
             async move {
-                use amicale::db::entities::saved_list_members as m;
+                use amicale_store::entities::saved_list_members as m;
                 let mut ids: Vec<i64> = m::Entity::find()
                     .filter(m::Column::ListId.eq(list))
                     .all(&db)
@@ -1773,7 +1773,7 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
         )
         .await;
         assert!(location(&res).ends_with("done=ok"), "{}", location(&res));
-        let list = amicale::db::entities::saved_lists::Entity::find()
+        let list = amicale_store::entities::saved_lists::Entity::find()
             .one(&app.state.db)
             .await
             .unwrap()

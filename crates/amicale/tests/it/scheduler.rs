@@ -29,8 +29,8 @@ fn recording(name: &'static str, log: &Log) -> TaskFn {
 }
 
 async fn node(url: &str, tasks: Vec<Task>) -> Scheduler {
-    let db = amicale::db::connect(url).await.unwrap();
-    amicale::db::migrate(&db).await.unwrap();
+    let db = amicale_store::connect(url).await.unwrap();
+    amicale_store::migrate(&db).await.unwrap();
     Scheduler::new(db, chrono_tz::Europe::Paris, tasks)
 }
 
@@ -79,8 +79,8 @@ async fn two_nodes_run_each_slot_exactly_once() {
         assert_eq!(fives, 12);
         assert!(log.values().all(|&n| n == 1), "a slot ran twice: {log:?}");
         assert_eq!(ran_by[0] + ran_by[1], 72);
-        let rows = amicale::db::entities::schedule_slots::Entity::find()
-            .count(&amicale::db::connect(&db.url).await.unwrap())
+        let rows = amicale_store::entities::schedule_slots::Entity::find()
+            .count(&amicale_store::connect(&db.url).await.unwrap())
             .await
             .unwrap();
         assert_eq!(rows, 72);
@@ -218,8 +218,8 @@ async fn housekeeping_gives_up_on_messages_deferred_too_long() {
         let old = now - Duration::days(6);
         let mut ids = Vec::new();
         for created in [old, now] {
-            let r = amicale::db::entities::outbox::Entity::insert(
-                amicale::db::entities::outbox::ActiveModel {
+            let r = amicale_store::entities::outbox::Entity::insert(
+                amicale_store::entities::outbox::ActiveModel {
                     channel: Set("email".into()),
                     recipient: Set("x@example.org".into()),
                     subject: Set("s".into()),
@@ -244,7 +244,7 @@ async fn housekeeping_gives_up_on_messages_deferred_too_long() {
             .await
             .unwrap();
         assert!(summary.starts_with('1'), "{summary}");
-        let get = |id| amicale::db::entities::outbox::Entity::find_by_id(id).one(&app.state.db);
+        let get = |id| amicale_store::entities::outbox::Entity::find_by_id(id).one(&app.state.db);
         assert_eq!(get(ids[0]).await.unwrap().unwrap().state, "failed");
         assert_eq!(get(ids[1]).await.unwrap().unwrap().state, "deferred");
         app.stop().await;

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use amicale::db::entities::{outbox, sms_accounts};
+use amicale_store::entities::{outbox, sms_accounts};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;

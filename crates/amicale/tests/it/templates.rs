@@ -2,7 +2,7 @@
 //! refusal, preview with a real person, test sends with attachments, SMS
 //! counting, JUNGO2 import, merge-field catalogue, access.
 
-use amicale::db::entities::{outbox, persons, template_versions, templates};
+use amicale_store::entities::{outbox, persons, template_versions, templates};
 use chrono::Utc;
 use reqwest::multipart::{Form, Part};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};

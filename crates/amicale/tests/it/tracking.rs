@@ -1,7 +1,7 @@
 //! Opens and clicks and the List-Unsubscribe headers: what a
 //! real mail carries, what its links do, what the reports count.
 
-use amicale::db::entities::{tracking_events, unsubscriptions};
+use amicale_store::entities::{tracking_events, unsubscriptions};
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::support::{

@@ -2,8 +2,8 @@
 //! is checked, tested against a real SMTP server, takes over delivery
 //! without a restart, and a key generated here signs the next messages.
 
-use amicale::db::entities::{dkim_keys, smtp_profiles};
 use amicale::delivery::outbox::{NewMail, Origin, enqueue};
+use amicale_store::entities::{dkim_keys, smtp_profiles};
 use sea_orm::EntityTrait;
 
 use crate::support::{SmtpSink, TestApp, admin_app, free_port, on_each_backend};

@@ -30,7 +30,7 @@ impl TemplateKind {
 
     /// The kind stored on a template row (e-mail if the column holds
     /// something unknown, which the schema never writes).
-    pub fn of(t: &crate::db::entities::templates::Model) -> Self {
+    pub fn of(t: &amicale_store::entities::templates::Model) -> Self {
         Self::parse(&t.kind).unwrap_or(TemplateKind::Email)
     }
 

@@ -13,7 +13,6 @@ use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, V
 use crate::comms::templates::render::{self, PartError};
 use crate::comms::templates::store::{self, AttachmentInfo, Counts, TemplateInput};
 use crate::comms::templates::{plaintext, sanitize};
-use crate::db::entities::{persons, template_versions, templates, users};
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::uploads;
@@ -23,6 +22,7 @@ use crate::web::page::{Page, render as render_page, render_status};
 use crate::web::session::SessionUser;
 use amicale_kernel::Locale;
 use amicale_kernel::permissions::{Level, Module};
+use amicale_store::entities::{persons, template_versions, templates, users};
 
 /// Each attachment may weigh this much at most.
 pub const MAX_ATTACHMENT: usize = 2 * 1024 * 1024;
@@ -567,7 +567,7 @@ struct PreviewTpl<'a> {
 /// preview would show any person's data to a template author).
 fn preview_reach(s: &SessionUser, state: &AppState) -> Option<sea_orm::Condition> {
     grants(s, Module::People, Level::Consult)
-        .then(|| crate::people::scope::condition(s, crate::db::Backend::of(&state.db)))
+        .then(|| crate::people::scope::condition(s, amicale_store::Backend::of(&state.db)))
 }
 
 /// `person` when the user may see it; the sample person otherwise.

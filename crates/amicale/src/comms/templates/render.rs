@@ -8,9 +8,9 @@ use serde_json::{Map, Value, json};
 use crate::app::AppState;
 use crate::comms::templates::layout;
 use crate::comms::templates::model::{SendingMode, TemplateKind, Variant};
-use crate::db::entities::{organisations, persons, programmes, template_versions, users};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Locale;
+use amicale_store::entities::{organisations, persons, programmes, template_versions, users};
 
 pub fn merge_locale(l: Locale) -> amicale_merge::Locale {
     match l {

@@ -8,9 +8,9 @@ use sea_orm::{
 };
 
 use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant, join};
-use crate::db::entities::{outbox, template_attachments, template_versions, templates};
 use crate::delivery::outbox::State;
 use crate::error::{AppError, AppResult};
+use amicale_store::entities::{outbox, template_attachments, template_versions, templates};
 
 /// A template as the form submits it, already checked.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub async fn counts<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<C
 /// A template with scheduled sends, used by an automatic rule or by a
 /// campaign not sent yet cannot be deleted (JUNGO2: inactivate it instead).
 pub async fn deletable<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<bool> {
-    use crate::db::entities::{campaigns, rules};
+    use amicale_store::entities::{campaigns, rules};
     let rules = rules::Entity::find()
         .filter(rules::Column::TemplateId.eq(template_id))
         .count(db)
@@ -80,7 +80,7 @@ pub async fn deletable<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResul
 
 /// Campaigns that use a template (the campaign form shows it when picking one).
 pub async fn campaign_count<C: ConnectionTrait>(db: &C, template_id: i64) -> AppResult<u64> {
-    use crate::db::entities::campaigns;
+    use amicale_store::entities::campaigns;
     Ok(campaigns::Entity::find()
         .filter(campaigns::Column::TemplateId.eq(template_id))
         .count(db)

@@ -7,8 +7,8 @@ use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 
 use crate::app::AppState;
-use crate::db::entities::sms_accounts;
 use crate::error::AppResult;
+use amicale_store::entities::sms_accounts;
 
 const SEAL: &str = "sms-account";
 

@@ -13,11 +13,11 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::db::entities::{settings, sms_packages, users};
-use crate::db::setting;
 use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Locale;
+use amicale_store::entities::{settings, sms_packages, users};
+use amicale_store::setting;
 
 const THRESHOLD: &str = "sms_low_threshold";
 const ALERTED: &str = "sms_low_alerted";

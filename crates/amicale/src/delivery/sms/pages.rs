@@ -13,7 +13,6 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use amicale_sms::provider::{Answer, Generic, Outgoing};
 
 use crate::app::AppState;
-use crate::db::entities::{outbox, sms_packages};
 use crate::delivery::outbox::{Channel, Origin, State as MsgState};
 use crate::delivery::sms::account::{self, Account, ProviderKind, Secrets, Settings};
 use crate::delivery::sms::{credit, receipts, worker};
@@ -21,6 +20,7 @@ use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_store::entities::{outbox, sms_packages};
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -13,8 +13,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use amicale_sms::provider::{json_fields, read_receipt};
 
 use crate::app::AppState;
-use crate::db::entities::outbox;
 use crate::error::{AppError, AppResult};
+use amicale_store::entities::outbox;
 
 const PURPOSE: &str = "sms-receipt";
 

@@ -9,7 +9,6 @@ use amicale_sms::provider::{Answer, Outgoing};
 use chrono::{Duration, Utc};
 
 use crate::app::{AppState, Shutdown};
-use crate::db::entities::outbox as row;
 use crate::delivery::outbox::{self, Channel, Extras};
 use crate::delivery::sms::{account, credit, receipts};
 use crate::delivery::suppressions;
@@ -17,6 +16,7 @@ use crate::delivery::transport::Outcome;
 use crate::delivery::worker::{self, VersionCache};
 use crate::error::AppResult;
 use amicale_kernel::crypto::random_token;
+use amicale_store::entities::outbox as row;
 
 /// SMS are few and each is one HTTP call: a small batch keeps the window of
 /// possible duplicates after a crash small too.

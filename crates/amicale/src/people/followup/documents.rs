@@ -10,12 +10,12 @@ use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::db::entities::users;
 use crate::error::{AppError, AppResult};
 use crate::people::scope::Persons;
 use crate::uploads;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, ViewPeople};
+use amicale_store::entities::users;
 
 pub const MAX_DOCUMENT: usize = 5 * 1024 * 1024;
 

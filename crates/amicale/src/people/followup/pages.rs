@@ -14,7 +14,6 @@ use super::documents::{self, DocView};
 use super::kinds::{Input, KINDS, Kind};
 use super::store::{self, Allowed, Value};
 use crate::app::AppState;
-use crate::db::entities::{persons, programmes};
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::scope::Persons;
@@ -22,6 +21,7 @@ use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Permission, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render_status};
+use amicale_store::entities::{persons, programmes};
 
 pub struct FieldView {
     pub name: &'static str,

@@ -2,8 +2,8 @@
 //! logins (15), scopes of duplicates, previews and downloads (3, 8, 17),
 //! outgoing requests to SMS providers (19).
 
-use amicale::db::entities::identities;
 use amicale_kernel::permissions::{Level, Module, Scope};
+use amicale_store::entities::identities;
 use sea_orm::{ActiveModelTrait, EntityTrait};
 
 use crate::support::{admin_app, on_each_backend};
@@ -77,8 +77,8 @@ async fn profile(
         amicale_kernel::permissions::Scope,
     )],
 ) -> String {
-    use amicale::db::entities::permission_profiles;
     use amicale_kernel::permissions::{Matrix, Right};
+    use amicale_store::entities::permission_profiles;
     let mut m = Matrix::default();
     for (module, level, scope) in rights {
         m.0.insert(
@@ -104,7 +104,7 @@ async fn profile(
 
 #[tokio::test]
 async fn duplicates_stay_within_the_scope_and_merge_only_duplicates() {
-    use amicale::db::entities::persons;
+    use amicale_store::entities::persons;
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
         let a = crate::support::beneficiary(&app, "Hélène", "Dupré", "h1@example.org").await;
@@ -311,7 +311,7 @@ async fn sms_provider_addresses_cannot_point_inside() {
             assert!(page.contains("https://"), "{url}: a clear message");
         }
         assert!(
-            amicale::db::entities::sms_accounts::Entity::find()
+            amicale_store::entities::sms_accounts::Entity::find()
                 .one(&app.state.db)
                 .await
                 .unwrap()
@@ -330,7 +330,7 @@ async fn sms_provider_addresses_cannot_point_inside() {
 
 #[tokio::test]
 async fn staff_see_only_their_events_calendars_and_their_own_jobs() {
-    use amicale::db::entities::jobs;
+    use amicale_store::entities::jobs;
     on_each_backend(|b| async move {
         let (app, _sink, _db) = admin_app(b).await;
         // An event made by the administrator, out of an advisor-like scope.
@@ -466,7 +466,7 @@ async fn template_previews_show_only_persons_the_author_may_see() {
 #[tokio::test]
 async fn parallel_guesses_get_no_more_tries_than_the_limit() {
     use crate::support::{TestApp, TestDb, test_config};
-    use amicale::db::entities::login_throttle;
+    use amicale_store::entities::login_throttle;
     on_each_backend(|b| async move {
         let db = TestDb::new(b).await;
         let mut config = test_config(&db.url, None);

@@ -72,7 +72,7 @@ async fn the_crm_form_refuses_control_characters_in_names() {
 #[tokio::test]
 async fn a_bare_cr_in_merge_data_never_reaches_smtp_data() {
     on_each_backend(|b| async move {
-        use amicale::db::entities::persons;
+        use amicale_store::entities::persons;
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
         let (app, sink, _db) = admin_app(b).await;
         // An all-ASCII, short-line body: the case that went out 7bit with
@@ -218,7 +218,7 @@ async fn event_links_with_line_breaks_are_refused() {
 #[tokio::test]
 async fn ics_values_are_escaped_by_the_writer() {
     on_each_backend(|b| async move {
-        use amicale::db::entities::events;
+        use amicale_store::entities::events;
         use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait};
         let (app, _sink, _db) = admin_app(b).await;
         let typed = "Atelier; CV, lettre \\ entretien";

@@ -39,8 +39,8 @@ async fn the_people_export_neutralises_formulas() {
 
 use std::io::Write;
 
-use amicale::db::entities::{jobs, permission_profiles, persons};
 use amicale_kernel::permissions::{Level, Matrix, Module, Scope};
+use amicale_store::entities::{jobs, permission_profiles, persons};
 use reqwest::multipart::{Form, Part};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};

@@ -1,7 +1,7 @@
 //! Security tests: self-registration cannot take over or hide an existing
 //! record (items 1 and 2), and mails to third parties are throttled (12).
 
-use amicale::db::entities::{persons, registrations, users};
+use amicale_store::entities::{persons, registrations, users};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::support::{
@@ -158,8 +158,8 @@ async fn mails_to_one_address_are_throttled() {
         let res = register_as(&app, "flood@example.org", "alumni").await;
         assert_eq!(res.status(), 429);
         assert!(res.text().await.unwrap().contains("Too many messages"));
-        let sent = amicale::db::entities::outbox::Entity::find()
-            .filter(amicale::db::entities::outbox::Column::Recipient.eq("flood@example.org"))
+        let sent = amicale_store::entities::outbox::Entity::find()
+            .filter(amicale_store::entities::outbox::Column::Recipient.eq("flood@example.org"))
             .count(&app.state.db)
             .await
             .unwrap();
@@ -177,8 +177,8 @@ async fn address_change_links_and_resets_are_throttled_too() {
         let count = |to: &'static str| {
             let db = app.state.db.clone();
             async move {
-                amicale::db::entities::outbox::Entity::find()
-                    .filter(amicale::db::entities::outbox::Column::Recipient.eq(to))
+                amicale_store::entities::outbox::Entity::find()
+                    .filter(amicale_store::entities::outbox::Column::Recipient.eq(to))
                     .count(&db)
                     .await
                     .unwrap() as usize
@@ -220,7 +220,7 @@ async fn address_change_links_and_resets_are_throttled_too() {
                 .unwrap();
             assert_eq!(res.status(), 200);
             // Past the two-minute guard, as if time went by.
-            amicale::db::entities::password_resets::Entity::delete_many()
+            amicale_store::entities::password_resets::Entity::delete_many()
                 .exec(&app.state.db)
                 .await
                 .unwrap();
@@ -244,14 +244,14 @@ async fn two_confirmations_of_one_address_at_once_open_one_account_and_never_fai
             );
         }
         // Both links, followed at the same moment.
-        let rows = amicale::db::entities::registration_requests::Entity::find()
+        let rows = amicale_store::entities::registration_requests::Entity::find()
             .count(&app.state.db)
             .await
             .unwrap();
         assert_eq!(rows, 2);
         let mut links = Vec::new();
-        for r in amicale::db::entities::outbox::Entity::find()
-            .filter(amicale::db::entities::outbox::Column::Recipient.eq("twice@example.org"))
+        for r in amicale_store::entities::outbox::Entity::find()
+            .filter(amicale_store::entities::outbox::Column::Recipient.eq("twice@example.org"))
             .all(&app.state.db)
             .await
             .unwrap()

@@ -292,11 +292,11 @@ pub async fn wait_for_state(
     id: i64,
     state: &str,
     secs: u64,
-) -> amicale::db::entities::outbox::Model {
+) -> amicale_store::entities::outbox::Model {
     use sea_orm::EntityTrait;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
-        let row = amicale::db::entities::outbox::Entity::find_by_id(id)
+        let row = amicale_store::entities::outbox::Entity::find_by_id(id)
             .one(db)
             .await
             .expect("query outbox");
@@ -316,7 +316,7 @@ pub async fn wait_for_state(
 /// Waits until no message is queued or being sent: what the SMTP sink
 /// received has had its outcome recorded.
 pub async fn wait_settled(db: &sea_orm::DatabaseConnection, secs: u64) {
-    use amicale::db::entities::outbox;
+    use amicale_store::entities::outbox;
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
@@ -438,7 +438,7 @@ pub async fn staff(
     profile: &str,
     site: Option<&str>,
 ) -> (reqwest::Client, i64) {
-    use amicale::db::entities::{permission_profiles, users};
+    use amicale_store::entities::{permission_profiles, users};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     app.create_user(email, "staff passphrase", false).await;
     let u = users::Entity::find()
@@ -476,7 +476,7 @@ pub async fn staff(
 
 /// Makes `user` the referent staff member of `person` (scope "assigned to me").
 pub async fn assign_referent(app: &TestApp, person: i64, user: i64) {
-    use amicale::db::entities::persons;
+    use amicale_store::entities::persons;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     persons::Entity::update_many()
         .col_expr(
@@ -492,7 +492,7 @@ pub async fn assign_referent(app: &TestApp, person: i64, user: i64) {
 /// The link of the latest message to `to` that holds `path_prefix`
 /// (a confirmation or reset link), as a path.
 pub async fn mailed_link(app: &TestApp, to: &str, path_prefix: &str) -> Option<String> {
-    use amicale::db::entities::outbox;
+    use amicale_store::entities::outbox;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     let rows = outbox::Entity::find()
         .filter(outbox::Column::Recipient.eq(to))

@@ -1,6 +1,9 @@
-//! Database connection on SQLite or PostgreSQL, chosen by URL.
+//! The store: the database connection on SQLite or PostgreSQL (chosen by
+//! URL), its migrations and entities, network settings, and the one error
+//! type every layer above returns.
 
 pub mod entities;
+pub mod error;
 pub mod migrations;
 pub mod setting;
 

@@ -40,7 +40,7 @@ pub struct Model {
     pub receipt_at: Option<DateTimeUtc>,
     /// The sender identity (From), when a user chose one.
     pub identity_id: Option<i64>,
-    /// Manual mails: the CC and BCC addresses, as [`crate::delivery::copies::Copies`] JSON.
+    /// Manual mails: the CC and BCC addresses, as `Copies` (delivery) JSON.
     pub copies: Option<String>,
 }
 

@@ -4,7 +4,7 @@
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait};
 
-use crate::db::entities::settings;
+use crate::entities::settings;
 use amicale_kernel::crypto::{SecretKey, random_token};
 
 use crate::error::{AppError, AppResult};
