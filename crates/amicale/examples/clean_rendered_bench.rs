@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use amicale::comms::templates::sanitize::{clean, clean_merged, clean_rendered};
+use amicale_delivery::templates::sanitize::{clean, clean_merged, clean_rendered};
 use amicale_merge::{Engine, Kind, Locale};
 
 fn main() {

@@ -8,12 +8,12 @@
 use std::time::{Duration, Instant};
 
 use amicale::app::{AppState, shutdown_pair};
-use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self, TemplateInput};
-use amicale::config::Config;
-use amicale::delivery::outbox::Origin;
-use amicale::delivery::sends::{self, Recipient};
 use amicale::runtime::spawn_background;
+use amicale_delivery::config::Config;
+use amicale_delivery::outbox::Origin;
+use amicale_delivery::sends::{self, Recipient};
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale_store::entities::outbox;
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
@@ -143,9 +143,9 @@ async fn main() {
         fr: Variant {
             subject: "{{ person.first_name }}, rendez-vous le {{ event.start | date(\"j F\") }}"
                 .into(),
-            text: amicale::comms::templates::plaintext::from_html(&body()),
+            text: amicale_delivery::templates::plaintext::from_html(&body()),
             // As saving a template from its page stores it: cleaned.
-            body: amicale::comms::templates::sanitize::clean(&body(), false),
+            body: amicale_delivery::templates::sanitize::clean(&body(), false),
         },
         en: None,
         text_edited: false,

@@ -14,9 +14,9 @@
 use std::time::Instant;
 
 use amicale::comms::campaigns;
-use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self, TemplateInput};
-use amicale::config::Config;
+use amicale_delivery::config::Config;
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale_kernel::SendChannel;
 use amicale_store::entities::{events, outbox, participations, persons, rules};
 use chrono::{Duration, Utc};

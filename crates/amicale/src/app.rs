@@ -1,52 +1,33 @@
-//! The application state every request, worker and task shares, and the
-//! shutdown signal they watch.
+//! The application state every request, worker and task shares: the
+//! delivery engine's state, plus what only the application needs.
 
 use std::ops::Deref;
 use std::sync::Arc;
 
-use chrono_tz::Tz;
-use lettre::message::Mailbox;
-use sea_orm::DatabaseConnection;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 
-use crate::config::Config;
-use crate::error::{AppError, AppResult};
+use amicale_delivery::Engine;
+pub use amicale_delivery::config::Config;
+pub use amicale_delivery::state::{Shutdown, ShutdownTrigger, shutdown_pair};
+
+use crate::error::AppResult;
 use crate::ops::metrics::Metrics;
-use amicale_kernel::Locale;
-use amicale_kernel::crypto::SecretKey;
-use amicale_store::{self as db, Backend};
 
-/// Shared by every request, worker and task; cheap to clone.
+/// Shared by every request, worker and task; cheap to clone. Derefs to the
+/// engine's state (connections, configuration, secret, time zone…).
 #[derive(Clone)]
 pub struct AppState(Arc<Inner>);
 
 pub struct Inner {
-    pub db: DatabaseConnection,
-    /// What the delivery workers claim and record through (see
-    /// [`db::connect_outbox`]).
-    pub outbox_db: DatabaseConnection,
-    pub config: Config,
-    pub backend: Backend,
-    pub base_url: String,
-    pub secret: SecretKey,
-    pub tz: Tz,
-    pub default_locale: Locale,
-    pub mail_from: Mailbox,
-    /// Transport, rate and DKIM keys in force (reloaded when changed).
-    pub delivery: crate::delivery::delivery_settings::Cell,
+    /// What the delivery engine's workers share; also the application's
+    /// connections and configuration.
+    pub engine: Engine,
     pub secure_cookies: bool,
     pub metrics: Metrics,
-    /// Woken after a transaction that queued messages commits, so delivery
-    /// starts at once instead of at the next poll.
-    pub outbox_wakeup: Notify,
     /// Wakes the bulk-job runner when a job is queued.
     pub jobs_wakeup: Notify,
     /// Set by `--demo`: the login page shows where the demo login is printed.
     pub demo: bool,
-    /// The merge engine every template renders through.
-    pub merge: amicale_merge::Engine,
-    /// Calls SMS providers.
-    pub http: reqwest::Client,
 }
 
 impl Deref for AppState {
@@ -56,90 +37,23 @@ impl Deref for AppState {
     }
 }
 
+impl Deref for Inner {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
 impl AppState {
     /// Connects, migrates and loads the secret key.
     pub async fn new(config: Config, base_url: String, demo: bool) -> AppResult<Self> {
-        let backend = Backend::from_url(&config.database_url)?;
-        let db = db::connect(&config.database_url).await?;
-        db::migrate(&db).await?;
-        let outbox_db = db::connect_outbox(&config.database_url, &db).await?;
-        let secret = match &config.secret_key {
-            Some(k) => SecretKey::from_config(k).map_err(|e| AppError::Config(e.into()))?,
-            None => db::setting::secret_key(&db).await?,
-        };
-        let delivery = crate::delivery::delivery_settings::initial(&config)?;
-        let mail_from = config
-            .mail_from
-            .parse()
-            .map_err(|e| AppError::Config(format!("mail_from: {e}")))?;
+        let secure_cookies = base_url.starts_with("https://");
         Ok(AppState(Arc::new(Inner {
-            backend,
-            tz: config.tz()?,
-            default_locale: Locale::parse(&config.default_locale).unwrap_or_default(),
-            secure_cookies: base_url.starts_with("https://"),
-            base_url: base_url.trim_end_matches('/').to_owned(),
-            db,
-            outbox_db,
-            secret,
-            mail_from,
-            delivery,
+            engine: Engine::new(config, base_url).await?,
+            secure_cookies,
             metrics: Metrics::default(),
-            outbox_wakeup: Notify::new(),
             jobs_wakeup: Notify::new(),
             demo,
-            merge: amicale_merge::Engine::new(),
-            http: {
-                let b = reqwest::Client::builder();
-                // Provider calls reach public addresses only, unless the
-                // network says its provider lives on the local network.
-                if config.sms_allow_private_urls {
-                    b
-                } else {
-                    b.dns_resolver(std::sync::Arc::new(
-                        crate::delivery::sms::outbound::PublicOnly,
-                    ))
-                }
-            }
-            .timeout(std::time::Duration::from_secs(20))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
-            // A redirect could lead a provider call to an address the
-            // SMS settings refuse.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| AppError::Config(format!("HTTP client: {e}")))?,
-            config,
         })))
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base_url)
-    }
-}
-
-/// Tells long-running loops to stop; they finish what is in flight first.
-#[derive(Clone)]
-pub struct Shutdown(watch::Receiver<bool>);
-
-pub struct ShutdownTrigger(watch::Sender<bool>);
-
-impl ShutdownTrigger {
-    pub fn fire(&self) {
-        let _ = self.0.send(true);
-    }
-}
-
-pub fn shutdown_pair() -> (ShutdownTrigger, Shutdown) {
-    let (tx, rx) = watch::channel(false);
-    (ShutdownTrigger(tx), Shutdown(rx))
-}
-
-impl Shutdown {
-    pub fn is_set(&self) -> bool {
-        *self.0.borrow()
-    }
-
-    pub async fn wait(&mut self) {
-        let _ = self.0.wait_for(|v| *v).await;
     }
 }

@@ -7,9 +7,9 @@ use clap::{Parser, Subcommand};
 use crate::app::{self, shutdown_pair};
 use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
-use crate::config::{Config, LogFormat};
 use crate::error::{AppError, AppResult};
 use crate::runtime::{self, Application};
+use amicale_delivery::config::{Config, LogFormat};
 use amicale_kernel::Login;
 use amicale_kernel::crypto::random_token;
 
@@ -824,7 +824,7 @@ async fn send(
 ) -> AppResult<()> {
     use crate::comms::eligibility::{self, Category};
     use crate::comms::templates::{render, store as tstore};
-    use crate::delivery::{batch, outbox::Origin, sends};
+    use amicale_delivery::{batch, outbox::Origin, sends};
     let locale = match locale {
         "fr" => "fr",
         "en" => "en",
@@ -889,8 +889,8 @@ async fn send(
     // Render once before queueing: a template that cannot be filled from this
     // file is refused now, not discovered on the first delivery.
     let l = amicale_kernel::Locale::parse(locale).unwrap_or_default();
-    let kind = crate::comms::templates::model::TemplateKind::parse(&t.kind)
-        .unwrap_or(crate::comms::templates::model::TemplateKind::Email);
+    let kind = amicale_delivery::templates::model::TemplateKind::parse(&t.kind)
+        .unwrap_or(amicale_delivery::templates::model::TemplateKind::Email);
     render::render(
         &state,
         kind,

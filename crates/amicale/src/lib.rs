@@ -5,7 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod comms;
-pub mod config;
+
 pub mod csv_safe;
 
 pub mod delivery;

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use amicale::cli::{Cli, init_logs, run, run_offline};
-use amicale::config::Config;
+use amicale_delivery::config::Config;
 use clap::Parser;
 
 // Delivery allocates and frees a few buffers of kilobytes per message

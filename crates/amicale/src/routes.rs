@@ -25,7 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::comms::router())
         .merge(crate::delivery::send_pages::router())
         .merge(crate::delivery::sms::pages::router())
-        .merge(crate::delivery::tracking::router())
+        .merge(crate::delivery::hooks::router())
         .merge(crate::delivery::identity_pages::router())
         .merge(crate::delivery::archive::router())
         .merge(crate::delivery::transport_pages::router())

@@ -8,10 +8,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
 use crate::app::{AppState, Shutdown};
-use crate::config::Config;
-use crate::delivery;
 use crate::error::{AppError, AppResult};
 use crate::schedule;
+use amicale_delivery::config::Config;
 
 /// A web server bound to its port, ready to run.
 pub struct Application {
@@ -66,13 +65,19 @@ pub fn spawn_background(state: &AppState, shutdown: &Shutdown) -> JoinSet<()> {
     let mut set = JoinSet::new();
     // No workers: this node serves pages and leaves e-mail to the others.
     if state.config.workers > 0 {
-        set.spawn(delivery::worker::run(state.clone(), shutdown.clone()));
+        set.spawn(amicale_delivery::worker::run(
+            state.engine.clone(),
+            shutdown.clone(),
+        ));
     }
-    set.spawn(delivery::sms::worker::run(state.clone(), shutdown.clone()));
+    set.spawn(amicale_delivery::sms::worker::run(
+        state.engine.clone(),
+        shutdown.clone(),
+    ));
     // Validated when the configuration was loaded.
     if let Ok(Some(url)) = state.config.bounce_mailbox() {
-        set.spawn(delivery::bounce_mailbox::run(
-            state.clone(),
+        set.spawn(amicale_delivery::bounce_mailbox::run(
+            state.engine.clone(),
             shutdown.clone(),
             url,
         ));

@@ -13,11 +13,11 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder}
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::delivery::outbox::{self, State as MsgState};
-use crate::delivery::worker::{VersionCache, content};
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::page::{Page, render};
+use amicale_delivery::outbox::{self, State as MsgState};
+use amicale_delivery::worker::{VersionCache, content};
 use amicale_store::entities::{outbox as row, schedule_slots};
 
 pub fn router() -> Router<AppState> {
@@ -114,7 +114,7 @@ async fn outbox_list(
         .collect();
     render(&OutboxTpl {
         p: &p,
-        catcher: crate::delivery::delivery_settings::current(&state)
+        catcher: amicale_delivery::delivery_settings::current(&state)
             .await?
             .default
             .transport

@@ -12,11 +12,11 @@ use serde::Deserialize;
 use crate::app::AppState;
 use crate::auth::model::NewPassword;
 use crate::auth::{password, store};
-use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{LANG_COOKIE, Page, render, render_status, safe_next};
 use crate::web::{cookies, csrf, session};
+use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_kernel::Locale;
 use amicale_kernel::Login;
 
@@ -233,9 +233,9 @@ pub async fn forgot(
     if let Some(user) = store::find_by_email(&state.db, &email).await?
         && !store::recent_reset(&state.db, user.id, now).await?
         // Over the hour's allowance the answer is the same, and no mail.
-        && crate::delivery::throttle::allow(
+        && amicale_delivery::throttle::allow(
             &state.db,
-            crate::delivery::throttle::Purpose::PasswordReset,
+            amicale_delivery::throttle::Purpose::PasswordReset,
             &user.email,
             &client.key(),
             state.config.mail_per_address_per_hour,

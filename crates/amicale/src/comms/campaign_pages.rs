@@ -12,13 +12,13 @@ use crate::app::AppState;
 use crate::comms::campaigns::{self, Filters, Selection};
 use crate::comms::direct::{CHANNELS, allowed_templates};
 use crate::comms::eligibility::{self, Category, Summary};
-use crate::comms::templates::model::{RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
 use crate::error::AppResult;
 use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_delivery::templates::model::{RecipientType, SendingMode};
 use amicale_kernel::SendChannel;
 use amicale_kernel::permissions::{Level, Module};
 use amicale_store::entities::{campaigns as rows, persons, programmes, templates};
@@ -518,7 +518,7 @@ pub async fn schedule(
         return Ok(Redirect::to(&format!("/admin/campaigns/{id}?notice=empty")).into_response());
     }
     if c.channel == SendChannel::Sms.as_str()
-        && !crate::delivery::sms::account::configured(&state.db).await?
+        && !amicale_delivery::sms::account::configured(&state.db).await?
     {
         return Ok(
             Redirect::to(&format!("/admin/campaigns/{id}?notice=sms_unavailable")).into_response(),

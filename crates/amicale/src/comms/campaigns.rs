@@ -18,12 +18,12 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::comms::context;
 use crate::comms::eligibility::{self, Category};
-use crate::comms::templates::model::RecipientType;
 use crate::comms::templates::store as tstore;
-use crate::delivery::outbox::Origin;
-use crate::delivery::sends::{self, Recipient};
 use crate::error::{AppError, AppResult};
 use crate::people::followup::kinds;
+use amicale_delivery::outbox::Origin;
+use amicale_delivery::sends::{self, Recipient};
+use amicale_delivery::templates::model::RecipientType;
 use amicale_kernel::SendChannel;
 use amicale_kernel::time::parse_date;
 use amicale_store::entities::{
@@ -719,7 +719,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
     let version = tstore::current_version(db, &t).await?;
     let roots = context::roots_of(
         state,
-        crate::comms::templates::model::TemplateKind::of(&t),
+        amicale_delivery::templates::model::TemplateKind::of(&t),
         &version,
     );
     let send = match c.send_id {
@@ -769,12 +769,12 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         due: Utc::now(),
     };
     let mut pricer = match channel.outbox() {
-        crate::delivery::outbox::Channel::Sms => Some(
-            crate::delivery::sms::pricing::Pricer::new(state)
+        amicale_delivery::outbox::Channel::Sms => Some(
+            amicale_delivery::sms::pricing::Pricer::new(state)
                 .await?
                 .ok_or_else(|| AppError::Internal("no SMS account is configured".into()))?,
         ),
-        crate::delivery::outbox::Channel::Email => None,
+        amicale_delivery::outbox::Channel::Email => None,
     };
     for chunk in ids.chunks(1000) {
         let data = context::people(db, chunk).await?;

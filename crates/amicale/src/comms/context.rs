@@ -281,7 +281,7 @@ pub fn prune(root: &mut Map<String, Value>, roots: Option<&std::collections::BTr
 /// when a part does not parse, which keeps every name.
 pub fn roots_of(
     state: &AppState,
-    kind: crate::comms::templates::model::TemplateKind,
+    kind: amicale_delivery::templates::model::TemplateKind,
     v: &amicale_store::entities::template_versions::Model,
 ) -> Option<std::collections::BTreeSet<String>> {
     use amicale_merge::Kind;
@@ -297,12 +297,12 @@ pub fn roots_of(
     for (src, k) in parts {
         out.extend(state.merge.roots(src, k).ok()?);
     }
-    if kind == crate::comms::templates::model::TemplateKind::Newsletter {
+    if kind == amicale_delivery::templates::model::TemplateKind::Newsletter {
         out.insert("network".into());
     }
     // Every e-mail carries its unsubscribe link in a List-Unsubscribe
     // header, whether or not the template shows it.
-    if kind != crate::comms::templates::model::TemplateKind::Sms {
+    if kind != amicale_delivery::templates::model::TemplateKind::Sms {
         out.insert("unsubscribe_url".into());
     }
     Some(out)

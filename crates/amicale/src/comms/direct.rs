@@ -12,12 +12,7 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::comms::context;
 use crate::comms::eligibility::{self, Category, Exclusion, Summary};
-use crate::comms::templates::model::{self as tmodel, RecipientType, SendingMode};
 use crate::comms::templates::store as tstore;
-use crate::delivery::copies::{Copies, CopiesError, MAX_COPIES};
-use crate::delivery::outbox::Origin;
-use crate::delivery::sends::{self, Recipient};
-use crate::delivery::sms::pricing::Pricer;
 use crate::error::{AppError, AppResult};
 use crate::events::model::Audience;
 use crate::events::rules::build_for_event;
@@ -27,6 +22,11 @@ use crate::web::extract::InScope;
 use crate::web::extract::{SendMessages, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render};
+use amicale_delivery::copies::{Copies, CopiesError, MAX_COPIES};
+use amicale_delivery::outbox::Origin;
+use amicale_delivery::sends::{self, Recipient};
+use amicale_delivery::sms::pricing::Pricer;
+use amicale_delivery::templates::model::{self as tmodel, RecipientType, SendingMode};
 use amicale_kernel::SendChannel;
 use amicale_store::entities::{
     events, outbox, participations, persons, template_versions, templates,
@@ -66,7 +66,7 @@ pub async fn sender(
         return Ok(Ok(None));
     }
     Ok(
-        match crate::delivery::identities::chosen(&state.db, user, posted).await? {
+        match amicale_delivery::identities::chosen(&state.db, user, posted).await? {
             Some(i) => Ok(Some(i.id)),
             None => Err("bad_identity"),
         },
@@ -78,7 +78,7 @@ pub async fn identity_choices(
     state: &AppState,
     user: &amicale_store::entities::users::Model,
 ) -> AppResult<Vec<TemplateChoice>> {
-    Ok(crate::delivery::identities::usable(&state.db, user)
+    Ok(amicale_delivery::identities::usable(&state.db, user)
         .await?
         .into_iter()
         .map(|i| TemplateChoice {
@@ -126,7 +126,7 @@ pub async fn allowed_templates(
         .filter(templates::Column::Active.eq(true))
         .filter(
             templates::Column::Kind
-                .eq(crate::comms::templates::model::TemplateKind::from(channel).as_str()),
+                .eq(amicale_delivery::templates::model::TemplateKind::from(channel).as_str()),
         )
         .order_by_asc(templates::Column::Name)
         .all(&state.db)

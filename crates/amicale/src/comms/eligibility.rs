@@ -9,8 +9,8 @@ use std::collections::{HashMap, HashSet};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::comms::context::{self, PersonData};
-use crate::delivery::suppressions::normalise;
 use crate::error::AppResult;
+use amicale_delivery::suppressions::normalise;
 use amicale_kernel::SendChannel;
 use amicale_store::entities::{suppressions, unsubscriptions};
 

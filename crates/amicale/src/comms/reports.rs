@@ -16,10 +16,10 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
-use crate::delivery::outbox::State as MsgState;
 use crate::error::AppResult;
 use crate::web::extract::{Require, ViewSends};
 use crate::web::page::{Page, render};
+use amicale_delivery::outbox::State as MsgState;
 use amicale_kernel::time::local_to_utc;
 use amicale_kernel::time::parse_date;
 use amicale_store::entities::{
@@ -152,7 +152,9 @@ async fn bounces_and_unsubs(
         bounced_set.extend(
             suppressions::Entity::find()
                 .filter(suppressions::Column::Address.is_in(chunk.to_vec()))
-                .filter(suppressions::Column::Reason.eq(crate::delivery::suppressions::HARD_BOUNCE))
+                .filter(
+                    suppressions::Column::Reason.eq(amicale_delivery::suppressions::HARD_BOUNCE),
+                )
                 .all(&state.db)
                 .await?
                 .into_iter()
@@ -492,7 +494,7 @@ pub async fn page(
         lines,
         total,
         average,
-        tracking: crate::delivery::tracking::enabled(&state.db).await?,
+        tracking: amicale_delivery::tracking::enabled(&state.db).await?,
     })
 }
 
@@ -503,7 +505,7 @@ pub async fn set_tracking(
     f: crate::web::form::FormPairs,
 ) -> AppResult<Response> {
     let on = f.get("on") == "on";
-    crate::delivery::tracking::set_enabled(&state.db, on).await?;
+    amicale_delivery::tracking::set_enabled(&state.db, on).await?;
     tracing::info!(on, "tracking setting changed");
     Ok(axum::response::Redirect::to("/admin/reports").into_response())
 }

@@ -13,11 +13,11 @@ use sea_orm::{
 
 use crate::app::AppState;
 use crate::comms::context::local;
-use crate::delivery::identities;
-use crate::delivery::worker::{VersionCache, content};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Require, SendMessages};
 use crate::web::page::{Page, render};
+use amicale_delivery::identities;
+use amicale_delivery::worker::{VersionCache, content};
 use amicale_store::entities::{identities as id_rows, outbox};
 
 const PER_PAGE: u64 = 50;

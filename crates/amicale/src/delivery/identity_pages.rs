@@ -13,11 +13,11 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::delivery::identities::{self, Kind};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require, SendMessages};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_delivery::identities::{self, Kind};
 use amicale_kernel::Login;
 use amicale_store::entities::{identities as rows, smtp_profiles, users};
 
@@ -267,7 +267,7 @@ async fn set_profile(
     }
     .update(&state.db)
     .await?;
-    crate::delivery::delivery_settings::bump(&state.db).await
+    amicale_delivery::delivery_settings::bump(&state.db).await
 }
 
 /// Routes a staff user's own messages through an SMTP profile (their

@@ -1,25 +1,11 @@
-//! Delivery: the outbox, the workers that empty it, the transports, sends
-//! that can be paused, and the suppression list.
+//! The delivery engine's pages and web doors: sends, SMS settings and
+//! credit, sender identities, transport settings, "view as received", and
+//! the tracking, bounce and receipt endpoints. The engine itself is the
+//! `amicale-delivery` crate.
 
 pub mod archive;
-pub mod batch;
-pub mod bounce_mailbox;
-pub mod bounces;
-pub mod copies;
-pub mod delivery_settings;
-pub mod identities;
+pub mod hooks;
 pub mod identity_pages;
-pub mod mime;
-pub mod outbox;
-pub mod rate;
 pub mod send_pages;
-pub mod sends;
 pub mod sms;
-pub mod smtp_client;
-pub mod smtp_url;
-pub mod suppressions;
-pub mod throttle;
-pub mod tracking;
-pub mod transport;
 pub mod transport_pages;
-pub mod worker;

@@ -14,10 +14,10 @@ use chrono::Utc;
 use futures_util::stream::{self, Stream};
 
 use crate::app::AppState;
-use crate::delivery::sends::{self, Progress};
 use crate::error::AppResult;
 use crate::web::extract::{ManageSends, Require};
 use crate::web::page::{Page, render};
+use amicale_delivery::sends::{self, Progress};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,7 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sends/{id}/pause", post(pause))
         .route("/admin/sends/{id}/resume", post(resume))
         .route("/admin/sends/{id}/stop", post(stop))
-        .route("/hooks/bounces", post(crate::delivery::bounces::intake))
 }
 
 #[derive(Template)]

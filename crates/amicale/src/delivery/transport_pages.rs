@@ -17,12 +17,12 @@ use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use amicale_mailkit::dkim::{Algorithm, SigningKey};
 
 use crate::app::AppState;
-use crate::delivery::delivery_settings::{self, SEAL_DKIM, SEAL_SMTP};
-use crate::delivery::transport::{Outcome, Session};
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_delivery::delivery_settings::{self, SEAL_DKIM, SEAL_SMTP};
+use amicale_delivery::transport::{Outcome, Session};
 use amicale_store::entities::{dkim_keys, smtp_profiles};
 
 pub fn router() -> Router<AppState> {
@@ -495,7 +495,7 @@ async fn dkim_generate(
     let domain = f.get("domain").trim().trim_end_matches('.').to_lowercase();
     let selector = f.get("selector").trim().to_lowercase();
     let mut errors = Vec::new();
-    if crate::delivery::identities::parse_domains(&domain)
+    if amicale_delivery::identities::parse_domains(&domain)
         .ok()
         .is_none_or(|d| d.len() != 1)
     {

@@ -13,11 +13,11 @@ use sea_orm::{
 };
 
 use crate::comms::campaigns::{self, Filters, Selection};
-use crate::comms::templates::model::RecipientType;
 use crate::error::AppResult;
 use crate::events::model::{Mode, Nature, Offset, Presence};
 use crate::events::rules::{self, RuleInput};
 use crate::events::store::{self, EventInput};
+use amicale_delivery::templates::model::RecipientType;
 use amicale_kernel::SendChannel;
 use amicale_kernel::time::local_to_utc;
 use amicale_store::entities::{events, participations, persons, programmes, templates};

@@ -104,7 +104,7 @@ async fn sms(db: &DatabaseConnection, admin: i64) -> AppResult<()> {
     })
     .exec(db)
     .await?;
-    crate::delivery::sms::credit::add_package(
+    amicale_delivery::sms::credit::add_package(
         db,
         chrono::Utc::now().date_naive(),
         1000,

@@ -3,10 +3,10 @@
 
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
-use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use crate::comms::templates::store::{self, TemplateInput};
 use crate::comms::templates::{import, plaintext, render};
 use crate::error::{AppError, AppResult};
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale_kernel::Locale;
 use amicale_store::entities::templates;
 

@@ -22,11 +22,11 @@ use serde_json::Value;
 use crate::app::AppState;
 use crate::comms::context;
 use crate::comms::eligibility::{self, Category, Exclusion};
-use crate::comms::templates::model::TemplateKind;
 use crate::comms::templates::store as templates;
-use crate::delivery::outbox::{Origin, State};
 use crate::error::{AppError, AppResult};
 use crate::events::model::Offset;
+use amicale_delivery::outbox::{Origin, State};
+use amicale_delivery::templates::model::TemplateKind;
 use amicale_kernel::Locale;
 use amicale_kernel::SendChannel;
 use amicale_kernel::crypto::random_token;
@@ -603,7 +603,7 @@ pub struct Loaded {
 }
 
 pub async fn load_all(db: &DatabaseConnection, only_active: bool) -> AppResult<Vec<Loaded>> {
-    let sms_ready = crate::delivery::sms::account::configured(db).await?;
+    let sms_ready = amicale_delivery::sms::account::configured(db).await?;
     let mut q = rules::Entity::find().order_by_asc(rules::Column::Id);
     if only_active {
         q = q.filter(rules::Column::Active.eq(true));
@@ -737,7 +737,7 @@ pub async fn run_day(
         let mut pricer = if channel.is_email() {
             None
         } else {
-            crate::delivery::sms::pricing::Pricer::new(state).await?
+            amicale_delivery::sms::pricing::Pricer::new(state).await?
         };
         for chunk in fresh.chunks(CHUNK) {
             let done = commit_chunk(
@@ -785,7 +785,7 @@ async fn commit_chunk(
     rule: &rules::Model,
     version: &template_versions::Model,
     channel: SendChannel,
-    mut pricer: Option<&mut crate::delivery::sms::pricing::Pricer>,
+    mut pricer: Option<&mut amicale_delivery::sms::pricing::Pricer>,
     day: NaiveDate,
     chunk: &[Planned],
     mail_domain: &str,
@@ -835,7 +835,7 @@ async fn commit_chunk(
             .iter()
             .map(|p| segments.get(p).copied().unwrap_or(1) as i64)
             .sum();
-        crate::delivery::sms::credit::ensure(&txn, needed).await?;
+        amicale_delivery::sms::credit::ensure(&txn, needed).await?;
     }
     let rows: Vec<outbox::ActiveModel> = chunk
         .iter()

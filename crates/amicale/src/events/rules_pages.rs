@@ -10,10 +10,7 @@ use chrono::Utc;
 use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::app::AppState;
-use crate::comms::templates::model::{self as tmodel, SendingMode, TemplateKind};
-use crate::comms::templates::render;
 use crate::comms::templates::store as tstore;
-use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Offset, Presence};
 use crate::events::rules::{self as engine, RuleInput, Skip};
@@ -22,6 +19,9 @@ use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
+use amicale_delivery::outbox::{self, NewMail, Origin};
+use amicale_delivery::templates::model::{self as tmodel, SendingMode, TemplateKind};
+use amicale_delivery::templates::render;
 use amicale_kernel::SendChannel;
 use amicale_store::entities::{events, programmes, rules, templates};
 
@@ -236,7 +236,7 @@ async fn parse(
         }),
     };
     let channel = SendChannel::parse(f.get("channel"));
-    let sms_ready = crate::delivery::sms::account::configured(&state.db).await?;
+    let sms_ready = amicale_delivery::sms::account::configured(&state.db).await?;
     match channel {
         None => bad("channel", "err-required"),
         Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),

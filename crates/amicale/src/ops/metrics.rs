@@ -13,8 +13,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::delivery::outbox;
 use crate::error::{AppResult, ErrorPage};
+use amicale_delivery::outbox;
 
 /// Method, route pattern, status.
 type Series = (String, String, u16);

@@ -15,10 +15,10 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
 use crate::web::page::{Page, render, render_status};
+use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::{random_token, sha256_hex};
 use amicale_store::entities::{invitations, persons, users};
@@ -666,9 +666,9 @@ pub async fn email_request(
     if holders.get(&key).is_some_and(|id| Some(*id) != own) {
         return again(p.t("err-email-taken"));
     }
-    if !crate::delivery::throttle::allow(
+    if !amicale_delivery::throttle::allow(
         &state.db,
-        crate::delivery::throttle::Purpose::AddressChange,
+        amicale_delivery::throttle::Purpose::AddressChange,
         email.as_str(),
         &client.key(),
         state.config.mail_per_address_per_hour,

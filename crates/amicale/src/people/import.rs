@@ -53,7 +53,7 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub fn of(config: &crate::config::Config) -> Limits {
+    pub fn of(config: &amicale_delivery::config::Config) -> Limits {
         Limits {
             max_rows: config.import_max_rows,
             max_columns: config.import_max_columns,

@@ -12,7 +12,6 @@ use sea_orm::TransactionTrait;
 use amicale_people::{Civility, CommunityRole, Country, Email, Phone, PromoYear, Text};
 
 use crate::app::AppState;
-use crate::comms::templates::model::RecipientType;
 use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
@@ -22,6 +21,7 @@ use crate::web::extract::InScope;
 use crate::web::extract::{CreatePeople, EditPeople, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_delivery::templates::model::RecipientType;
 use amicale_store::entities::{organisations, programmes};
 
 /// Rows of repeated values the form offers.

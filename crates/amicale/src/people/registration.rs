@@ -166,9 +166,9 @@ pub async fn submit(
     let now = Utc::now();
     // Whatever the address, the visitor sees the same page: it neither
     // confirms nor denies that the address is known.
-    if !crate::delivery::throttle::allow(
+    if !amicale_delivery::throttle::allow(
         &state.db,
-        crate::delivery::throttle::Purpose::Registration,
+        amicale_delivery::throttle::Purpose::Registration,
         email.as_str(),
         &client.key(),
         state.config.mail_per_address_per_hour,

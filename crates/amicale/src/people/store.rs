@@ -9,10 +9,10 @@ use chrono::{NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::comms::templates::model::RecipientType;
 use crate::error::{AppError, AppResult};
 use crate::people::model::{Channel, PhoneKind, Status, TagKind};
 use crate::people::search_document::{Doc, sort_key};
+use amicale_delivery::templates::model::RecipientType;
 use amicale_store::entities::{
     group_members, organisations, person_addresses, person_education, person_emails,
     person_experiences, person_phones, person_roles, person_tags, persons, programmes,

@@ -6,10 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::app::AppState;
-use crate::delivery::outbox;
 use crate::error::AppResult;
 use crate::schedule::{CatchUp, Task};
 use crate::web::session;
+use amicale_delivery::outbox;
 use amicale_store::entities::{login_throttle, password_resets};
 
 pub fn all(state: AppState) -> Vec<Task> {
@@ -119,7 +119,7 @@ pub async fn session_cleanup(state: &AppState, now: DateTime<Utc>) -> AppResult<
         .exec(db)
         .await?
         .rows_affected;
-    let mails = crate::delivery::throttle::purge(db, now).await?;
+    let mails = amicale_delivery::throttle::purge(db, now).await?;
     let requests = crate::people::registration::purge_expired(db, now).await?;
     Ok(format!(
         "{sessions} sessions, {resets} reset links, {throttles} lockouts, \

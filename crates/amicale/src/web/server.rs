@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::app::Shutdown;
-use crate::config::Config;
+use amicale_delivery::config::Config;
 
 /// Serves until `shutdown` fires, then waits for the open connections to
 /// finish the requests they carry.

@@ -3,10 +3,10 @@
 
 use std::collections::HashMap;
 
-use amicale::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale::comms::templates::store::{self as tstore, TemplateInput};
-use amicale::delivery::outbox::{NewMail, Origin, enqueue};
-use amicale::delivery::sends::{self, Recipient};
+use amicale_delivery::outbox::{NewMail, Origin, enqueue};
+use amicale_delivery::sends::{self, Recipient};
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
 use amicale_store::entities::{outbox, suppressions};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
@@ -190,9 +190,9 @@ async fn a_paused_send_resumes_where_it_stopped() {
             assert!(std::time::Instant::now() < deadline);
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        let probe = amicale::delivery::outbox::claim(
+        let probe = amicale_delivery::outbox::claim(
             &app.state.db,
-            amicale::delivery::outbox::Channel::Email,
+            amicale_delivery::outbox::Channel::Email,
             "probe",
             Utc::now(),
             chrono::Duration::seconds(60),
@@ -550,7 +550,7 @@ async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
             // Polled by the test itself: the node's own poller (started when
             // `bounce_imap_url` is set) would race it.
             let app = TestApp::start(test_config(&db.url, Some(sink.url()))).await;
-            let mailbox: amicale::delivery::bounce_mailbox::MailboxUrl = imap.url().parse().unwrap();
+            let mailbox: amicale_delivery::bounce_mailbox::MailboxUrl = imap.url().parse().unwrap();
             let id = system_mail(&app, "gone-later@example.org").await;
             let sent = wait_for_state(&app.state.db, id, "sent", 30).await;
 
@@ -573,7 +573,7 @@ async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
             .await
             .unwrap();
 
-            let polled = amicale::delivery::bounce_mailbox::poll(&app.state, &mailbox)
+            let polled = amicale_delivery::bounce_mailbox::poll(&app.state, &mailbox)
                 .await
                 .unwrap();
             assert_eq!(
@@ -596,7 +596,7 @@ async fn bounces_from_the_imap_mailbox_suppress_once_and_leave_other_mail() {
             let all = s.uid_search("ALL").await.unwrap();
             let unseen = s.uid_search("UNSEEN").await.unwrap();
             assert_eq!((all.len(), unseen.len()), (1, 0));
-            let again = amicale::delivery::bounce_mailbox::poll(&app.state, &mailbox)
+            let again = amicale_delivery::bounce_mailbox::poll(&app.state, &mailbox)
                 .await
                 .unwrap();
             assert_eq!(again.read, 0);

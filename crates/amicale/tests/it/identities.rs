@@ -365,7 +365,7 @@ async fn an_administrator_routes_a_personal_identity_through_its_own_profile() {
             .into_active_model();
         user.email = Set("claire.new@example.org".into());
         let user = user.update(&app.state.db).await.unwrap();
-        let renewed = amicale::delivery::identities::personal(&app.state.db, &user)
+        let renewed = amicale_delivery::identities::personal(&app.state.db, &user)
             .await
             .unwrap();
         assert_eq!(renewed.address, "claire.new@example.org");

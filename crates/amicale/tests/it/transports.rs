@@ -2,7 +2,7 @@
 //! is checked, tested against a real SMTP server, takes over delivery
 //! without a restart, and a key generated here signs the next messages.
 
-use amicale::delivery::outbox::{NewMail, Origin, enqueue};
+use amicale_delivery::outbox::{NewMail, Origin, enqueue};
 use amicale_store::entities::{dkim_keys, smtp_profiles};
 use sea_orm::EntityTrait;
 

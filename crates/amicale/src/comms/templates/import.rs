@@ -10,14 +10,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
-use crate::comms::templates::render;
 use crate::comms::templates::store::{self, TemplateInput};
 use crate::comms::templates::{plaintext, sanitize};
 use crate::error::AppResult;
 use crate::uploads::clean_filename;
 use crate::web::extract::{ManageTemplates, Require};
 use crate::web::page::{Page, render as render_page, render_status};
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant};
+use amicale_delivery::templates::render;
 use amicale_kernel::Locale;
 
 const MAX_FILE: usize = 1024 * 1024;

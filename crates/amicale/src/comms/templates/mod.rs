@@ -2,12 +2,10 @@
 //! SMS templates with versions, attachments, preview and JUNGO2 import.
 
 pub mod import;
-pub mod layout;
-pub mod model;
+pub use amicale_delivery::templates::{layout, model, plaintext, render, sanitize};
+
 pub mod pages;
-pub mod plaintext;
-pub mod render;
-pub mod sanitize;
+
 pub mod store;
 
 use axum::Router;

@@ -9,17 +9,19 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
 use crate::app::AppState;
-use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant, split};
-use crate::comms::templates::render::{self, PartError};
 use crate::comms::templates::store::{self, AttachmentInfo, Counts, TemplateInput};
 use crate::comms::templates::{plaintext, sanitize};
-use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::uploads;
 use crate::web::extract::{ManageTemplates, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
 use crate::web::session::SessionUser;
+use amicale_delivery::outbox::{self, NewMail, Origin};
+use amicale_delivery::templates::model::{
+    RecipientType, SendingMode, TemplateKind, Variant, split,
+};
+use amicale_delivery::templates::render::{self, PartError};
 use amicale_kernel::Locale;
 use amicale_kernel::permissions::{Level, Module};
 use amicale_store::entities::{persons, template_versions, templates, users};

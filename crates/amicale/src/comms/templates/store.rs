@@ -7,9 +7,9 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::comms::templates::model::{RecipientType, SendingMode, TemplateKind, Variant, join};
-use crate::delivery::outbox::State;
 use crate::error::{AppError, AppResult};
+use amicale_delivery::outbox::State;
+use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant, join};
 use amicale_store::entities::{outbox, template_attachments, template_versions, templates};
 
 /// A template as the form submits it, already checked.
@@ -236,15 +236,7 @@ pub async fn update(
     Ok(number)
 }
 
-/// Marks a version as used by a send, in the caller's transaction.
-pub async fn freeze<C: ConnectionTrait>(db: &C, version_id: i64) -> AppResult<()> {
-    template_versions::Entity::update_many()
-        .col_expr(template_versions::Column::Frozen, Expr::value(true))
-        .filter(template_versions::Column::Id.eq(version_id))
-        .exec(db)
-        .await?;
-    Ok(())
-}
+pub use amicale_delivery::templates::{attachment_files, freeze, template_of_version};
 
 pub async fn set_active(
     db: &DatabaseConnection,
@@ -318,17 +310,6 @@ pub async fn attachments<C: ConnectionTrait>(
         .await?)
 }
 
-pub async fn attachment_files<C: ConnectionTrait>(
-    db: &C,
-    template_id: i64,
-) -> AppResult<Vec<template_attachments::Model>> {
-    Ok(template_attachments::Entity::find()
-        .filter(template_attachments::Column::TemplateId.eq(template_id))
-        .order_by_asc(template_attachments::Column::Id)
-        .all(db)
-        .await?)
-}
-
 pub async fn add_attachment(
     db: &DatabaseConnection,
     template_id: i64,
@@ -379,15 +360,4 @@ pub async fn delete_attachment(
         .exec(db)
         .await?;
     Ok(())
-}
-
-/// The template a version belongs to (to attach its files when sending).
-pub async fn template_of_version<C: ConnectionTrait>(
-    db: &C,
-    version_id: i64,
-) -> AppResult<Option<i64>> {
-    Ok(template_versions::Entity::find_by_id(version_id)
-        .one(db)
-        .await?
-        .map(|v| v.template_id))
 }

@@ -1,10 +1,3 @@
-//! SMS delivery: the provider account, credit packages, the worker
-//! that hands SMS to the provider, delivery receipts and the admin pages.
+//! The SMS settings pages: provider account, credit packages, threshold.
 
-pub mod account;
-pub mod credit;
-pub mod outbound;
 pub mod pages;
-pub mod pricing;
-pub mod receipts;
-pub mod worker;

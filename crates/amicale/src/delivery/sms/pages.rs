@@ -13,13 +13,13 @@ use sea_orm::{ActiveValue::Set, EntityTrait};
 use amicale_sms::provider::{Answer, Generic, Outgoing};
 
 use crate::app::AppState;
-use crate::delivery::outbox::{Channel, Origin, State as MsgState};
-use crate::delivery::sms::account::{self, Account, ProviderKind, Secrets, Settings};
-use crate::delivery::sms::{credit, receipts, worker};
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
+use amicale_delivery::outbox::{Channel, Origin, State as MsgState};
+use amicale_delivery::sms::account::{self, Account, ProviderKind, Secrets, Settings};
+use amicale_delivery::sms::{credit, receipts, worker};
 use amicale_store::entities::{outbox, sms_packages};
 
 pub fn router() -> Router<AppState> {
@@ -29,10 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/admin/sms/test", post(test))
         .route("/admin/sms/packages", post(add_package))
         .route("/admin/sms/threshold", post(save_threshold))
-        .route(
-            "/hooks/sms/{token}",
-            get(receipts::intake).post(receipts::intake),
-        )
 }
 
 /// The form's fields, as typed (on error) or as stored.
@@ -243,7 +239,10 @@ async fn save_account(
     match kind {
         ProviderKind::Catcher => {}
         ProviderKind::Generic => {
-            match super::outbound::check_url(state.config.sms_allow_private_urls, &settings.url) {
+            match amicale_delivery::sms::outbound::check_url(
+                state.config.sms_allow_private_urls,
+                &settings.url,
+            ) {
                 Ok(u) => settings.url = u,
                 Err(k) => err("url", k),
             }
@@ -255,9 +254,10 @@ async fn save_account(
             }
         }
         ProviderKind::Twilio => {
-            if let Err(k) =
-                super::outbound::check_url(state.config.sms_allow_private_urls, &settings.base_url)
-            {
+            if let Err(k) = amicale_delivery::sms::outbound::check_url(
+                state.config.sms_allow_private_urls,
+                &settings.base_url,
+            ) {
                 errors.push(("base_url".into(), p.t(k)));
             }
             if settings.account_sid.is_empty() {
@@ -268,9 +268,10 @@ async fn save_account(
             }
         }
         ProviderKind::Ovh => {
-            if let Err(k) =
-                super::outbound::check_url(state.config.sms_allow_private_urls, &settings.endpoint)
-            {
+            if let Err(k) = amicale_delivery::sms::outbound::check_url(
+                state.config.sms_allow_private_urls,
+                &settings.endpoint,
+            ) {
                 errors.push(("endpoint".into(), p.t(k)));
             }
             for (name, v) in [
@@ -386,7 +387,10 @@ async fn test(
                     MsgState::Failed,
                 ),
                 Ok((status, body)) => {
-                    let said = format!("HTTP {status}: {}", super::outbound::echo(&body));
+                    let said = format!(
+                        "HTTP {status}: {}",
+                        amicale_delivery::sms::outbound::echo(&body)
+                    );
                     match provider.read_answer(status, &body) {
                         Answer::Accepted { id } => (true, said, String::new(), id, MsgState::Sent),
                         Answer::Temporary(_) => (

@@ -51,7 +51,7 @@ async fn identity_codes_allow_five_tries_then_are_void() {
                 res.headers()["location"].to_str().unwrap().to_owned()
             }
         };
-        for _ in 0..amicale::delivery::identities::CODE_ATTEMPTS {
+        for _ in 0..amicale_delivery::identities::CODE_ATTEMPTS {
             assert!(try_code(wrong.to_owned()).await.ends_with("bad_code"));
         }
         // The right code, too late: the code is void.
@@ -319,7 +319,7 @@ async fn sms_provider_addresses_cannot_point_inside() {
         );
         // A public name that resolves inside is refused when called.
         let refused =
-            amicale::delivery::sms::outbound::check_resolved("https://localhost:9/", false)
+            amicale_delivery::sms::outbound::check_resolved("https://localhost:9/", false)
                 .await
                 .unwrap_err();
         assert!(refused.contains("non-public"), "{refused}");

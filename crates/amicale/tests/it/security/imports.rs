@@ -264,7 +264,7 @@ async fn xlsx_bombs_are_refused_with_a_clear_message() {
 async fn a_zip_bomb_is_refused_within_the_byte_budget() {
     on_each_backend(|b| async move {
         let db = TestDb::new(b).await;
-        let app = TestApp::start(amicale::config::Config {
+        let app = TestApp::start(amicale_delivery::config::Config {
             import_max_unzipped_bytes: 1024 * 1024,
             ..test_config(&db.url, None)
         })

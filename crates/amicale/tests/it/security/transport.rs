@@ -248,7 +248,10 @@ async fn truncated_or_oversized_uploads_are_client_errors() {
     .await;
 }
 
-async fn start_with(db: &TestDb, change: impl FnOnce(&mut amicale::config::Config)) -> TestApp {
+async fn start_with(
+    db: &TestDb,
+    change: impl FnOnce(&mut amicale_delivery::config::Config),
+) -> TestApp {
     let mut config = test_config(&db.url, None);
     change(&mut config);
     TestApp::start(config).await

@@ -9,8 +9,8 @@ pub mod smtp;
 use std::future::Future;
 
 use amicale::app::{AppState, ShutdownTrigger, shutdown_pair};
-use amicale::config::Config;
 use amicale::runtime::Application;
+use amicale_delivery::config::Config;
 use reqwest::redirect::Policy;
 use tokio::task::JoinHandle;
 

@@ -1,8 +1,8 @@
 //! The network's newsletter layout, written in MJML and compiled with mrml;
 //! CSS is inlined so mail clients that drop `<style>` still show it.
 
-use crate::error::{AppError, AppResult};
 use amicale_kernel::Locale;
+use amicale_store::error::{AppError, AppResult};
 
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")

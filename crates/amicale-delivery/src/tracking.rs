@@ -6,35 +6,24 @@
 //! link are kept, without IP address or browser: enough for the reports,
 //! nothing more about the reader. A network setting turns tracking off.
 
-use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
-use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::state::Engine;
 use amicale_store::entities::{outbox, tracking_events};
+use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
 const SETTING: &str = "tracking";
 
 /// A transparent 1×1 GIF.
-const PIXEL: [u8; 43] = [
+pub const PIXEL: [u8; 43] = [
     0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0x01, 0x00, 0x01, 0x00, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00,
     0xff, 0xff, 0xff, 0x21, 0xf9, 0x04, 0x01, 0x00, 0x00, 0x00, 0x00, 0x2c, 0x00, 0x00, 0x00, 0x00,
     0x01, 0x00, 0x01, 0x00, 0x00, 0x02, 0x02, 0x44, 0x01, 0x00, 0x3b,
 ];
-
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/t/o/{id}/{sig}", get(open))
-        .route("/t/c/{id}/{target}/{sig}", get(click))
-}
 
 /// On unless an administrator turned it off.
 pub async fn enabled(db: &DatabaseConnection) -> AppResult<bool> {
@@ -51,12 +40,12 @@ pub fn applies(msg: &outbox::Model) -> bool {
     msg.channel == "email" && msg.template_version_id.is_some() && msg.origin != "test"
 }
 
-fn open_url(state: &AppState, id: i64) -> String {
+fn open_url(state: &Engine, id: i64) -> String {
     let sig = state.secret.sign("open", id.to_string().as_bytes());
     state.url(&format!("/t/o/{id}/{sig}"))
 }
 
-fn click_url(state: &AppState, id: i64, url: &str) -> String {
+fn click_url(state: &Engine, id: i64, url: &str) -> String {
     let sig = state
         .secret
         .sign("click", format!("{id}\n{url}").as_bytes());
@@ -84,7 +73,7 @@ fn trackable(own: &str, url: &str) -> bool {
 }
 
 /// Rewrites the links of `html` and adds the pixel before `</body>`.
-pub fn instrument(state: &AppState, id: i64, html: &str) -> String {
+pub fn instrument(state: &Engine, id: i64, html: &str) -> String {
     // Tags and attribute names are ASCII: lowering ASCII letters only keeps
     // every byte offset of `html` valid in `lower`.
     let lower = html.to_ascii_lowercase();
@@ -113,7 +102,7 @@ static HREF: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
 
 /// Appends `html[range]` to `out` with its trackable `href`s rewritten.
 fn links(
-    state: &AppState,
+    state: &Engine,
     id: i64,
     own: &str,
     html: &str,
@@ -155,7 +144,7 @@ fn links(
     out.push_str(&html[at..end]);
 }
 
-async fn record(state: &AppState, id: i64, kind: &str, url: &str) -> AppResult<()> {
+async fn record(state: &Engine, id: i64, kind: &str, url: &str) -> AppResult<()> {
     let Some(msg) = outbox::Entity::find_by_id(id).one(&state.db).await? else {
         return Ok(());
     };
@@ -174,42 +163,32 @@ async fn record(state: &AppState, id: i64, kind: &str, url: &str) -> AppResult<(
     Ok(())
 }
 
-async fn open(State(state): State<AppState>, Path((id, sig)): Path<(i64, String)>) -> Response {
-    if state.secret.verify("open", id.to_string().as_bytes(), &sig)
-        && let Err(e) = record(&state, id, "open", "").await
+/// Records the open a signed pixel address stands for; a forged or
+/// altered address records nothing.
+pub async fn opened(state: &Engine, id: i64, sig: &str) {
+    if state.secret.verify("open", id.to_string().as_bytes(), sig)
+        && let Err(e) = record(state, id, "open", "").await
     {
         tracing::warn!(error = %e, "open not recorded");
     }
-    // The image is served whatever happens: a mail client shows no error.
-    (
-        [
-            (header::CONTENT_TYPE, "image/gif"),
-            (header::CACHE_CONTROL, "no-store, private"),
-        ],
-        PIXEL.to_vec(),
-    )
-        .into_response()
 }
 
-async fn click(
-    State(state): State<AppState>,
-    Path((id, target, sig)): Path<(i64, String, String)>,
-) -> AppResult<Response> {
+/// The URL a signed click address leads to, the click recorded; not found
+/// when the address was not made by us for this message and this URL.
+pub async fn clicked(state: &Engine, id: i64, target: &str, sig: &str) -> AppResult<String> {
     let url = URL_SAFE_NO_PAD
-        .decode(&target)
+        .decode(target)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or(AppError::NotFound)?;
     if !state
         .secret
-        .verify("click", format!("{id}\n{url}").as_bytes(), &sig)
+        .verify("click", format!("{id}\n{url}").as_bytes(), sig)
     {
         return Err(AppError::NotFound);
     }
-    if let Err(e) = record(&state, id, "click", &url).await {
+    if let Err(e) = record(state, id, "click", &url).await {
         tracing::warn!(error = %e, "click not recorded");
     }
-    let mut res = Redirect::to(&url).into_response();
-    *res.status_mut() = StatusCode::FOUND;
-    Ok(res)
+    Ok(url)
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::delivery::sends::Recipient;
+use crate::sends::Recipient;
 use amicale_kernel::Login;
 
 /// Every `person.*` field of the catalogue, empty: a known field missing from

@@ -8,21 +8,21 @@ use std::time::Duration as StdDuration;
 use amicale_sms::provider::{Answer, Outgoing};
 use chrono::{Duration, Utc};
 
-use crate::app::{AppState, Shutdown};
-use crate::delivery::outbox::{self, Channel, Extras};
-use crate::delivery::sms::{account, credit, receipts};
-use crate::delivery::suppressions;
-use crate::delivery::transport::Outcome;
-use crate::delivery::worker::{self, VersionCache};
-use crate::error::AppResult;
+use crate::outbox::{self, Channel, Extras};
+use crate::sms::{account, credit, receipts};
+use crate::state::{Engine, Shutdown};
+use crate::suppressions;
+use crate::transport::Outcome;
+use crate::worker::{self, VersionCache};
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::outbox as row;
+use amicale_store::error::AppResult;
 
 /// SMS are few and each is one HTTP call: a small batch keeps the window of
 /// possible duplicates after a crash small too.
 const BATCH: u64 = 20;
 
-pub async fn run(state: AppState, mut shutdown: Shutdown) {
+pub async fn run(state: Engine, mut shutdown: Shutdown) {
     let owner = format!("{}-sms-{}", std::process::id(), random_token(6));
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
     while !shutdown.is_set() {
@@ -45,7 +45,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown) {
 }
 
 /// Delivers one batch of SMS; returns how many it took.
-pub async fn deliver_batch(state: &AppState, owner: &str, shutdown: &Shutdown) -> AppResult<usize> {
+pub async fn deliver_batch(state: &Engine, owner: &str, shutdown: &Shutdown) -> AppResult<usize> {
     let lease = Duration::seconds(state.config.outbox_lease_secs as i64);
     let batch = outbox::claim(&state.db, Channel::Sms, owner, Utc::now(), lease, BATCH).await?;
     if batch.is_empty() {
@@ -90,7 +90,7 @@ pub async fn deliver_batch(state: &AppState, owner: &str, shutdown: &Shutdown) -
 }
 
 async fn deliver_one(
-    state: &AppState,
+    state: &Engine,
     account: Option<&account::Account>,
     msg: &row::Model,
     versions: &mut VersionCache,
@@ -172,7 +172,7 @@ async fn deliver_one(
 /// One HTTP exchange with the provider: its status and body, or why no
 /// answer came (then the message is tried again later).
 pub async fn call(
-    state: &AppState,
+    state: &Engine,
     provider: &amicale_sms::provider::Provider,
     out: &Outgoing<'_>,
 ) -> Result<(u16, String), String> {

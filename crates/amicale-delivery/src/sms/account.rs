@@ -6,9 +6,9 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, EntityTrait, QueryOrder};
 use serde::{Deserialize, Serialize};
 
-use crate::app::AppState;
-use crate::error::AppResult;
+use crate::state::Engine;
 use amicale_store::entities::sms_accounts;
+use amicale_store::error::AppResult;
 
 const SEAL: &str = "sms-account";
 
@@ -100,7 +100,7 @@ impl Account {
 }
 
 /// The configured account; `None` when SMS is not set up on this platform.
-pub async fn load(state: &AppState) -> AppResult<Option<Account>> {
+pub async fn load(state: &Engine) -> AppResult<Option<Account>> {
     let Some(row) = sms_accounts::Entity::find()
         .order_by_asc(sms_accounts::Column::Id)
         .one(&state.db)
@@ -128,9 +128,9 @@ pub async fn load(state: &AppState) -> AppResult<Option<Account>> {
 }
 
 /// Stores the account (there is one), secrets sealed.
-pub async fn save(state: &AppState, a: &Account) -> AppResult<()> {
+pub async fn save(state: &Engine, a: &Account) -> AppResult<()> {
     let secrets = serde_json::to_string(&a.secrets)
-        .map_err(|e| crate::error::AppError::Internal(e.to_string()))?;
+        .map_err(|e| amicale_store::error::AppError::Internal(e.to_string()))?;
     let existing = sms_accounts::Entity::find()
         .order_by_asc(sms_accounts::Column::Id)
         .one(&state.db)
@@ -140,7 +140,7 @@ pub async fn save(state: &AppState, a: &Account) -> AppResult<()> {
         label: Set(a.label.clone()),
         sender: Set(a.sender.clone()),
         settings: Set(serde_json::to_string(&a.settings)
-            .map_err(|e| crate::error::AppError::Internal(e.to_string()))?),
+            .map_err(|e| amicale_store::error::AppError::Internal(e.to_string()))?),
         secrets: Set(state.secret.seal(SEAL, &secrets)),
         transliterate: Set(a.transliterate),
         updated_at: Set(Utc::now()),

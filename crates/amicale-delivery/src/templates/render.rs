@@ -5,12 +5,12 @@ use amicale_merge::{Kind, Trigger, catalogue};
 use sea_orm::{DatabaseConnection, EntityTrait};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
-use crate::comms::templates::layout;
-use crate::comms::templates::model::{SendingMode, TemplateKind, Variant};
-use crate::error::{AppError, AppResult};
+use crate::state::Engine;
+use crate::templates::layout;
+use crate::templates::model::{SendingMode, TemplateKind, Variant};
 use amicale_kernel::Locale;
 use amicale_store::entities::{organisations, persons, programmes, template_versions, users};
+use amicale_store::error::{AppError, AppResult};
 
 pub fn merge_locale(l: Locale) -> amicale_merge::Locale {
     match l {
@@ -63,7 +63,7 @@ pub fn check_variant(
             (_, "fr") => "text_fr",
             _ => "text_en",
         };
-        if let Some(construct) = crate::comms::templates::sanitize::unsafe_construct(source) {
+        if let Some(construct) = crate::templates::sanitize::unsafe_construct(source) {
             errors.push(PartError {
                 field,
                 message: ui.t1("template-unsafe-construct", "construct", construct),
@@ -113,7 +113,7 @@ pub struct Rendered {
 /// Renders a variant for one context. Errors carry the merge engine's message
 /// (a field missing from this recipient's data, fuel exhausted…).
 pub fn render(
-    state: &AppState,
+    state: &Engine,
     kind: TemplateKind,
     v: &Variant,
     ctx: &Value,
@@ -134,7 +134,7 @@ pub fn render(
             subject: part(&v.subject, Kind::Text)?,
             // Cleaned again once merged, unless the source proves it
             // needless: see `sanitize::clean_merged`.
-            html: Some(crate::comms::templates::sanitize::clean_merged(
+            html: Some(crate::templates::sanitize::clean_merged(
                 &v.body,
                 part(&v.body, Kind::Html)?,
             )),
@@ -154,10 +154,8 @@ pub fn render(
                     kind: amicale_merge::ErrorKind::Render,
                 })?;
             let page = part(&page, Kind::Html)?;
-            let body = crate::comms::templates::sanitize::clean_merged(
-                &v.body,
-                part(&v.body, Kind::Html)?,
-            );
+            let body =
+                crate::templates::sanitize::clean_merged(&v.body, part(&v.body, Kind::Html)?);
             Ok(Rendered {
                 subject: part(&v.subject, Kind::Text)?,
                 html: Some(page.replacen(SLOT, &body, 1)),
@@ -178,7 +176,7 @@ fn put(obj: &mut Map<String, Value>, key: &str, value: Value) {
 /// The catalogue's sample values, with the person and participant replaced by
 /// a real person when one is given, and the sender and network set for real.
 pub async fn context(
-    state: &AppState,
+    state: &Engine,
     person_id: Option<i64>,
     sender: &users::Model,
     l: Locale,

@@ -14,12 +14,12 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use crate::app::AppState;
-use crate::delivery::outbox::{self, NewMail, Origin};
-use crate::error::{AppError, AppResult};
+use crate::outbox::{self, NewMail, Origin};
+use crate::state::Engine;
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::sha256_hex;
 use amicale_store::entities::{identities, identity_users, users};
+use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
 amicale_kernel::codes!(
@@ -212,7 +212,7 @@ pub fn from_for(
 
 /// Creates a shared mailbox and mails it its verification code.
 pub async fn create_shared(
-    state: &AppState,
+    state: &Engine,
     label: &str,
     address: &str,
     reply_to: Option<String>,
@@ -239,7 +239,7 @@ pub async fn create_shared(
 /// A fresh six-digit code, stored hashed, mailed to the mailbox in `db`'s
 /// transaction (the code exists if and only if its mail is queued).
 pub async fn send_code<C: sea_orm::ConnectionTrait>(
-    state: &AppState,
+    state: &Engine,
     db: &C,
     id: i64,
     label: &str,

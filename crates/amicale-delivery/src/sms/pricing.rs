@@ -4,12 +4,12 @@
 
 use serde_json::Value;
 
-use crate::app::AppState;
-use crate::comms::templates::render;
-use crate::delivery::sms::account::{self, Account};
-use crate::delivery::worker::VersionCache;
-use crate::error::AppResult;
+use crate::sms::account::{self, Account};
+use crate::state::Engine;
+use crate::templates::render;
+use crate::worker::VersionCache;
 use amicale_kernel::Locale;
+use amicale_store::error::AppResult;
 
 pub struct Pricer {
     account: Account,
@@ -18,7 +18,7 @@ pub struct Pricer {
 
 impl Pricer {
     /// `None` when no SMS account is configured: nothing can be sent.
-    pub async fn new(state: &AppState) -> AppResult<Option<Pricer>> {
+    pub async fn new(state: &Engine) -> AppResult<Option<Pricer>> {
         Ok(account::load(state).await?.map(|account| Pricer {
             account,
             versions: VersionCache::default(),
@@ -29,7 +29,7 @@ impl Pricer {
     /// that does not render counts one: the worker will fail it, not bill it.
     pub async fn segments(
         &mut self,
-        state: &AppState,
+        state: &Engine,
         version: i64,
         data: &Value,
         l: Locale,

@@ -17,7 +17,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWrite
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
-use crate::delivery::smtp_url::{SmtpUrl, TlsMode};
+use crate::smtp_url::{SmtpUrl, TlsMode};
 
 /// Why a command or a message did not go through.
 #[derive(Debug, Clone)]

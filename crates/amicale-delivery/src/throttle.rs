@@ -6,8 +6,8 @@ use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::error::AppResult;
 use amicale_store::entities::mail_throttle;
+use amicale_store::error::AppResult;
 
 const WINDOW: Duration = Duration::hours(1);
 

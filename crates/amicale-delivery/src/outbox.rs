@@ -8,10 +8,10 @@ use sea_orm::{
     FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
 use amicale_store::Backend;
 use amicale_store::entities::{outbox, sends};
+use amicale_store::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {

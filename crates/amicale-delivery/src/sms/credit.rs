@@ -12,11 +12,11 @@ use sea_orm::{
     Statement, TransactionTrait,
 };
 
-use crate::app::AppState;
-use crate::delivery::outbox::{self, NewMail, Origin};
-use crate::error::{AppError, AppResult};
+use crate::outbox::{self, NewMail, Origin};
+use crate::state::Engine;
 use amicale_kernel::Locale;
 use amicale_store::entities::{settings, sms_packages, users};
+use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
 const THRESHOLD: &str = "sms_low_threshold";
@@ -135,7 +135,7 @@ pub async fn set_threshold(db: &DatabaseConnection, n: i64) -> AppResult<()> {
 /// Mails every administrator once when the balance falls below the
 /// threshold; a new package re-arms the alert. The marker and the mails
 /// commit together, and the marker's insert decides between nodes.
-pub async fn alert_if_low(state: &AppState) -> AppResult<bool> {
+pub async fn alert_if_low(state: &Engine) -> AppResult<bool> {
     let left = balance(&state.db).await?.remaining();
     if left >= threshold(&state.db).await? {
         return Ok(false);

@@ -1,64 +1,34 @@
-//! Bounce intake: `POST /hooks/bounces` takes a raw bounce e-mail (RFC 3464
-//! delivery status notification, or a plain-text bounce), from a provider's
-//! webhook; [`record`] also serves the bounce-mailbox poller. Hard bounces suppress the address and
+//! Bounce intake: a raw bounce e-mail (RFC 3464 delivery status
+//! notification, or a plain-text bounce) from a provider's webhook or the
+//! bounce-mailbox poller. Hard bounces suppress the address and
 //! the returned message is marked failed with the reason.
 
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-use amicale_mailkit::dsn::{self, Action, Bounce, Severity};
+use amicale_mailkit::dsn::{Action, Bounce, Severity};
 
-use crate::app::AppState;
-use crate::delivery::outbox::State as MsgState;
-use crate::delivery::suppressions;
-use crate::error::{AppError, AppResult};
+use crate::outbox::State as MsgState;
+use crate::state::Engine;
+use crate::suppressions;
 use amicale_store::entities::outbox;
+use amicale_store::error::AppResult;
 
-fn authorised(state: &AppState, headers: &HeaderMap) -> Option<bool> {
+/// Whether `given` is the configured webhook token; `None` when no token
+/// is configured (the webhook is off).
+pub fn webhook_token_matches(state: &Engine, given: &str) -> Option<bool> {
     let expected = state.config.bounce_webhook_token.as_deref()?;
-    let given = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
     // Compare MACs so the comparison takes the same time whatever matches.
     let mac = |s: &str| state.secret.sign("bounce-token", s.as_bytes());
     Some(mac(given) == mac(expected))
-}
-
-pub async fn intake(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<Response> {
-    match authorised(&state, &headers) {
-        None => return Err(AppError::NotFound),
-        Some(false) => return Ok(StatusCode::UNAUTHORIZED.into_response()),
-        Some(true) => {}
-    }
-    let Some(bounce) = dsn::parse(&body) else {
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, "not a bounce").into_response());
-    };
-    let (suppressed, matched) = record(&state, &bounce).await?;
-    Ok(Json(serde_json::json!({
-        "recipients": bounce.recipients.len(),
-        "suppressed": suppressed,
-        "matched": matched,
-    }))
-    .into_response())
 }
 
 /// Applies a bounce, from the webhook or the bounce mailbox: hard bounces
 /// suppress the address, the returned message is marked failed. Applying
 /// the same bounce twice changes nothing more. Returns how many addresses
 /// were suppressed and how many messages matched.
-pub async fn record(state: &AppState, bounce: &Bounce) -> AppResult<(u64, u64)> {
+pub async fn record(state: &Engine, bounce: &Bounce) -> AppResult<(u64, u64)> {
     let txn = state.db.begin().await?;
     let (mut suppressed, mut matched) = (0, 0);
     for r in bounce

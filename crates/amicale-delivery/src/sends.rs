@@ -8,10 +8,10 @@ use sea_orm::{
     EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
-use crate::delivery::outbox::{Channel, Origin, State};
-use crate::error::{AppError, AppResult};
+use crate::outbox::{Channel, Origin, State};
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{outbox, send_exclusions, sends};
+use amicale_store::error::{AppError, AppResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SendState {
@@ -90,7 +90,7 @@ pub struct Spec<'a> {
     pub channel: Channel,
     pub template_version_id: i64,
     pub identity_id: Option<i64>,
-    /// Manual mails: CC and BCC, as stored ([`crate::delivery::copies::Copies`]).
+    /// Manual mails: CC and BCC, as stored ([`crate::copies::Copies`]).
     pub copies: Option<String>,
     pub created_by: Option<i64>,
     pub mail_domain: &'a str,
@@ -189,7 +189,7 @@ pub async fn append<C: ConnectionTrait>(
         total += chunk.len() as i64;
         if part.channel == Channel::Sms {
             let needed = chunk.iter().map(|r| r.segments.unwrap_or(1) as i64).sum();
-            crate::delivery::sms::credit::ensure(db, needed).await?;
+            crate::sms::credit::ensure(db, needed).await?;
         }
         let rows = chunk.into_iter().map(|r| outbox::ActiveModel {
             channel: Set(part.channel.as_str().into()),
@@ -240,7 +240,7 @@ pub async fn append<C: ConnectionTrait>(
         .filter(sends::Column::Id.eq(part.send))
         .exec(db)
         .await?;
-    crate::comms::templates::store::freeze(db, part.template_version_id).await?;
+    crate::templates::freeze(db, part.template_version_id).await?;
     Ok(total)
 }
 

@@ -22,21 +22,21 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use tokio::sync::{Mutex, OwnedSemaphorePermit, mpsc};
 use tokio::task::JoinSet;
 
-use crate::app::{AppState, Shutdown};
-use crate::comms::templates::{self, model::TemplateKind, render};
-use crate::delivery::copies::Copies;
-use crate::delivery::delivery_settings::{self, Active, Route};
-use crate::delivery::mime;
-use crate::delivery::outbox::{self, State};
-use crate::delivery::suppressions;
-use crate::delivery::tracking;
-use crate::delivery::transport::{Outcome, Session, is_hard_bounce};
-use crate::error::AppResult;
+use crate::copies::Copies;
+use crate::delivery_settings::{self, Active, Route};
+use crate::mime;
+use crate::outbox::{self, State};
+use crate::state::{Engine, Shutdown};
+use crate::suppressions;
+use crate::templates::{self, model::TemplateKind, render};
+use crate::tracking;
+use crate::transport::{Outcome, Session, is_hard_bounce};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{identities, outbox as row, template_attachments, template_versions};
+use amicale_store::error::AppResult;
 
-pub async fn run(state: AppState, shutdown: Shutdown) {
+pub async fn run(state: Engine, shutdown: Shutdown) {
     let owner = format!("{}-{}", std::process::id(), random_token(6));
     let batch = state.config.outbox_batch.max(1) as usize;
     // Two batches: the senders work through one while the next is claimed.
@@ -88,7 +88,7 @@ enum Done {
 }
 
 /// Claims a batch whenever the senders have room for one, until shutdown.
-async fn claimer(state: &AppState, owner: &str, mut shutdown: Shutdown, tx: mpsc::Sender<Job>) {
+async fn claimer(state: &Engine, owner: &str, mut shutdown: Shutdown, tx: mpsc::Sender<Job>) {
     let poll = StdDuration::from_secs(state.config.outbox_poll_secs.max(1));
     let batch = state.config.outbox_batch.max(1) as usize;
     let mut versions = VersionCache::default();
@@ -127,7 +127,7 @@ async fn claimer(state: &AppState, owner: &str, mut shutdown: Shutdown, tx: mpsc
 }
 
 async fn claim_batch(
-    state: &AppState,
+    state: &Engine,
     owner: &str,
     versions: &mut VersionCache,
 ) -> AppResult<Option<(Arc<Batch>, Vec<row::Model>)>> {
@@ -191,7 +191,7 @@ const CHAIN: usize = 4;
 /// them over its own connection to their route, reports each outcome to the
 /// recorder.
 async fn sender(
-    state: AppState,
+    state: Engine,
     shutdown: Shutdown,
     work: Arc<Mutex<mpsc::Receiver<Job>>>,
     done: mpsc::Sender<Done>,
@@ -267,7 +267,7 @@ struct Built {
 }
 
 async fn stage(
-    state: &AppState,
+    state: &Engine,
     job: &Job,
     conns: &mut Connections,
 ) -> Result<Built, (Outcome, outbox::Extras)> {
@@ -402,7 +402,7 @@ impl Connections {
 const RECORD_BATCH: usize = 500;
 
 /// Writes outcomes as they come, many per transaction.
-async fn recorder(state: AppState, owner: String, mut rx: mpsc::Receiver<Done>) {
+async fn recorder(state: Engine, owner: String, mut rx: mpsc::Receiver<Done>) {
     let mut buf = Vec::with_capacity(RECORD_BATCH);
     while rx.recv_many(&mut buf, RECORD_BATCH).await > 0 {
         let mut finished = Vec::with_capacity(buf.len());
@@ -518,7 +518,7 @@ pub struct VersionCache {
 impl VersionCache {
     pub async fn version(
         &mut self,
-        state: &AppState,
+        state: &Engine,
         id: i64,
     ) -> AppResult<Option<(TemplateKind, template_versions::Model)>> {
         if let Entry::Vacant(slot) = self.versions.entry(id) {
@@ -545,12 +545,12 @@ impl VersionCache {
 
     async fn files(
         &mut self,
-        state: &AppState,
+        state: &Engine,
         version: i64,
     ) -> AppResult<Vec<template_attachments::Model>> {
         if let Entry::Vacant(slot) = self.files.entry(version) {
-            let files = match templates::store::template_of_version(&state.db, version).await? {
-                Some(t) => templates::store::attachment_files(&state.db, t).await?,
+            let files = match templates::template_of_version(&state.db, version).await? {
+                Some(t) => templates::attachment_files(&state.db, t).await?,
                 None => Vec::new(),
             };
             slot.insert(files);
@@ -572,7 +572,7 @@ pub struct Content {
 /// Subject, text and HTML as the recipient receives them: stored for system
 /// mails, rendered now from the frozen template version for templated sends.
 pub async fn content(
-    state: &AppState,
+    state: &Engine,
     msg: &row::Model,
     versions: &mut VersionCache,
 ) -> AppResult<Result<Content, String>> {
@@ -589,7 +589,7 @@ pub async fn content(
 
 /// [`content`] with the message's template version already read.
 fn content_of(
-    state: &AppState,
+    state: &Engine,
     msg: &row::Model,
     version: Option<(TemplateKind, &template_versions::Model)>,
 ) -> Result<Content, String> {
@@ -681,7 +681,7 @@ struct Senders {
 }
 
 impl Senders {
-    async fn load(state: &AppState, batch: &[row::Model]) -> AppResult<Senders> {
+    async fn load(state: &Engine, batch: &[row::Model]) -> AppResult<Senders> {
         let ids: Vec<i64> = batch.iter().filter_map(|m| m.identity_id).collect();
         if ids.is_empty() {
             return Ok(Senders {
@@ -690,7 +690,7 @@ impl Senders {
             });
         }
         Ok(Senders {
-            domains: crate::delivery::identities::sender_domains(&state.db).await?,
+            domains: crate::identities::sender_domains(&state.db).await?,
             identities: identities::Entity::find()
                 .filter(identities::Column::Id.is_in(ids))
                 .all(&state.db)
@@ -710,16 +710,16 @@ impl Senders {
 
     /// From and Reply-To of `msg`: the platform's unless it was sent as an
     /// identity.
-    fn of(&self, state: &AppState, msg: &row::Model) -> (Mailbox, Option<Mailbox>) {
+    fn of(&self, state: &Engine, msg: &row::Model) -> (Mailbox, Option<Mailbox>) {
         match msg.identity_id.and_then(|id| self.identities.get(&id)) {
-            Some(i) => crate::delivery::identities::from_for(i, &self.domains, &state.mail_from),
+            Some(i) => crate::identities::from_for(i, &self.domains, &state.mail_from),
             None => (state.mail_from.clone(), None),
         }
     }
 }
 
 fn prepare(
-    state: &AppState,
+    state: &Engine,
     msg: &row::Model,
     b: &Batch,
     eight_bit: bool,
@@ -747,7 +747,7 @@ fn prepare(
 /// Records a batch's outcomes in one transaction: deferred messages get
 /// their next attempt (or are given up), hard bounces suppress the address.
 pub async fn record(
-    state: &AppState,
+    state: &Engine,
     owner: &str,
     results: Vec<(&row::Model, Outcome, outbox::Extras)>,
 ) -> AppResult<()> {

@@ -7,8 +7,8 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 
-use crate::delivery::smtp_url::SmtpUrl;
-use crate::error::AppError;
+use crate::smtp_url::SmtpUrl;
+use amicale_store::error::AppError;
 
 /// Variables under the `AMICALE_` prefix that are not configuration keys:
 /// `AMICALE_CONFIG` names the file, and `AMICALE_TEST_*` belong to the test
@@ -313,9 +313,7 @@ impl Config {
             .map_err(|_| AppError::Config(format!("unknown time zone `{}`", self.time_zone)))
     }
 
-    pub fn bounce_mailbox(
-        &self,
-    ) -> Result<Option<crate::delivery::bounce_mailbox::MailboxUrl>, AppError> {
+    pub fn bounce_mailbox(&self) -> Result<Option<crate::bounce_mailbox::MailboxUrl>, AppError> {
         self.bounce_imap_url.as_deref().map(str::parse).transpose()
     }
 

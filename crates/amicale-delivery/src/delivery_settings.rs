@@ -14,13 +14,13 @@ use amicale_mailkit::dkim::{Signer, SigningKey};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::app::AppState;
-use crate::delivery::rate::RateLimiter;
-use crate::delivery::smtp_url::{SmtpUrl, TlsMode};
-use crate::delivery::transport::Transport;
-use crate::error::{AppError, AppResult};
+use crate::rate::RateLimiter;
+use crate::smtp_url::{SmtpUrl, TlsMode};
+use crate::state::Engine;
+use crate::transport::Transport;
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{dkim_keys, smtp_profiles};
+use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
 const GENERATION: &str = "delivery_generation";
@@ -115,7 +115,7 @@ impl Active {
     }
 }
 
-/// The cell in `AppState` holding the settings in force.
+/// The cell in `Engine` holding the settings in force.
 pub type Cell = RwLock<Arc<Active>>;
 
 pub fn initial(state_config: &crate::config::Config) -> AppResult<Cell> {
@@ -141,7 +141,7 @@ pub async fn bump(db: &DatabaseConnection) -> AppResult<()> {
 }
 
 /// The settings in force, reloaded when they changed.
-pub async fn current(state: &AppState) -> AppResult<Arc<Active>> {
+pub async fn current(state: &Engine) -> AppResult<Arc<Active>> {
     let generation = stored_generation(&state.db).await?;
     {
         let cur = state.delivery.read().map_err(|_| poisoned())?;
@@ -177,7 +177,7 @@ pub fn tls_str(t: TlsMode) -> &'static str {
 
 /// The transport of a stored profile; `Err` when its password cannot be
 /// opened (the secret key changed).
-pub fn transport_of(state: &AppState, p: &smtp_profiles::Model) -> AppResult<Transport> {
+pub fn transport_of(state: &Engine, p: &smtp_profiles::Model) -> AppResult<Transport> {
     let password = if p.password.is_empty() {
         None
     } else {
@@ -211,7 +211,7 @@ fn configured(config: &crate::config::Config) -> AppResult<Route> {
     ))
 }
 
-async fn load(state: &AppState, generation: String) -> AppResult<Active> {
+async fn load(state: &Engine, generation: String) -> AppResult<Active> {
     let mut routes = HashMap::new();
     let mut default = None;
     for p in smtp_profiles::Entity::find().all(&state.db).await? {

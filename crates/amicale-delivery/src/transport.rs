@@ -1,16 +1,16 @@
 //! Where messages go: an SMTP server, or the built-in mail catcher.
 //!
 //! Each worker task keeps one SMTP connection open and reuses it from message
-//! to message (see [`smtp_client`](crate::delivery::smtp_client)).
+//! to message (see [`smtp_client`](crate::smtp_client)).
 
 use std::time::Duration;
 
 use lettre::address::Envelope;
 
 use crate::config::Config;
-use crate::delivery::smtp_client::{Connection, Endpoint, Outgoing, SmtpError};
-use crate::delivery::smtp_url::SmtpUrl;
-use crate::error::AppResult;
+use crate::smtp_client::{Connection, Endpoint, Outgoing, SmtpError};
+use crate::smtp_url::SmtpUrl;
+use amicale_store::error::AppResult;
 
 pub struct SmtpSettings {
     endpoint: Endpoint,

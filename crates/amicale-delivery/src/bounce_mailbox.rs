@@ -15,9 +15,9 @@ use futures_util::TryStreamExt;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::app::{AppState, Shutdown};
-use crate::delivery::bounces;
-use crate::error::{AppError, AppResult};
+use crate::bounces;
+use crate::state::{Engine, Shutdown};
+use amicale_store::error::{AppError, AppResult};
 
 /// Where the bounce mailbox is: `imap://user:password@host[:143]/Mailbox`
 /// (plain, for a server on the same machine or network) or `imaps://…:993`.
@@ -93,7 +93,7 @@ pub struct Polled {
 }
 
 /// Polls the configured mailbox until shutdown.
-pub async fn run(state: AppState, mut shutdown: Shutdown, url: MailboxUrl) {
+pub async fn run(state: Engine, mut shutdown: Shutdown, url: MailboxUrl) {
     let every = Duration::from_secs(state.config.bounce_imap_poll_secs.max(10));
     tracing::info!(mailbox = ?url, "bounce mailbox poller started");
     while !shutdown.is_set() {
@@ -115,7 +115,7 @@ pub async fn run(state: AppState, mut shutdown: Shutdown, url: MailboxUrl) {
 }
 
 /// Reads the unseen messages of the mailbox once.
-pub async fn poll(state: &AppState, url: &MailboxUrl) -> AppResult<Polled> {
+pub async fn poll(state: &Engine, url: &MailboxUrl) -> AppResult<Polled> {
     let timeout = Duration::from_secs(state.config.smtp_timeout_secs.max(1));
     let tcp = tokio::time::timeout(timeout, TcpStream::connect((url.host.as_str(), url.port)))
         .await
@@ -142,7 +142,7 @@ fn imap_error(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(format!("bounce mailbox: {e}"))
 }
 
-async fn poll_on<S>(state: &AppState, url: &MailboxUrl, stream: S) -> AppResult<Polled>
+async fn poll_on<S>(state: &Engine, url: &MailboxUrl, stream: S) -> AppResult<Polled>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug,
 {
@@ -158,7 +158,7 @@ where
     polled
 }
 
-async fn read_unseen<S>(state: &AppState, url: &MailboxUrl, s: &mut Session<S>) -> AppResult<Polled>
+async fn read_unseen<S>(state: &Engine, url: &MailboxUrl, s: &mut Session<S>) -> AppResult<Polled>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug,
 {

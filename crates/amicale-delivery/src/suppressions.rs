@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::error::AppResult;
 use amicale_store::entities::suppressions;
+use amicale_store::error::AppResult;
 
 pub const HARD_BOUNCE: &str = "hard_bounce";
 
