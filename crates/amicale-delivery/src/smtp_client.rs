@@ -20,7 +20,7 @@ use tokio_rustls::client::TlsStream;
 use crate::smtp_url::{SmtpUrl, TlsMode};
 
 /// Why a command or a message did not go through.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SmtpError {
     /// The server refused: its reply decides whether to try again.
     Refused(Reply),

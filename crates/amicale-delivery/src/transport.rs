@@ -28,12 +28,49 @@ pub enum Transport {
 pub enum Outcome {
     Sent(String),
     Caught,
-    /// Temporary: connection refused, timeout, 4xx.
-    Deferred(String),
+    /// Temporary: connection refused, timeout, 4xx; tried again later.
+    Deferred(Answer),
     /// Permanent: 5xx, or a message that can never be built.
-    Failed(String),
+    Failed(Answer),
     /// Not attempted: the address is on the suppression list.
     Suppressed(String),
+}
+
+/// Why a message was not delivered: the SMTP server's reply as it came, or
+/// what we or an SMS provider said in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Smtp(SmtpError),
+    Said(String),
+}
+
+impl Answer {
+    /// The server refused the address itself (enhanced status 5.1.x): later
+    /// messages to it are suppressed instead of bouncing again.
+    pub fn address_unknown(&self) -> bool {
+        matches!(self, Answer::Smtp(SmtpError::Refused(r)) if r.address_unknown())
+    }
+}
+
+impl std::fmt::Display for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Answer::Smtp(e) => e.fmt(f),
+            Answer::Said(why) => f.write_str(why),
+        }
+    }
+}
+
+impl From<String> for Answer {
+    fn from(why: String) -> Self {
+        Answer::Said(why)
+    }
+}
+
+impl From<&str> for Answer {
+    fn from(why: &str) -> Self {
+        Answer::Said(why.to_owned())
+    }
 }
 
 /// One worker's SMTP connection, reused while it stays healthy (the worker
@@ -118,7 +155,9 @@ impl Transport {
         let Transport::Smtp(settings) = self else {
             return Err(Outcome::Caught);
         };
-        self.ready(session).await.map_err(Outcome::Deferred)?;
+        self.ready(session)
+            .await
+            .map_err(|why| Outcome::Deferred(why.into()))?;
         match session.conn.as_mut() {
             Some(conn) => Ok((settings, conn)),
             None => Err(Outcome::Deferred("no connection".into())),
@@ -195,36 +234,7 @@ impl Transport {
 fn outcome(result: Result<amicale_mailkit::smtp::Reply, SmtpError>) -> Outcome {
     match result {
         Ok(reply) => Outcome::Sent(reply.to_string()),
-        Err(e) if e.is_permanent() => Outcome::Failed(e.to_string()),
-        Err(e) => Outcome::Deferred(e.to_string()),
-    }
-}
-
-/// True for an answer that says the address does not exist (RFC 3463 5.1.x):
-/// later messages to it are suppressed instead of bouncing again.
-pub fn is_hard_bounce(answer: &str) -> bool {
-    answer
-        .split(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .any(|tok| {
-            let parts: Vec<&str> = tok.split('.').collect();
-            parts.len() == 3 && parts[0] == "5" && parts[1] == "1" && !parts[2].is_empty()
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_hard_bounce;
-
-    #[test]
-    fn hard_bounces() {
-        assert!(is_hard_bounce(
-            "permanent error (550): 5.1.1 <x@y>: Recipient address rejected: User unknown"
-        ));
-        assert!(is_hard_bounce("550 5.1.10 RESOLVER.ADR.RecipientNotFound"));
-        assert!(!is_hard_bounce(
-            "permanent error (554): 5.7.1 rejected by policy"
-        ));
-        assert!(!is_hard_bounce("permanent error (552): 5.2.2 mailbox full"));
-        assert!(!is_hard_bounce("550 relay denied 15.1.1"));
+        Err(e) if e.is_permanent() => Outcome::Failed(Answer::Smtp(e)),
+        Err(e) => Outcome::Deferred(Answer::Smtp(e)),
     }
 }

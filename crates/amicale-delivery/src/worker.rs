@@ -30,7 +30,7 @@ use crate::state::{Engine, Shutdown};
 use crate::suppressions;
 use crate::templates::{self, model::TemplateKind, render};
 use crate::tracking;
-use crate::transport::{Outcome, Session, is_hard_bounce};
+use crate::transport::{Outcome, Session};
 use amicale_kernel::Locale;
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{identities, outbox as row, template_attachments, template_versions};
@@ -227,7 +227,9 @@ async fn sender(
         for (job, signed) in sign_all(built).await {
             match signed {
                 Ok(s) => staged.push((job, s)),
-                Err((why, extras)) => results.push(finished(job, Outcome::Deferred(why), extras)),
+                Err((why, extras)) => {
+                    results.push(finished(job, Outcome::Deferred(why.into()), extras))
+                }
             }
         }
         for (job, outcome, extras) in send(staged, &mut conns).await {
@@ -280,11 +282,11 @@ async fn stage(
     let session = conns.session(route, &b.active.generation).await;
     let eight_bit = match route.transport.ready(session).await {
         Ok(e) => e,
-        Err(why) => return Err((Outcome::Deferred(why), extras)),
+        Err(why) => return Err((Outcome::Deferred(why.into()), extras)),
     };
     let (m, subject) = match prepare(state, msg, b, eight_bit) {
         Ok(x) => x,
-        Err(why) => return Err((Outcome::Failed(why), extras)),
+        Err(why) => return Err((Outcome::Failed(why.into()), extras)),
     };
     extras.subject = subject;
     let signer = m
@@ -761,16 +763,16 @@ pub async fn record(
             Outcome::Caught => (State::Caught, Some("mail catcher".into()), None),
             Outcome::Suppressed(a) => (State::Suppressed, Some(a), None),
             Outcome::Failed(a) => {
-                if is_hard_bounce(&a) {
+                if a.address_unknown() {
                     suppressions::add(
                         &txn,
                         &msg.recipient,
                         suppressions::HARD_BOUNCE,
-                        Some(a.clone()),
+                        Some(a.to_string()),
                     )
                     .await?;
                 }
-                (State::Failed, Some(a), None)
+                (State::Failed, Some(a.to_string()), None)
             }
             Outcome::Deferred(a) => {
                 let age = now - msg.created_at;
@@ -786,7 +788,7 @@ pub async fn record(
                         Duration::seconds(cfg.outbox_retry_base_secs as i64),
                         Duration::seconds(cfg.outbox_retry_max_secs as i64),
                     );
-                    (State::Deferred, Some(a), Some(now + wait))
+                    (State::Deferred, Some(a.to_string()), Some(now + wait))
                 }
             }
         };

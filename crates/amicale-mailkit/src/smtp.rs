@@ -29,6 +29,24 @@ impl Reply {
     pub fn closes(&self) -> bool {
         self.code == 421
     }
+
+    /// The enhanced status code (RFC 3463) the reply's text starts with,
+    /// as class, subject and detail: `5.1.1` is (5, 1, 1).
+    pub fn status(&self) -> Option<(u8, u16, u16)> {
+        let first = self.lines.first()?.split_whitespace().next()?;
+        let mut parts = first.split('.');
+        let class: u8 = parts.next()?.parse().ok()?;
+        let subject: u16 = parts.next()?.parse().ok()?;
+        let detail: u16 = parts.next()?.parse().ok()?;
+        (parts.next().is_none() && matches!(class, 2 | 4 | 5)).then_some((class, subject, detail))
+    }
+
+    /// A permanent refusal of the address itself (enhanced status 5.1.x:
+    /// unknown mailbox, bad address syntax…): mailing it again will bounce
+    /// again, unlike a full mailbox (5.2.x) or a policy refusal (5.7.x).
+    pub fn address_unknown(&self) -> bool {
+        self.is_permanent() && matches!(self.status(), Some((5, 1, _)))
+    }
 }
 
 impl fmt::Display for Reply {
@@ -223,6 +241,27 @@ pub fn data(out: &mut Vec<u8>, message: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn reply(code: u16, line: &str) -> Reply {
+        Reply {
+            code,
+            lines: vec![line.to_owned()],
+        }
+    }
+
+    #[test]
+    fn enhanced_status_codes_tell_an_unknown_address_from_other_refusals() {
+        let unknown = reply(550, "5.1.1 <x@y>: Recipient address rejected: User unknown");
+        assert_eq!(unknown.status(), Some((5, 1, 1)));
+        assert!(unknown.address_unknown());
+        assert!(reply(550, "5.1.10 RESOLVER.ADR.RecipientNotFound").address_unknown());
+        assert!(!reply(554, "5.7.1 rejected by policy").address_unknown());
+        assert!(!reply(552, "5.2.2 mailbox full").address_unknown());
+        assert!(!reply(550, "relay denied 15.1.1").address_unknown());
+        assert_eq!(reply(550, "relay denied").status(), None);
+        // A temporary answer is never a verdict on the address.
+        assert!(!reply(450, "4.1.1 try later").address_unknown());
+    }
 
     fn read(lines: &[&str]) -> Result<Vec<Reply>, ProtocolError> {
         let mut r = ReplyReader::default();

@@ -111,15 +111,18 @@ async fn deliver_one(
     }
     let text = match worker::content(state, msg, versions).await? {
         Ok(c) => account.prepare(&c.text),
-        Err(why) => return Ok((Outcome::Failed(why), none)),
+        Err(why) => return Ok((Outcome::Failed(why.into()), none)),
     };
     let segments = amicale_sms::analyse(&text).segments as i64;
     if segments > *spendable {
         return Ok((
-            Outcome::Failed(format!(
-                "SMS credit exhausted: {segments} segments needed, {} left",
-                (*spendable).max(0)
-            )),
+            Outcome::Failed(
+                format!(
+                    "SMS credit exhausted: {segments} segments needed, {} left",
+                    (*spendable).max(0)
+                )
+                .into(),
+            ),
             none,
         ));
     }
@@ -145,7 +148,7 @@ async fn deliver_one(
     };
     let (status, body) = match call(state, &provider, &out).await {
         Ok(r) => r,
-        Err(why) => return Ok((Outcome::Deferred(why), none)),
+        Err(why) => return Ok((Outcome::Deferred(why.into()), none)),
     };
     Ok(match provider.read_answer(status, &body) {
         Answer::Accepted { id } => {
@@ -164,8 +167,8 @@ async fn deliver_one(
                 },
             )
         }
-        Answer::Temporary(why) => (Outcome::Deferred(why), none),
-        Answer::Permanent(why) => (Outcome::Failed(why), none),
+        Answer::Temporary(why) => (Outcome::Deferred(why.into()), none),
+        Answer::Permanent(why) => (Outcome::Failed(why.into()), none),
     })
 }
 

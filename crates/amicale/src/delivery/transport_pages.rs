@@ -388,8 +388,8 @@ async fn test(
         delivery_settings::transport_of(&state, &prof),
         to.parse::<Mailbox>(),
     ) {
-        (Err(e), _) => Outcome::Failed(e.to_string()),
-        (_, Err(e)) => Outcome::Failed(format!("{}: {e}", p.t("transport-error-to"))),
+        (Err(e), _) => Outcome::Failed(e.to_string().into()),
+        (_, Err(e)) => Outcome::Failed(format!("{}: {e}", p.t("transport-error-to")).into()),
         (Ok(transport), Ok(rcpt)) => {
             let msg = Message::builder()
                 .from(state.mail_from.clone())
@@ -398,7 +398,7 @@ async fn test(
                 .header(ContentType::TEXT_PLAIN)
                 .body(p.t("transport-test-body"));
             match msg {
-                Err(e) => Outcome::Failed(e.to_string()),
+                Err(e) => Outcome::Failed(e.to_string().into()),
                 Ok(m) => {
                     let mut session = Session::default();
                     let out = transport
@@ -413,7 +413,12 @@ async fn test(
     t.test = Some(match outcome {
         Outcome::Sent(a) => (true, a, String::new()),
         Outcome::Caught => (true, "catcher".into(), String::new()),
-        Outcome::Deferred(a) | Outcome::Failed(a) | Outcome::Suppressed(a) => {
+        Outcome::Deferred(a) | Outcome::Failed(a) => {
+            let a = a.to_string();
+            let h = hint(&p, &a);
+            (false, a, h)
+        }
+        Outcome::Suppressed(a) => {
             let h = hint(&p, &a);
             (false, a, h)
         }
