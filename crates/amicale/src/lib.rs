@@ -1,5 +1,6 @@
 //! Amicale: a self-hosted platform for alumni and partner networks.
 
+pub mod account;
 pub mod admin;
 pub mod app;
 pub mod auth;

@@ -20,6 +20,7 @@ use crate::web::{assets, csrf, errors, headers, page, session};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(crate::home::router())
+        .merge(crate::account::router())
         .merge(crate::auth::router())
         .merge(crate::admin::router())
         .merge(crate::comms::router())

@@ -169,7 +169,20 @@ function setupProgress(box) {
   source.addEventListener("error", () => source.close());
 }
 
+// Under 48rem the menus fold behind one button; without this script they
+// simply stay open.
+function setupMenu(button) {
+  document.documentElement.classList.add("js");
+  button.hidden = false;
+  button.addEventListener("click", () => {
+    const open = document.body.classList.toggle("menu-open");
+    button.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+}
+
 document.addEventListener("DOMContentLoaded", () => {
+  const menu = document.querySelector(".menu-toggle");
+  if (menu) setupMenu(menu);
   const progress = document.querySelector("#send-progress[data-events]");
   if (progress) setupProgress(progress);
   // The language selector submits itself; its button stays for no-JS users.

@@ -8,6 +8,7 @@ pub mod errors;
 pub mod extract;
 pub mod form;
 pub mod headers;
+pub mod nav;
 pub mod page;
 pub mod server;
 pub mod session;

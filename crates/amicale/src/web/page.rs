@@ -12,6 +12,7 @@ use crate::error::{AppError, AppResult};
 use crate::web::assets;
 use crate::web::cookies;
 use crate::web::csrf::CsrfToken;
+use crate::web::nav;
 use crate::web::session::SessionUser;
 use amicale_kernel::Locale;
 use amicale_store::entities::users;
@@ -47,6 +48,12 @@ pub struct NavItem {
     pub active: bool,
 }
 
+/// A heading of the staff sidebar and its entries.
+pub struct NavSection {
+    pub label: String,
+    pub items: Vec<NavItem>,
+}
+
 pub struct Page {
     pub locale: Locale,
     pub user: Option<users::Model>,
@@ -57,6 +64,8 @@ pub struct Page {
     pub member: bool,
     /// May consult the CRM (a staff profile or an administrator).
     pub staff: bool,
+    /// The signed-in user with their rights, for the menus.
+    pub session: Option<SessionUser>,
 }
 
 impl Page {
@@ -126,27 +135,44 @@ impl Page {
         assets::url("favicon.svg")
     }
 
-    /// The main navigation; Administration only for those who may enter it.
-    pub fn nav(&self) -> Vec<NavItem> {
-        let mut items = vec![("/", "nav-home")];
-        items.extend(
-            crate::home::MODULES
-                .iter()
-                .filter(|m| m.path != "/directory" || self.member)
-                .map(|m| (m.path, m.key)),
-        );
-        if self.is_admin() {
-            items.push(("/admin", "nav-admin"));
-        } else if self.staff {
-            items.push(("/admin/people", "nav-people"));
+    fn item(&self, link: &nav::Link) -> NavItem {
+        NavItem {
+            href: link.href,
+            label: self.t(link.key),
+            active: self.active(link.href),
         }
-        items
-            .into_iter()
-            .map(|(href, key)| NavItem {
-                href,
-                label: self.t(key),
-                active: self.active(href),
+    }
+
+    /// The top bar: what a member uses.
+    pub fn nav(&self) -> Vec<NavItem> {
+        let Some(s) = &self.session else {
+            return Vec::new();
+        };
+        nav::TOP
+            .iter()
+            .filter(|l| (l.allowed)(s))
+            .map(|l| self.item(l))
+            .collect()
+    }
+
+    /// The staff sidebar: the sections holding at least one entry this
+    /// user's rights open; empty for members.
+    pub fn sidebar(&self) -> Vec<NavSection> {
+        let Some(s) = &self.session else {
+            return Vec::new();
+        };
+        nav::STAFF
+            .iter()
+            .map(|sec| NavSection {
+                label: self.t(sec.key),
+                items: sec
+                    .links
+                    .iter()
+                    .filter(|l| (l.allowed)(s))
+                    .map(|l| self.item(l))
+                    .collect(),
             })
+            .filter(|sec| !sec.items.is_empty())
             .collect()
     }
 
@@ -194,6 +220,7 @@ impl FromRequestParts<AppState> for Page {
                             m.get(amicale_kernel::permissions::Module::People).visible
                         }))
             }),
+            session: parts.extensions.get::<SessionUser>().cloned(),
         })
     }
 }
