@@ -5,6 +5,7 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod comms;
+pub mod compose;
 pub mod config;
 pub mod crypto;
 pub mod csv_safe;

@@ -222,29 +222,28 @@ async fn address_facts<C: ConnectionTrait>(
     Ok((bounced, unsub))
 }
 
-/// The same decision for recipients known only by their e-mail address (a
-/// CSV file, a partner's list): those who unsubscribed from `category` or
-/// whose address is suppressed, with the reason. The others may receive it.
-pub async fn excluded_addresses<C: ConnectionTrait>(
+/// The facts of recipients known only by their e-mail address (a CSV file,
+/// a partner's list), by address: whether they unsubscribed and whether the
+/// address is suppressed; nothing else is known, so nothing else decides.
+pub async fn facts_of_addresses<C: ConnectionTrait>(
     db: &C,
     addresses: &[String],
-    category: Category,
-) -> AppResult<HashMap<String, Exclusion>> {
+) -> AppResult<HashMap<String, Facts>> {
     let keys: Vec<String> = addresses.iter().map(|a| normalise(a)).collect();
     let (bounced, unsub) = address_facts(db, &keys).await?;
-    let mut out = HashMap::new();
-    for (address, key) in addresses.iter().zip(&keys) {
-        let facts = Facts {
-            email: Some((address.clone(), true)),
-            unsubscribed: unsub.get(key).cloned().unwrap_or_default(),
-            hard_bounced: bounced.contains(key),
-            ..Default::default()
-        };
-        if let Err(why) = decide(&facts, SendChannel::Email, category) {
-            out.insert(address.clone(), why);
-        }
-    }
-    Ok(out)
+    Ok(addresses
+        .iter()
+        .zip(&keys)
+        .map(|(address, key)| {
+            let facts = Facts {
+                email: Some((address.clone(), true)),
+                unsubscribed: unsub.get(key).cloned().unwrap_or_default(),
+                hard_bounced: bounced.contains(key),
+                ..Default::default()
+            };
+            (address.clone(), facts)
+        })
+        .collect())
 }
 
 /// Decides for each of `ids` (in order); a person who no longer exists is
