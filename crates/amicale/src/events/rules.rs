@@ -14,23 +14,26 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TryInsertResult,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    TransactionTrait, TryInsertResult,
 };
 use serde_json::Value;
 
 use crate::app::AppState;
 use crate::comms::eligibility::Category;
 use crate::comms::templates::model::TemplateKind;
+use crate::comms::templates::render;
 use crate::comms::templates::store as templates;
 use crate::compose;
 use crate::db::entities::{
     events, participations, rule_deliveries, rules, template_versions, templates as template_rows,
+    users,
 };
-use crate::delivery::outbox::Origin;
+use crate::delivery::outbox::{self, NewMail, Origin};
 use crate::error::{AppError, AppResult};
 use crate::events::audience::{EventCache, Participants};
 use crate::events::model::{Offset, SendChannel};
+use crate::people::scope::visible_among;
 use crate::web::i18n::Locale;
 
 /// A rule as entered, every value parsed.
@@ -599,4 +602,135 @@ pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<rules::Model> {
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Every rule, by name.
+pub async fn all_by_name(db: &DatabaseConnection) -> AppResult<Vec<rules::Model>> {
+    Ok(rules::Entity::find()
+        .order_by_asc(rules::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn delete(db: &DatabaseConnection, id: i64) -> AppResult<()> {
+    rules::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// The template a rule form names, if it exists.
+pub async fn template(db: &DatabaseConnection, id: i64) -> AppResult<Option<template_rows::Model>> {
+    Ok(template_rows::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One recipient of the test page, with the message as they would get it.
+pub struct TestRow {
+    pub planned: Planned,
+    pub subject: String,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+/// The message a planned line would send, or why it does not render.
+async fn rendered(
+    state: &AppState,
+    planned: &Planned,
+) -> AppResult<Result<render::Rendered, String>> {
+    let (t, v) = templates::get(&state.db, planned.template).await?;
+    Ok(render::render(
+        state,
+        TemplateKind::of(&t),
+        &render::variant_for(&v, planned.locale),
+        &planned.merge_data,
+        planned.locale,
+    )
+    .map_err(|e| e.to_string()))
+}
+
+/// The test page: the dry run of `day` (of one rule, or of every active
+/// one) for the persons within `reach`, the first 200 messages rendered;
+/// and the rules that cannot send.
+pub async fn test(
+    state: &AppState,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    only_rule: Option<i64>,
+    reach: &Condition,
+) -> AppResult<(Vec<TestRow>, Vec<(rules::Model, String, Skip)>)> {
+    let (planned, skipped) = dry_run(state, day, now, only_rule).await?;
+    let seen = visible_among(&state.db, reach, planned.iter().map(|x| x.person)).await?;
+    let mut rows = Vec::new();
+    // A preview of the first 200 is enough to check the wording.
+    for pl in planned
+        .into_iter()
+        .filter(|x| seen.contains(&x.person))
+        .take(200)
+    {
+        rows.push(match rendered(state, &pl).await? {
+            Ok(m) => TestRow {
+                planned: pl,
+                subject: m.subject,
+                text: m.text,
+                error: None,
+            },
+            Err(e) => TestRow {
+                planned: pl,
+                subject: String::new(),
+                text: String::new(),
+                error: Some(e),
+            },
+        });
+    }
+    Ok((rows, skipped))
+}
+
+/// Which line of a day's dry run to send as a test.
+pub struct TestOf {
+    pub day: NaiveDate,
+    pub rule: i64,
+    pub participation: i64,
+}
+
+/// "Send the test to me": the message one participant would get from a
+/// rule, rendered with their data and sent to `to` only, marked as a test.
+/// Testing never mails a real participant (unlike JUNGO2's test button).
+/// Not found when the line is not planned or the participant is out of
+/// `reach`; the render error when the message cannot be rendered.
+pub async fn send_test(
+    state: &AppState,
+    to: &users::Model,
+    reach: &Condition,
+    test: TestOf,
+) -> AppResult<Result<(), String>> {
+    let (planned, _) = dry_run(state, test.day, Utc::now(), Some(test.rule)).await?;
+    let pl = planned
+        .into_iter()
+        .find(|x| x.participation == test.participation)
+        .ok_or(AppError::NotFound)?;
+    if !visible_among(&state.db, reach, [pl.person])
+        .await?
+        .contains(&pl.person)
+    {
+        return Err(AppError::NotFound);
+    }
+    let m = match rendered(state, &pl).await? {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let txn = state.db.begin().await?;
+    outbox::enqueue(
+        &txn,
+        NewMail {
+            recipient: to.email.clone(),
+            subject: format!("[TEST] {}", m.subject),
+            text: m.text,
+            html: m.html,
+            origin: Origin::Test,
+            origin_id: Some(test.rule),
+        },
+        state.mail_from.email.domain(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.outbox_wakeup.notify_waiters();
+    Ok(Ok(()))
 }

@@ -172,7 +172,7 @@ pub async fn allowed_templates(
     audience: Option<RecipientType>,
 ) -> AppResult<Vec<templates::Model>> {
     Ok(
-        store::active_templates(&state.db, channel.template_kind().as_str())
+        tstore::list(&state.db, Some(channel.template_kind()), Some(true))
             .await?
             .into_iter()
             .filter(|t| tmodel::split(&t.sending_modes, SendingMode::parse).contains(&mode))

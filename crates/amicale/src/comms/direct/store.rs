@@ -17,19 +17,6 @@ pub async fn person(db: &DatabaseConnection, id: i64) -> AppResult<persons::Mode
         .ok_or(AppError::NotFound)
 }
 
-/// Active templates of one kind, by name.
-pub async fn active_templates(
-    db: &DatabaseConnection,
-    kind: &str,
-) -> AppResult<Vec<templates::Model>> {
-    Ok(templates::Entity::find()
-        .filter(templates::Column::Active.eq(true))
-        .filter(templates::Column::Kind.eq(kind))
-        .order_by_asc(templates::Column::Name)
-        .all(db)
-        .await?)
-}
-
 /// Every participation of an event, waiting list included, in order.
 pub async fn participations(
     db: &DatabaseConnection,
