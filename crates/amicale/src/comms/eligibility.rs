@@ -1,14 +1,14 @@
 //! Consent and eligibility: one function decides, for a recipient and a
-//! channel, whether a message may go and, if not, why. Every way to send
-//! (campaign, person page, event page, automatic rule, mailing) asks it, so
-//! the "N of M will receive it" of each screen and what the workers are
-//! given always agree.
+//! channel, whether a message may go and, if not, why. [`crate::compose`]
+//! asks it for every send and every preview (campaign, person page, event
+//! page, automatic rule, file), so the "N of M will receive it" of each
+//! screen and what the workers are given always agree.
 
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::comms::context::{self, PersonData};
+use crate::comms::context::PersonData;
 use crate::db::entities::{suppressions, unsubscriptions};
 use crate::delivery::suppressions::normalise;
 use crate::error::AppResult;
@@ -146,12 +146,6 @@ pub fn decide(f: &Facts, channel: SendChannel, category: Category) -> Result<Str
     Ok(address)
 }
 
-/// The facts of many persons in a few queries (chunks of 500 ids).
-pub async fn facts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<HashMap<i64, Facts>> {
-    let data = context::people(db, ids).await?;
-    facts_of(db, &data).await
-}
-
 /// The facts of persons whose record the sender already loaded for the
 /// merge data: only suppressions and unsubscriptions are read here.
 pub async fn facts_of<C: ConnectionTrait>(
@@ -243,21 +237,6 @@ pub async fn facts_of_addresses<C: ConnectionTrait>(
             };
             (address.clone(), facts)
         })
-        .collect())
-}
-
-/// Decides for each of `ids` (in order); a person who no longer exists is
-/// left out.
-pub async fn check<C: ConnectionTrait>(
-    db: &C,
-    ids: &[i64],
-    channel: SendChannel,
-    category: Category,
-) -> AppResult<Vec<(i64, Result<String, Exclusion>)>> {
-    let facts = facts(db, ids).await?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| facts.get(id).map(|f| (*id, decide(f, channel, category))))
         .collect())
 }
 

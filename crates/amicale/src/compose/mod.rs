@@ -59,8 +59,8 @@ pub trait Audience: Send {
     fn category(&self) -> Category;
 
     /// Everyone the send would reach, before eligibility, in the order of
-    /// the messages. May be called again for another send (one per
-    /// template).
+    /// the messages. Asked once per send or preview: an audience may hand
+    /// its members over rather than copy them.
     fn members(
         &mut self,
         state: &AppState,
@@ -482,12 +482,17 @@ struct Build<'a> {
 
 impl<'a> Build<'a> {
     fn new(state: &'a AppState, letter: &Letter<'_>, category: Category) -> Self {
+        let roots = context::roots_of(state, letter.kind, letter.version);
+        let mut common = context::common(state, letter.sender);
+        // Pruned once here, so each recipient's copy holds only what the
+        // template reads.
+        context::prune(&mut common, roots.as_ref());
         Build {
             state,
             channel: letter.channel,
             category,
-            common: context::common(state, letter.sender),
-            roots: context::roots_of(state, letter.kind, letter.version),
+            common,
+            roots,
         }
     }
 

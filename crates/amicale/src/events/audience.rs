@@ -178,7 +178,7 @@ impl Audience for Participants<'_> {
     }
 
     async fn members(&mut self, _: &AppState) -> AppResult<Vec<participations::Model>> {
-        Ok(self.parts.clone())
+        Ok(std::mem::take(&mut self.parts))
     }
 
     async fn prepare(

@@ -286,7 +286,8 @@ pub async fn send_to_event(
             &version,
         )
         .signed_by(Some(user));
-        // One message per participant: copies would multiply.
+        // No CC or BCC: with one message per participant, copies would
+        // multiply.
         letter.identity_id = identity_id;
         let mut reach = Participants::new(&mut cache, vec![e.clone()], parts.clone());
         match credit(compose::send(state, &mut reach, &letter).await)? {
