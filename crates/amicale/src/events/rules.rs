@@ -266,7 +266,6 @@ pub struct Planned {
 /// the rule reaches, and those an earlier run already served. Events whose
 /// start is before `now` are left out for offsets ≤ 0: a reminder is not
 /// sent after the event it announces (after downtime, say).
-#[allow(clippy::too_many_arguments)]
 async fn reach(
     state: &AppState,
     cache: &EventCache,
