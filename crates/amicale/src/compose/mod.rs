@@ -205,12 +205,14 @@ pub struct Letter<'a> {
     /// Frozen when the first messages are queued: what was sent stays
     /// viewable.
     pub version: &'a template_versions::Model,
+    /// The sender identity of e-mails; SMS have none.
     pub identity_id: Option<i64>,
     /// Manual mails: CC and BCC, as stored.
     pub copies: Option<String>,
     /// The staff member who signs (`sender.*`); the network itself when
     /// `None` (automatic sends).
     pub sender: Option<&'a users::Model>,
+    /// Who owns the send (shown on its report).
     pub created_by: Option<i64>,
     /// Not delivered before this instant (the nightly batch).
     pub due: DateTime<Utc>,
@@ -257,7 +259,8 @@ impl<'a> Letter<'a> {
 pub struct Outcome {
     pub send: Option<i64>,
     pub queued: usize,
-    /// Members left out by eligibility (and queued as such).
+    /// Members eligibility left out (recorded with the send's exclusions,
+    /// or by the audience's claim).
     pub excluded: usize,
 }
 
