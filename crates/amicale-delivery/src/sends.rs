@@ -115,7 +115,7 @@ pub async fn create_with_exclusions(
     )
     .await?;
     let part = Part {
-        send,
+        send: Some(send),
         origin: spec.origin,
         origin_id: spec.origin_id,
         channel: spec.channel,
@@ -157,7 +157,9 @@ pub async fn open<C: ConnectionTrait>(
 
 /// What every message appended to a send shares.
 pub struct Part<'a> {
-    pub send: i64,
+    /// `None`: messages that belong to no send (an automatic rule's, each
+    /// claimed on its own); they record no exclusions and no total.
+    pub send: Option<i64>,
     pub origin: Origin,
     pub origin_id: Option<i64>,
     pub channel: Channel,
@@ -209,7 +211,7 @@ pub async fn append<C: ConnectionTrait>(
             created_at: Set(now),
             updated_at: Set(now),
             template_version_id: Set(Some(part.template_version_id)),
-            send_id: Set(Some(part.send)),
+            send_id: Set(part.send),
             merge_data: Set(Some(r.merge_data.to_string())),
             locale: Set(Some(r.locale.to_owned())),
             person_id: Set(r.person_id),
@@ -220,26 +222,28 @@ pub async fn append<C: ConnectionTrait>(
             .exec_without_returning(db)
             .await?;
     }
-    for chunk in exclusions.chunks(CHUNK) {
-        send_exclusions::Entity::insert_many(chunk.iter().map(|(person, reason)| {
-            send_exclusions::ActiveModel {
-                send_id: Set(part.send),
-                person_id: Set(*person),
-                reason: Set((*reason).to_owned()),
-                ..Default::default()
-            }
-        }))
-        .exec_without_returning(db)
-        .await?;
+    if let Some(send) = part.send {
+        for chunk in exclusions.chunks(CHUNK) {
+            send_exclusions::Entity::insert_many(chunk.iter().map(|(person, reason)| {
+                send_exclusions::ActiveModel {
+                    send_id: Set(send),
+                    person_id: Set(*person),
+                    reason: Set((*reason).to_owned()),
+                    ..Default::default()
+                }
+            }))
+            .exec_without_returning(db)
+            .await?;
+        }
+        sends::Entity::update_many()
+            .col_expr(
+                sends::Column::Total,
+                Expr::col(sends::Column::Total).add(total),
+            )
+            .filter(sends::Column::Id.eq(send))
+            .exec(db)
+            .await?;
     }
-    sends::Entity::update_many()
-        .col_expr(
-            sends::Column::Total,
-            Expr::col(sends::Column::Total).add(total),
-        )
-        .filter(sends::Column::Id.eq(part.send))
-        .exec(db)
-        .await?;
     crate::templates::freeze(db, part.template_version_id).await?;
     Ok(total)
 }

@@ -822,9 +822,11 @@ async fn send(
     locale: &str,
     category: &str,
 ) -> AppResult<()> {
-    use crate::comms::eligibility::{self, Category};
+    use crate::comms::eligibility::Category;
     use crate::comms::templates::{render, store as tstore};
-    use amicale_delivery::{batch, outbox::Origin, sends};
+    use crate::compose;
+    use amicale_delivery::{batch, outbox::Origin};
+    use amicale_kernel::SendChannel;
     let locale = match locale {
         "fr" => "fr",
         "en" => "en",
@@ -856,33 +858,33 @@ async fn send(
     }
     // Those who left this category, or whose address bounced for good, are
     // not queued; everyone else gets their own signed unsubscribe link.
-    let addresses: Vec<String> = selected.iter().map(|r| r.address.clone()).collect();
-    let excluded = eligibility::excluded_addresses(&state.db, &addresses, category).await?;
     let total = selected.len();
+    let label = label.unwrap_or_else(|| t.name.clone());
+    let letter = compose::Letter::new(label, Origin::Batch, None, SendChannel::Email, &t, &v);
+    let mut audience = compose::Addresses::new(selected, category);
+    let planned = compose::plan(&state, &mut audience, &letter).await?;
     let mut reasons: std::collections::BTreeMap<&'static str, usize> = Default::default();
-    let mut recipients = Vec::with_capacity(total);
-    for mut r in selected {
-        if let Some(why) = excluded.get(&r.address) {
+    for (_, c) in &planned {
+        if let Err(why) = c.decision {
             *reasons.entry(why.as_str()).or_default() += 1;
-            continue;
         }
-        let url = crate::comms::context::unsubscribe_url(&state, &r.address, category);
-        if let Some(data) = r.merge_data.as_object_mut() {
-            data.insert("unsubscribe_url".into(), serde_json::Value::String(url));
-        }
-        recipients.push(r);
     }
+    let eligible: Vec<&compose::Composed> = planned
+        .iter()
+        .map(|(_, c)| c)
+        .filter(|c| c.decision.is_ok())
+        .collect();
     let why: Vec<String> = reasons.iter().map(|(k, n)| format!("{n} {k}")).collect();
     println!(
         "{total} selected, {} will receive it{}",
-        recipients.len(),
+        eligible.len(),
         if why.is_empty() {
             String::new()
         } else {
             format!(": {}", why.join(", "))
         }
     );
-    let Some(first) = recipients.first() else {
+    let Some(first) = eligible.first() else {
         println!("nothing to send");
         return Ok(());
     };
@@ -899,19 +901,8 @@ async fn send(
         l,
     )
     .map_err(|e| AppError::Config(format!("the template cannot be filled from this file: {e}")))?;
-    let label = label.unwrap_or_else(|| t.name.clone());
-    let count = recipients.len();
-    let id = sends::create(
-        &state.db,
-        &label,
-        Origin::Batch,
-        None,
-        v.id,
-        recipients,
-        None,
-        state.mail_from.email.domain(),
-    )
-    .await?;
+    let done = compose::send(&state, &mut audience, &letter).await?;
+    let (id, count) = (done.send.unwrap_or_default(), done.queued);
     println!("send {id}: {count} recipients queued");
     Ok(())
 }

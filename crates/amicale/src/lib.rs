@@ -6,9 +6,8 @@ pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod comms;
-
+pub mod compose;
 pub mod csv_safe;
-
 pub mod delivery;
 pub mod demo;
 pub mod error;

@@ -10,19 +10,16 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::app::AppState;
-use crate::comms::context;
-use crate::comms::eligibility::{self, Category};
+use crate::comms::eligibility::Category;
 use crate::comms::templates::store as tstore;
+use crate::compose;
 use crate::error::{AppError, AppResult};
 use crate::people::followup::kinds;
 use amicale_delivery::outbox::Origin;
-use amicale_delivery::sends::{self, Recipient};
 use amicale_delivery::templates::model::RecipientType;
 use amicale_kernel::SendChannel;
 use amicale_kernel::time::parse_date;
@@ -717,15 +714,29 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .await?
         .ok_or(AppError::NotFound)?;
     let version = tstore::current_version(db, &t).await?;
-    let roots = context::roots_of(
-        state,
-        amicale_delivery::templates::model::TemplateKind::of(&t),
+    let sender = match c.created_by {
+        Some(u) => {
+            amicale_store::entities::users::Entity::find_by_id(u)
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
+    let mut letter = compose::Letter::new(
+        c.name.clone(),
+        Origin::Campaign,
+        Some(c.id),
+        channel,
+        &t,
         &version,
-    );
+    )
+    .signed_by(sender.as_ref());
+    letter.identity_id = c.identity_id;
+    letter.created_by = c.created_by;
     let send = match c.send_id {
         Some(s) => s,
         None => {
-            let s = sends::open(db, &c.name, Origin::Campaign, Some(c.id), c.created_by).await?;
+            let s = compose::open(db, &letter).await?;
             campaigns::Entity::update_many()
                 .col_expr(campaigns::Column::SendId, Expr::value(s))
                 .filter(campaigns::Column::Id.eq(c.id))
@@ -734,6 +745,7 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
             s
         }
     };
+    letter.row = compose::SendRow::Existing(send);
     let mut done = sent_to(db, c.id).await?;
     done.extend(
         send_exclusions::Entity::find()
@@ -749,87 +761,11 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .into_iter()
         .filter(|i| !done.contains(i))
         .collect();
-    let sender = match c.created_by {
-        Some(u) => {
-            amicale_store::entities::users::Entity::find_by_id(u)
-                .one(db)
-                .await?
-        }
-        None => None,
+    let mut audience = Launch {
+        campaign: c.id,
+        persons: compose::Persons::new(ids, Category::Campaigns),
     };
-    let part = sends::Part {
-        send,
-        origin: Origin::Campaign,
-        origin_id: Some(c.id),
-        channel: channel.outbox(),
-        template_version_id: version.id,
-        identity_id: c.identity_id.filter(|_| channel.is_email()),
-        copies: None,
-        mail_domain: state.mail_from.email.domain(),
-        due: Utc::now(),
-    };
-    let mut pricer = match channel.outbox() {
-        amicale_delivery::outbox::Channel::Sms => Some(
-            amicale_delivery::sms::pricing::Pricer::new(state)
-                .await?
-                .ok_or_else(|| AppError::Internal("no SMS account is configured".into()))?,
-        ),
-        amicale_delivery::outbox::Channel::Email => None,
-    };
-    for chunk in ids.chunks(1000) {
-        let data = context::people(db, chunk).await?;
-        let facts = eligibility::facts_of(db, &data).await?;
-        let mut recipients = Vec::with_capacity(chunk.len());
-        let mut exclusions = Vec::new();
-        for pid in chunk {
-            let Some(f) = facts.get(pid) else { continue };
-            let pid = *pid;
-            match eligibility::decide(f, channel, Category::Campaigns) {
-                Ok(address) => {
-                    let pd = data.get(&pid).cloned().unwrap_or_default();
-                    let l = pd.locale.unwrap_or(state.default_locale);
-                    let mut root = context::common(state, sender.as_ref());
-                    if let Some(Value::Object(pn)) = root.get_mut("person") {
-                        pd.fill(pn);
-                    }
-                    root.insert(
-                        "unsubscribe_url".into(),
-                        Value::from(context::unsubscribe_url(
-                            state,
-                            &address,
-                            Category::Campaigns,
-                        )),
-                    );
-                    context::prune(&mut root, roots.as_ref());
-                    let merge_data = Value::Object(root);
-                    let segments = match pricer.as_mut() {
-                        Some(p) => Some(p.segments(state, version.id, &merge_data, l).await?),
-                        None => None,
-                    };
-                    recipients.push(Recipient {
-                        address,
-                        merge_data,
-                        locale: l.code(),
-                        person_id: Some(pid),
-                        event_id: None,
-                        segments,
-                    });
-                }
-                Err(why) => exclusions.push((pid, why.as_str())),
-            }
-        }
-        let txn = db.begin().await?;
-        sends::append(&txn, &part, recipients, &exclusions).await?;
-        // A live launch keeps the campaign fresh: only one idle for ten
-        // minutes counts as interrupted.
-        campaigns::Entity::update_many()
-            .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(campaigns::Column::Id.eq(c.id))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        state.outbox_wakeup.notify_waiters();
-    }
+    compose::send(state, &mut audience, &letter).await?;
     campaigns::Entity::update_many()
         .col_expr(
             campaigns::Column::State,
@@ -840,6 +776,52 @@ pub async fn resume(state: &AppState, c: &campaigns::Model) -> AppResult<i64> {
         .exec(db)
         .await?;
     Ok(send)
+}
+
+/// The persons a launch reaches, a thousand per transaction.
+struct Launch {
+    campaign: i64,
+    persons: compose::Persons,
+}
+
+impl compose::Audience for Launch {
+    type Member = i64;
+
+    fn category(&self) -> Category {
+        Category::Campaigns
+    }
+
+    async fn members(&mut self, state: &AppState) -> AppResult<Vec<i64>> {
+        self.persons.members(state).await
+    }
+
+    async fn prepare(
+        &mut self,
+        state: &AppState,
+        slice: &[i64],
+        wants: compose::Wants<'_>,
+    ) -> AppResult<()> {
+        self.persons.prepare(state, slice, wants).await
+    }
+
+    fn recipient(&self, id: &i64) -> Option<compose::Recipient<'_>> {
+        self.persons.recipient(id)
+    }
+
+    /// A live launch keeps the campaign fresh: only one idle for ten
+    /// minutes counts as interrupted.
+    async fn claim(
+        &mut self,
+        txn: &sea_orm::DatabaseTransaction,
+        slice: &[(&i64, compose::Composed)],
+    ) -> AppResult<Vec<bool>> {
+        campaigns::Entity::update_many()
+            .col_expr(campaigns::Column::UpdatedAt, Expr::value(Utc::now()))
+            .filter(campaigns::Column::Id.eq(self.campaign))
+            .exec(txn)
+            .await?;
+        Ok(vec![true; slice.len()])
+    }
 }
 
 /// The scheduled task: launches every campaign whose time has come.

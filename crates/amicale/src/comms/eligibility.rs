@@ -1,14 +1,14 @@
 //! Consent and eligibility: one function decides, for a recipient and a
-//! channel, whether a message may go and, if not, why. Every way to send
-//! (campaign, person page, event page, automatic rule, mailing) asks it, so
-//! the "N of M will receive it" of each screen and what the workers are
-//! given always agree.
+//! channel, whether a message may go and, if not, why. [`crate::compose`]
+//! asks it for every send and every preview (campaign, person page, event
+//! page, automatic rule, file), so the "N of M will receive it" of each
+//! screen and what the workers are given always agree.
 
 use std::collections::{HashMap, HashSet};
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use crate::comms::context::{self, PersonData};
+use crate::comms::context::PersonData;
 use crate::error::AppResult;
 use amicale_delivery::suppressions::normalise;
 use amicale_kernel::SendChannel;
@@ -146,12 +146,6 @@ pub fn decide(f: &Facts, channel: SendChannel, category: Category) -> Result<Str
     Ok(address)
 }
 
-/// The facts of many persons in a few queries (chunks of 500 ids).
-pub async fn facts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> AppResult<HashMap<i64, Facts>> {
-    let data = context::people(db, ids).await?;
-    facts_of(db, &data).await
-}
-
 /// The facts of persons whose record the sender already loaded for the
 /// merge data: only suppressions and unsubscriptions are read here.
 pub async fn facts_of<C: ConnectionTrait>(
@@ -222,43 +216,27 @@ async fn address_facts<C: ConnectionTrait>(
     Ok((bounced, unsub))
 }
 
-/// The same decision for recipients known only by their e-mail address (a
-/// CSV file, a partner's list): those who unsubscribed from `category` or
-/// whose address is suppressed, with the reason. The others may receive it.
-pub async fn excluded_addresses<C: ConnectionTrait>(
+/// The facts of recipients known only by their e-mail address (a CSV file,
+/// a partner's list), by address: whether they unsubscribed and whether the
+/// address is suppressed; nothing else is known, so nothing else decides.
+pub async fn facts_of_addresses<C: ConnectionTrait>(
     db: &C,
     addresses: &[String],
-    category: Category,
-) -> AppResult<HashMap<String, Exclusion>> {
+) -> AppResult<HashMap<String, Facts>> {
     let keys: Vec<String> = addresses.iter().map(|a| normalise(a)).collect();
     let (bounced, unsub) = address_facts(db, &keys).await?;
-    let mut out = HashMap::new();
-    for (address, key) in addresses.iter().zip(&keys) {
-        let facts = Facts {
-            email: Some((address.clone(), true)),
-            unsubscribed: unsub.get(key).cloned().unwrap_or_default(),
-            hard_bounced: bounced.contains(key),
-            ..Default::default()
-        };
-        if let Err(why) = decide(&facts, SendChannel::Email, category) {
-            out.insert(address.clone(), why);
-        }
-    }
-    Ok(out)
-}
-
-/// Decides for each of `ids` (in order); a person who no longer exists is
-/// left out.
-pub async fn check<C: ConnectionTrait>(
-    db: &C,
-    ids: &[i64],
-    channel: SendChannel,
-    category: Category,
-) -> AppResult<Vec<(i64, Result<String, Exclusion>)>> {
-    let facts = facts(db, ids).await?;
-    Ok(ids
+    Ok(addresses
         .iter()
-        .filter_map(|id| facts.get(id).map(|f| (*id, decide(f, channel, category))))
+        .zip(&keys)
+        .map(|(address, key)| {
+            let facts = Facts {
+                email: Some((address.clone(), true)),
+                unsubscribed: unsub.get(key).cloned().unwrap_or_default(),
+                hard_bounced: bounced.contains(key),
+                ..Default::default()
+            };
+            (address.clone(), facts)
+        })
         .collect())
 }
 

@@ -2,6 +2,7 @@
 //! rules, history and tracking as the sending issues add them.
 
 pub mod campaign_pages;
+pub mod campaign_service;
 pub mod campaigns;
 pub mod context;
 pub mod direct;

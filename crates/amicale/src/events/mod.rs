@@ -2,6 +2,7 @@
 //! members' registrations and calendars, and the automatic rules
 //! that send reminders relative to event dates.
 
+pub mod audience;
 pub mod ics;
 pub mod member;
 pub mod model;

@@ -9,30 +9,32 @@
 //! run, a second node or a restart mid-batch finds the claims and sends
 //! nothing again; a crash before commit leaves neither claim nor message.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait, TryInsertResult,
 };
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::comms::context;
-use crate::comms::eligibility::{self, Category, Exclusion};
+use crate::comms::eligibility::Category;
 use crate::comms::templates::store as templates;
+use crate::compose;
 use crate::error::{AppError, AppResult};
+use crate::events::audience::{EventCache, Participants};
 use crate::events::model::Offset;
-use amicale_delivery::outbox::{Origin, State};
+use crate::people::scope::visible_among;
+use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_delivery::templates::model::TemplateKind;
+use amicale_delivery::templates::render;
 use amicale_kernel::Locale;
 use amicale_kernel::SendChannel;
-use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{
-    event_facilitators, events, outbox, participations, programmes, rule_deliveries, rules,
-    template_versions, templates as template_rows, users,
+    events, participations, rule_deliveries, rules, template_versions, templates as template_rows,
+    users,
 };
 
 /// A rule as entered, every value parsed.
@@ -190,7 +192,8 @@ impl Candidates {
                 all.push(e);
             }
         }
-        cache.load_events(state, &all).await?;
+        let ids: Vec<i64> = all.iter().map(|e| e.id).collect();
+        cache.load_events(state, &ids).await?;
         Ok(Candidates { by_day })
     }
 }
@@ -260,22 +263,18 @@ pub struct Planned {
     pub locale: Locale,
 }
 
-/// What one rule would send on `day`, without writing anything. Events
-/// whose start is before `now` are left out for offsets ≤ 0: a reminder is
-/// not sent after the event it announces (after downtime, say).
-#[allow(clippy::too_many_arguments)]
-pub async fn plan_rule(
+/// The events a rule looks at on `day`, their registered participations
+/// the rule reaches, and those an earlier run already served. Events whose
+/// start is before `now` are left out for offsets ≤ 0: a reminder is not
+/// sent after the event it announces (after downtime, say).
+async fn reach(
     state: &AppState,
-    cache: &mut EventCache,
+    cache: &EventCache,
     cands: &Candidates,
     r: &rules::Model,
-    t: &template_rows::Model,
-    channel: SendChannel,
     day: NaiveDate,
     now: DateTime<Utc>,
-    skip_done: bool,
-) -> AppResult<(Vec<Planned>, usize)> {
-    let db = &state.db;
+) -> AppResult<(Vec<events::Model>, Vec<participations::Model>, HashSet<i64>)> {
     let mut evs: Vec<events::Model> = cands
         .by_day
         .get(&event_day(r, day))
@@ -287,17 +286,14 @@ pub async fn plan_rule(
     if r.offset_days <= 0 {
         evs.retain(|e| e.starts_at >= now);
     }
-    if evs.is_empty() {
-        return Ok((Vec::new(), 0));
-    }
-    let mut parts: Vec<participations::Model> = evs
+    let parts: Vec<participations::Model> = evs
         .iter()
         .flat_map(|e| cache.registered(e.id))
         .filter(|p| participation_matches(r, p))
         .cloned()
         .collect();
     let ev_ids: Vec<i64> = evs.iter().map(|e| e.id).collect();
-    let mut done = std::collections::HashSet::new();
+    let mut done = HashSet::new();
     for chunk in ev_ids.chunks(500) {
         done.extend(
             rule_deliveries::Entity::find()
@@ -306,293 +302,113 @@ pub async fn plan_rule(
                 .filter(rule_deliveries::Column::RuleId.eq(r.id))
                 .filter(rule_deliveries::Column::EventId.is_in(chunk.iter().copied()))
                 .into_tuple::<i64>()
-                .all(db)
+                .all(&state.db)
                 .await?,
         );
     }
-    let before = parts.len();
-    if skip_done {
-        parts.retain(|p| !done.contains(&p.id));
-    }
-    let skipped = before - parts.len();
-    let version = crate::comms::templates::store::current_version(&state.db, t).await?;
-    let roots = context::roots_of(state, TemplateKind::of(t), &version);
-    if parts.is_empty() {
-        return Ok((Vec::new(), skipped));
-    }
-    let lists = roots.as_ref().is_none_or(|r| r.contains("participants"));
-    cache.prepare(state, &evs, &parts, lists).await?;
-    let mut by_event: HashMap<i64, Vec<participations::Model>> = HashMap::new();
-    for p in parts {
-        by_event.entry(p.event_id).or_default().push(p);
-    }
-    let mut out = Vec::new();
-    for e in &evs {
-        let Some(ps) = by_event.remove(&e.id) else {
-            continue;
-        };
-        for b in cache.build(
-            state,
-            e,
-            &ps,
-            channel,
-            Category::Events,
-            None,
-            roots.as_ref(),
-        ) {
-            out.push(Planned {
-                rule: r.id,
-                rule_name: r.name.clone(),
-                template: t.id,
-                template_name: t.name.clone(),
-                participation: b.participation,
-                event: e.id,
-                event_title: e.title.clone(),
-                person: b.person,
-                recipient: b.name,
-                address: b.decision.as_ref().ok().cloned(),
-                channel: channel.as_str().into(),
-                excluded: b.decision.err().map(|x| x.as_str()),
-                already: done.contains(&b.participation),
-                merge_data: b.merge_data,
-                locale: b.locale,
-            });
-        }
-    }
-    Ok((out, skipped))
+    Ok((evs, parts, done))
 }
 
-/// One participant's message of an event-triggered send: the decision
-/// and the merge data of every namespace.
-pub struct Built {
-    pub participation: i64,
-    pub person: i64,
-    pub name: String,
-    pub decision: Result<String, Exclusion>,
-    pub merge_data: Value,
-    pub locale: Locale,
-}
-
-/// What building event-triggered messages reads, loaded in bulk and kept
-/// across the rules of one run (many rules look at the same events and
-/// participants).
-#[derive(Default)]
-pub struct EventCache {
-    programmes: Option<HashMap<i64, String>>,
-    people: HashMap<i64, context::PersonData>,
-    facts: HashMap<i64, eligibility::Facts>,
-    /// Registered (not waiting) participations of each event.
-    everyone: HashMap<i64, Vec<participations::Model>>,
-    facilitator: HashMap<i64, Option<users::Model>>,
-    event_maps: HashMap<(i64, Locale), serde_json::Map<String, Value>>,
-    lists: HashMap<(i64, Locale), Vec<Value>>,
-}
-
-impl EventCache {
-    /// Loads what [`EventCache::build`] needs for these events and persons;
-    /// with `lists`, every registered participant too (for templates that
-    /// loop over `participants`).
-    pub async fn prepare(
-        &mut self,
-        state: &AppState,
-        evs: &[events::Model],
-        parts: &[participations::Model],
-        lists: bool,
-    ) -> AppResult<()> {
-        let db = &state.db;
-        if self.programmes.is_none() {
-            self.programmes = Some(
-                programmes::Entity::find()
-                    .all(db)
-                    .await?
-                    .into_iter()
-                    .map(|p| (p.id, p.name))
-                    .collect(),
-            );
-        }
-        self.load_events(state, evs).await?;
-        let everyone: Vec<&participations::Model> = if lists {
-            evs.iter()
-                .filter_map(|e| self.everyone.get(&e.id))
-                .flatten()
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut need: Vec<i64> = everyone
-            .into_iter()
-            .chain(parts.iter())
-            .map(|p| p.person_id)
-            .filter(|id| !self.people.contains_key(id))
-            .collect();
-        need.sort_unstable();
-        need.dedup();
-        if !need.is_empty() {
-            let data = context::people(db, &need).await?;
-            self.facts.extend(eligibility::facts_of(db, &data).await?);
-            self.people.extend(data);
-        }
-        Ok(())
-    }
-
-    /// The registered participations of an event loaded by
-    /// [`EventCache::load_events`].
-    pub fn registered(&self, event: i64) -> &[participations::Model] {
-        self.everyone.get(&event).map(Vec::as_slice).unwrap_or(&[])
-    }
-
-    /// Loads the registered participations and the facilitator of events
-    /// not loaded yet.
-    pub async fn load_events(&mut self, state: &AppState, evs: &[events::Model]) -> AppResult<()> {
-        let db = &state.db;
-        let fresh: Vec<i64> = evs
-            .iter()
-            .map(|e| e.id)
-            .filter(|id| !self.everyone.contains_key(id))
-            .collect();
-        for chunk in fresh.chunks(500) {
-            for id in chunk {
-                self.everyone.insert(*id, Vec::new());
-                self.facilitator.insert(*id, None);
-            }
-            for r in participations::Entity::find()
-                .filter(participations::Column::EventId.is_in(chunk.iter().copied()))
-                .filter(participations::Column::Waiting.eq(false))
-                .order_by_asc(participations::Column::Id)
-                .all(db)
-                .await?
-            {
-                if let Some(v) = self.everyone.get_mut(&r.event_id) {
-                    v.push(r);
-                }
-            }
-            let links = event_facilitators::Entity::find()
-                .filter(event_facilitators::Column::EventId.is_in(chunk.iter().copied()))
-                .all(db)
-                .await?;
-            if !links.is_empty() {
-                let ids: Vec<i64> = links.iter().map(|l| l.user_id).collect();
-                let mut staff: Vec<users::Model> = users::Entity::find()
-                    .filter(users::Column::Id.is_in(ids))
-                    .all(db)
-                    .await?;
-                // The first by name, as the event page lists them.
-                staff.sort_by(|a, b| a.display_name.cmp(&b.display_name));
-                for u in staff {
-                    for l in links.iter().filter(|l| l.user_id == u.id) {
-                        let slot = self.facilitator.entry(l.event_id).or_insert(None);
-                        if slot.is_none() {
-                            *slot = Some(u.clone());
-                        }
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Builds the messages of `e` for `parts` (loaded by
-    /// [`EventCache::prepare`]): `event.*`, `participant.*` (and `person.*`,
-    /// the same person), the `participants` loop over everyone registered,
-    /// the network, the sender and the signed unsubscribe link; only the
-    /// names in `roots` are kept when given.
-    #[allow(clippy::too_many_arguments)]
-    pub fn build(
-        &mut self,
-        state: &AppState,
-        e: &events::Model,
-        parts: &[participations::Model],
-        channel: SendChannel,
-        category: Category,
-        sender: Option<&users::Model>,
-        roots: Option<&BTreeSet<String>>,
-    ) -> Vec<Built> {
-        let wants = |name: &str| roots.is_none_or(|r| r.contains(name));
-        let mut out = Vec::with_capacity(parts.len());
-        for p in parts {
-            let Some(d) = self.people.get(&p.person_id) else {
-                continue;
-            };
-            let l = d.locale.unwrap_or(state.default_locale);
-            let decision = match self.facts.get(&p.person_id) {
-                Some(f) => eligibility::decide(f, channel, category),
-                None => Err(Exclusion::Deactivated),
-            };
-            let mut root = context::common(state, sender);
-            if wants("event") {
-                let programmes = self.programmes.get_or_insert_with(HashMap::new);
-                let facilitator = self.facilitator.get(&e.id).cloned().flatten();
-                let map = self.event_maps.entry((e.id, l)).or_insert_with(|| {
-                    let programme = e
-                        .programme_id
-                        .and_then(|i| programmes.get(&i))
-                        .map(String::as_str)
-                        .unwrap_or("");
-                    context::event_map(state, e, programme, facilitator.as_ref(), l)
-                });
-                root.insert("event".into(), Value::Object(map.clone()));
-            }
-            if wants("participants") {
-                let (people, everyone) = (&self.people, &self.everyone);
-                let list = self.lists.entry((e.id, l)).or_insert_with(|| {
-                    everyone
-                        .get(&e.id)
-                        .into_iter()
-                        .flatten()
-                        .filter_map(|x| {
-                            people
-                                .get(&x.person_id)
-                                .map(|od| Value::Object(context::participant_values(od, x, l)))
-                        })
-                        .collect()
-                });
-                root.insert("participants".into(), Value::Array(list.clone()));
-            }
-            if let Some(Value::Object(pn)) = root.get_mut("person") {
-                d.fill(pn);
-            }
-            root.insert(
-                "participant".into(),
-                Value::Object(context::participant_values(d, p, l)),
-            );
-            if let Ok(address) = &decision {
-                root.insert(
-                    "unsubscribe_url".into(),
-                    Value::from(context::unsubscribe_url(state, address, category)),
-                );
-            }
-            context::prune(&mut root, roots);
-            out.push(Built {
-                participation: p.id,
-                person: p.person_id,
-                name: d
-                    .person
-                    .as_ref()
-                    .map(|x| format!("{} {}", x.first_name, x.last_name))
-                    .unwrap_or_default(),
-                decision,
-                merge_data: Value::Object(root),
-                locale: l,
-            });
-        }
-        out
-    }
-}
-
-/// The messages of one event for the given participations (the event page).
-pub async fn build_for_event(
-    state: &AppState,
-    e: &events::Model,
-    parts: &[participations::Model],
+/// The letter of a rule: its template's current version, signed by the
+/// network, each message on its own (claimed, not part of a send).
+fn letter<'a>(
+    l: &Loaded,
     channel: SendChannel,
-    category: Category,
-    sender: Option<&users::Model>,
-) -> AppResult<Vec<Built>> {
-    let mut cache = EventCache::default();
-    cache
-        .prepare(state, std::slice::from_ref(e), parts, true)
-        .await?;
-    Ok(cache.build(state, e, parts, channel, category, sender, None))
+    version: &'a template_versions::Model,
+) -> compose::Letter<'a> {
+    let mut letter = compose::Letter::new(
+        l.rule.name.clone(),
+        Origin::Rule,
+        Some(l.rule.id),
+        channel,
+        &l.template,
+        version,
+    );
+    letter.row = compose::SendRow::Absent;
+    letter
+}
+
+/// One rule's participants of one day, claimed as they are queued.
+struct RuleRun<'a, 'c> {
+    rule: &'a rules::Model,
+    day: NaiveDate,
+    participants: Participants<'c>,
+}
+
+impl compose::Audience for RuleRun<'_, '_> {
+    type Member = participations::Model;
+
+    /// Participations claimed and queued per transaction: large enough that
+    /// commits do not dominate (each one waits for the disk on PostgreSQL).
+    const SLICE: usize = 2000;
+
+    fn category(&self) -> Category {
+        Category::Events
+    }
+
+    async fn members(&mut self, state: &AppState) -> AppResult<Vec<participations::Model>> {
+        self.participants.members(state).await
+    }
+
+    async fn prepare(
+        &mut self,
+        state: &AppState,
+        slice: &[participations::Model],
+        wants: compose::Wants<'_>,
+    ) -> AppResult<()> {
+        self.participants.prepare(state, slice, wants).await
+    }
+
+    fn recipient(&self, p: &participations::Model) -> Option<compose::Recipient<'_>> {
+        self.participants.recipient(p)
+    }
+
+    fn fill(
+        &self,
+        state: &AppState,
+        p: &participations::Model,
+        l: Locale,
+        root: &mut serde_json::Map<String, Value>,
+        wants: compose::Wants<'_>,
+    ) {
+        self.participants.fill(state, p, l, root, wants)
+    }
+
+    /// Claims every participation of the slice, the excluded with their
+    /// reason (`ON CONFLICT DO NOTHING RETURNING`): only those this run
+    /// claimed are queued.
+    async fn claim(
+        &mut self,
+        txn: &sea_orm::DatabaseTransaction,
+        slice: &[(&participations::Model, compose::Composed)],
+    ) -> AppResult<Vec<bool>> {
+        if slice.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = Utc::now();
+        let day = self.day.format("%Y-%m-%d").to_string();
+        let claims = slice.iter().map(|(p, c)| rule_deliveries::ActiveModel {
+            id: NotSet,
+            rule_id: Set(self.rule.id),
+            participation_id: Set(p.id),
+            event_id: Set(p.event_id),
+            person_id: Set(p.person_id),
+            day: Set(day.clone()),
+            excluded: Set(c.decision.as_ref().err().map(|e| e.as_str().to_owned())),
+            created_at: Set(now),
+        });
+        let claimed: HashSet<i64> = match rule_deliveries::Entity::insert_many(claims)
+            .on_conflict_do_nothing()
+            .exec_with_returning_many(txn)
+            .await?
+        {
+            TryInsertResult::Inserted(rows) => {
+                rows.into_iter().map(|c| c.participation_id).collect()
+            }
+            TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
+        };
+        Ok(slice.iter().map(|(p, _)| claimed.contains(&p.id)).collect())
+    }
 }
 
 /// A rule with its template, or why it cannot send.
@@ -648,23 +464,39 @@ pub async fn dry_run(
     let refs: Vec<&rules::Model> = loaded.iter().map(|l| &l.rule).collect();
     let cands = Candidates::load(state, &mut cache, &refs, day).await?;
     for l in loaded {
-        match l.usable {
-            Ok(ch) => out.extend(
-                plan_rule(
-                    state,
-                    &mut cache,
-                    &cands,
-                    &l.rule,
-                    &l.template,
-                    ch,
-                    day,
-                    now,
-                    false,
-                )
-                .await?
-                .0,
-            ),
-            Err(why) => skipped.push((l.rule, l.template.name, why)),
+        let channel = match l.usable {
+            Ok(ch) => ch,
+            Err(why) => {
+                skipped.push((l.rule, l.template.name, why));
+                continue;
+            }
+        };
+        let (evs, parts, done) = reach(state, &cache, &cands, &l.rule, day, now).await?;
+        if parts.is_empty() {
+            continue;
+        }
+        let titles: HashMap<i64, String> = evs.iter().map(|e| (e.id, e.title.clone())).collect();
+        let version = templates::current_version(&state.db, &l.template).await?;
+        let letter = letter(&l, channel, &version);
+        let mut audience = Participants::new(&mut cache, evs, parts);
+        for (p, c) in compose::plan(state, &mut audience, &letter).await? {
+            out.push(Planned {
+                rule: l.rule.id,
+                rule_name: l.rule.name.clone(),
+                template: l.template.id,
+                template_name: l.template.name.clone(),
+                participation: p.id,
+                event: p.event_id,
+                event_title: titles.get(&p.event_id).cloned().unwrap_or_default(),
+                person: p.person_id,
+                recipient: c.name,
+                address: c.decision.as_ref().ok().cloned(),
+                channel: channel.as_str().into(),
+                excluded: c.decision.err().map(|x| x.as_str()),
+                already: done.contains(&p.id),
+                merge_data: c.merge_data,
+                locale: c.locale,
+            });
         }
     }
     Ok((out, skipped))
@@ -680,21 +512,14 @@ pub struct RunSummary {
     pub skipped_rules: usize,
 }
 
-/// Participations claimed and queued per transaction: large enough that
-/// commits do not dominate (each one waits for the disk on PostgreSQL).
-const CHUNK: usize = 2000;
-/// Outbox rows per INSERT statement.
-const INSERT_ROWS: usize = 500;
-
 /// Runs every active rule for `day`: claims and messages commit together,
-/// a chunk of participations at a time.
+/// a slice of participations at a time.
 pub async fn run_day(
     state: &AppState,
     day: NaiveDate,
     now: DateTime<Utc>,
 ) -> AppResult<RunSummary> {
     let mut sum = RunSummary::default();
-    let mail_domain = state.mail_from.email.domain().to_owned();
     let mut cache = EventCache::default();
     let loaded = load_all(&state.db, true).await?;
     let refs: Vec<&rules::Model> = loaded
@@ -703,7 +528,7 @@ pub async fn run_day(
         .map(|l| &l.rule)
         .collect();
     let cands = Candidates::load(state, &mut cache, &refs, day).await?;
-    for l in loaded {
+    for l in &loaded {
         let channel = match l.usable {
             Ok(c) => c,
             Err(why) => {
@@ -717,167 +542,49 @@ pub async fn run_day(
             }
         };
         sum.rules += 1;
-        let (fresh, already) = plan_rule(
-            state,
-            &mut cache,
-            &cands,
-            &l.rule,
-            &l.template,
-            channel,
-            day,
-            now,
-            true,
-        )
-        .await?;
-        sum.already += already;
+        let (evs, parts, done) = reach(state, &cache, &cands, &l.rule, day, now).await?;
+        let reached = parts.len();
+        let fresh: Vec<participations::Model> = parts
+            .into_iter()
+            .filter(|p| !done.contains(&p.id))
+            .collect();
+        sum.already += reached - fresh.len();
         if fresh.is_empty() {
             continue;
         }
         let version = templates::current_version(&state.db, &l.template).await?;
-        let mut pricer = if channel.is_email() {
-            None
-        } else {
-            amicale_delivery::sms::pricing::Pricer::new(state).await?
+        let letter = letter(l, channel, &version);
+        let mut run = RuleRun {
+            rule: &l.rule,
+            day,
+            participants: Participants::new(&mut cache, evs, fresh),
         };
-        for chunk in fresh.chunks(CHUNK) {
-            let done = commit_chunk(
-                state,
-                &l.rule,
-                &version,
-                channel,
-                pricer.as_mut(),
-                day,
-                chunk,
-                &mail_domain,
-            )
-            .await;
-            match done {
-                Ok((q, e)) => {
-                    sum.queued += q;
-                    sum.excluded += e;
-                }
-                // Nothing of this chunk was claimed: a run after a new
-                // package can still send it.
-                Err(AppError::SmsCredit { needed, remaining }) => {
-                    tracing::warn!(
-                        rule = l.rule.id,
-                        reason = Skip::SmsCredit.as_str(),
-                        needed,
-                        remaining,
-                        "automatic rule stopped"
-                    );
-                    sum.skipped_rules += 1;
-                    break;
-                }
-                Err(e) => return Err(e),
+        match compose::send(state, &mut run, &letter).await {
+            Ok(done) => {
+                sum.queued += done.queued;
+                sum.excluded += done.excluded;
             }
+            // The slice that could not be paid was not claimed: a run after
+            // a new package can still send it.
+            Err(compose::Halted {
+                error: AppError::SmsCredit { needed, remaining },
+                done,
+            }) => {
+                sum.queued += done.queued;
+                sum.excluded += done.excluded;
+                tracing::warn!(
+                    rule = l.rule.id,
+                    reason = Skip::SmsCredit.as_str(),
+                    needed,
+                    remaining,
+                    "automatic rule stopped"
+                );
+                sum.skipped_rules += 1;
+            }
+            Err(halted) => return Err(halted.error),
         }
-    }
-    if sum.queued > 0 {
-        state.outbox_wakeup.notify_waiters();
     }
     Ok(sum)
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn commit_chunk(
-    state: &AppState,
-    rule: &rules::Model,
-    version: &template_versions::Model,
-    channel: SendChannel,
-    mut pricer: Option<&mut amicale_delivery::sms::pricing::Pricer>,
-    day: NaiveDate,
-    chunk: &[Planned],
-    mail_domain: &str,
-) -> AppResult<(usize, usize)> {
-    // Segments are counted before the transaction: rendering is CPU work.
-    let mut segments = HashMap::new();
-    if let Some(p) = pricer.as_mut() {
-        for pl in chunk
-            .iter()
-            .filter(|pl| pl.excluded.is_none() && !pl.already)
-        {
-            let n = p
-                .segments(state, version.id, &pl.merge_data, pl.locale)
-                .await?;
-            segments.insert(pl.participation, n);
-        }
-    }
-    let now = Utc::now();
-    let day_s = day.format("%Y-%m-%d").to_string();
-    let txn = state.db.begin().await?;
-    let claims = chunk.iter().map(|p| rule_deliveries::ActiveModel {
-        id: NotSet,
-        rule_id: Set(rule.id),
-        participation_id: Set(p.participation),
-        event_id: Set(p.event),
-        person_id: Set(p.person),
-        day: Set(day_s.clone()),
-        excluded: Set(p.excluded.map(str::to_owned)),
-        created_at: Set(now),
-    });
-    let claimed: Vec<rule_deliveries::Model> = match rule_deliveries::Entity::insert_many(claims)
-        .on_conflict_do_nothing()
-        .exec_with_returning_many(&txn)
-        .await?
-    {
-        TryInsertResult::Inserted(rows) => rows,
-        TryInsertResult::Conflicted | TryInsertResult::Empty => Vec::new(),
-    };
-    let mine: std::collections::HashSet<i64> = claimed
-        .iter()
-        .filter(|c| c.excluded.is_none())
-        .map(|c| c.participation_id)
-        .collect();
-    let excluded = claimed.len() - mine.len();
-    if !channel.is_email() {
-        let needed = mine
-            .iter()
-            .map(|p| segments.get(p).copied().unwrap_or(1) as i64)
-            .sum();
-        amicale_delivery::sms::credit::ensure(&txn, needed).await?;
-    }
-    let rows: Vec<outbox::ActiveModel> = chunk
-        .iter()
-        .filter(|p| mine.contains(&p.participation))
-        .filter_map(|p| {
-            Some(outbox::ActiveModel {
-                channel: Set(channel.outbox().as_str().into()),
-                segments: Set(segments.get(&p.participation).copied()),
-                recipient: Set(p.address.clone()?),
-                subject: Set(String::new()),
-                body_text: Set(String::new()),
-                body_html: Set(None),
-                origin: Set(Origin::Rule.as_str().into()),
-                origin_id: Set(Some(rule.id)),
-                state: Set(State::Queued.as_str().into()),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
-                created_at: Set(now),
-                updated_at: Set(now),
-                template_version_id: Set(Some(version.id)),
-                merge_data: Set(Some(p.merge_data.to_string())),
-                locale: Set(Some(p.locale.code().to_owned())),
-                person_id: Set(Some(p.person)),
-                event_id: Set(Some(p.event)),
-                ..Default::default()
-            })
-        })
-        .collect();
-    let queued = rows.len();
-    if !rows.is_empty() {
-        // Several statements: SQLite takes at most 32,766 parameters each.
-        let mut rows = rows.into_iter().peekable();
-        while rows.peek().is_some() {
-            outbox::Entity::insert_many(rows.by_ref().take(INSERT_ROWS))
-                .exec_without_returning(&txn)
-                .await?;
-        }
-        templates::freeze(&txn, version.id).await?;
-    }
-    txn.commit().await?;
-    Ok((queued, excluded))
 }
 
 /// The scheduled task: the slot's day in the network zone.
@@ -895,4 +602,135 @@ pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<rules::Model> {
         .one(db)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// Every rule, by name.
+pub async fn all_by_name(db: &DatabaseConnection) -> AppResult<Vec<rules::Model>> {
+    Ok(rules::Entity::find()
+        .order_by_asc(rules::Column::Name)
+        .all(db)
+        .await?)
+}
+
+pub async fn delete(db: &DatabaseConnection, id: i64) -> AppResult<()> {
+    rules::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// The template a rule form names, if it exists.
+pub async fn template(db: &DatabaseConnection, id: i64) -> AppResult<Option<template_rows::Model>> {
+    Ok(template_rows::Entity::find_by_id(id).one(db).await?)
+}
+
+/// One recipient of the test page, with the message as they would get it.
+pub struct TestRow {
+    pub planned: Planned,
+    pub subject: String,
+    pub text: String,
+    pub error: Option<String>,
+}
+
+/// The message a planned line would send, or why it does not render.
+async fn rendered(
+    state: &AppState,
+    planned: &Planned,
+) -> AppResult<Result<render::Rendered, String>> {
+    let (t, v) = templates::get(&state.db, planned.template).await?;
+    Ok(render::render(
+        state,
+        TemplateKind::of(&t),
+        &render::variant_for(&v, planned.locale),
+        &planned.merge_data,
+        planned.locale,
+    )
+    .map_err(|e| e.to_string()))
+}
+
+/// The test page: the dry run of `day` (of one rule, or of every active
+/// one) for the persons within `reach`, the first 200 messages rendered;
+/// and the rules that cannot send.
+pub async fn test(
+    state: &AppState,
+    day: NaiveDate,
+    now: DateTime<Utc>,
+    only_rule: Option<i64>,
+    reach: &Condition,
+) -> AppResult<(Vec<TestRow>, Vec<(rules::Model, String, Skip)>)> {
+    let (planned, skipped) = dry_run(state, day, now, only_rule).await?;
+    let seen = visible_among(&state.db, reach, planned.iter().map(|x| x.person)).await?;
+    let mut rows = Vec::new();
+    // A preview of the first 200 is enough to check the wording.
+    for pl in planned
+        .into_iter()
+        .filter(|x| seen.contains(&x.person))
+        .take(200)
+    {
+        rows.push(match rendered(state, &pl).await? {
+            Ok(m) => TestRow {
+                planned: pl,
+                subject: m.subject,
+                text: m.text,
+                error: None,
+            },
+            Err(e) => TestRow {
+                planned: pl,
+                subject: String::new(),
+                text: String::new(),
+                error: Some(e),
+            },
+        });
+    }
+    Ok((rows, skipped))
+}
+
+/// Which line of a day's dry run to send as a test.
+pub struct TestOf {
+    pub day: NaiveDate,
+    pub rule: i64,
+    pub participation: i64,
+}
+
+/// "Send the test to me": the message one participant would get from a
+/// rule, rendered with their data and sent to `to` only, marked as a test.
+/// Testing never mails a real participant (unlike JUNGO2's test button).
+/// Not found when the line is not planned or the participant is out of
+/// `reach`; the render error when the message cannot be rendered.
+pub async fn send_test(
+    state: &AppState,
+    to: &users::Model,
+    reach: &Condition,
+    test: TestOf,
+) -> AppResult<Result<(), String>> {
+    let (planned, _) = dry_run(state, test.day, Utc::now(), Some(test.rule)).await?;
+    let pl = planned
+        .into_iter()
+        .find(|x| x.participation == test.participation)
+        .ok_or(AppError::NotFound)?;
+    if !visible_among(&state.db, reach, [pl.person])
+        .await?
+        .contains(&pl.person)
+    {
+        return Err(AppError::NotFound);
+    }
+    let m = match rendered(state, &pl).await? {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    let txn = state.db.begin().await?;
+    outbox::enqueue(
+        &txn,
+        NewMail {
+            recipient: to.email.clone(),
+            subject: format!("[TEST] {}", m.subject),
+            text: m.text,
+            html: m.html,
+            origin: Origin::Test,
+            origin_id: Some(test.rule),
+        },
+        state.mail_from.email.domain(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.outbox_wakeup.notify_waiters();
+    Ok(Ok(()))
 }

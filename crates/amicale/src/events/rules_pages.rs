@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::app::AppState;
 use crate::comms::templates::store as tstore;
@@ -19,9 +18,7 @@ use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
-use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_delivery::templates::model::{self as tmodel, SendingMode, TemplateKind};
-use amicale_delivery::templates::render;
 use amicale_kernel::SendChannel;
 use amicale_store::entities::{events, programmes, rules, templates};
 
@@ -131,9 +128,7 @@ impl FormTpl<'_> {
 
 /// Templates a rule may use: allowed for automatic sends.
 async fn automatic_templates(state: &AppState) -> AppResult<Vec<templates::Model>> {
-    Ok(templates::Entity::find()
-        .order_by_asc(templates::Column::Name)
-        .all(&state.db)
+    Ok(tstore::list(&state.db, None, None)
         .await?
         .into_iter()
         .filter(|t| {
@@ -247,7 +242,7 @@ async fn parse(
         bad("offset", "rule-err-offset");
     }
     let template = match f.get("template").parse::<i64>() {
-        Ok(tid) => templates::Entity::find_by_id(tid).one(&state.db).await?,
+        Ok(tid) => engine::template(&state.db, tid).await?,
         Err(_) => None,
     };
     match (&template, channel) {
@@ -359,16 +354,8 @@ pub async fn delete(
     _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    rules::Entity::delete_by_id(id).exec(&state.db).await?;
+    engine::delete(&state.db, id).await?;
     Ok(Redirect::to("/admin/rules").into_response())
-}
-
-/// One recipient of the test page, with the message as they would get it.
-pub struct TestRow {
-    pub planned: engine::Planned,
-    pub subject: String,
-    pub text: String,
-    pub error: Option<String>,
 }
 
 #[derive(Template)]
@@ -378,7 +365,7 @@ struct TestTpl<'a> {
     date: String,
     rule: String,
     rules: Vec<rules::Model>,
-    rows: Vec<TestRow>,
+    rows: Vec<engine::TestRow>,
     skipped: Vec<(rules::Model, String, Skip)>,
     notice: Option<String>,
 }
@@ -396,22 +383,6 @@ fn day_of(state: &AppState, s: &str) -> chrono::NaiveDate {
         .unwrap_or_else(|| Utc::now().with_timezone(&state.tz).date_naive())
 }
 
-async fn rendered(
-    state: &AppState,
-    planned: &engine::Planned,
-) -> AppResult<Result<render::Rendered, String>> {
-    let (t, v) = tstore::get(&state.db, planned.template).await?;
-    let kind = TemplateKind::of(&t);
-    Ok(render::render(
-        state,
-        kind,
-        &render::variant_for(&v, planned.locale),
-        &planned.merge_data,
-        planned.locale,
-    )
-    .map_err(|e| e.to_string()))
-}
-
 /// The dry run (the "Test" button): who would receive what on a day, each message
 /// rendered, and who is excluded and why. Nothing is sent.
 pub async fn test(
@@ -424,42 +395,13 @@ pub async fn test(
 ) -> AppResult<Response> {
     let day = day_of(&state, &q.date);
     let only = q.rule.parse::<i64>().ok();
-    let (planned, skipped) = engine::dry_run(&state, day, Utc::now(), only).await?;
     let reach = crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db));
-    let seen =
-        crate::people::scope::visible_among(&state.db, &reach, planned.iter().map(|x| x.person))
-            .await?;
-    let planned: Vec<_> = planned
-        .into_iter()
-        .filter(|x| seen.contains(&x.person))
-        .collect();
-    let mut rows = Vec::with_capacity(planned.len().min(200));
-    // A preview of the first 200 is enough to check the wording.
-    for pl in planned.into_iter().take(200) {
-        let r = rendered(&state, &pl).await?;
-        rows.push(match r {
-            Ok(m) => TestRow {
-                planned: pl,
-                subject: m.subject,
-                text: m.text,
-                error: None,
-            },
-            Err(e) => TestRow {
-                planned: pl,
-                subject: String::new(),
-                text: String::new(),
-                error: Some(e),
-            },
-        });
-    }
+    let (rows, skipped) = engine::test(&state, day, Utc::now(), only, &reach).await?;
     render_page(&TestTpl {
         p: &p,
         date: day.format("%Y-%m-%d").to_string(),
         rule: q.rule,
-        rules: rules::Entity::find()
-            .order_by_asc(rules::Column::Name)
-            .all(&state.db)
-            .await?,
+        rules: engine::all_by_name(&state.db).await?,
         rows,
         skipped,
         notice: (!q.notice.is_empty()).then(|| p.t(&format!("rule-test-notice-{}", q.notice))),
@@ -467,8 +409,7 @@ pub async fn test(
 }
 
 /// "Send the test to me": the message one recipient would get, rendered
-/// with their data and sent to the signed-in user only. Testing never
-/// mails a real participant (unlike JUNGO2's test button).
+/// with their data and sent to the signed-in user only.
 pub async fn test_me(
     State(state): State<AppState>,
     who: Require<ManageSends>,
@@ -481,44 +422,19 @@ pub async fn test_me(
         .get("participation")
         .parse()
         .map_err(|_| AppError::NotFound)?;
-    let (planned, _) = engine::dry_run(&state, day, Utc::now(), Some(rule)).await?;
-    let pl = planned
-        .into_iter()
-        .find(|x| x.participation == participation)
-        .ok_or(AppError::NotFound)?;
     let reach = crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db));
-    if !crate::people::scope::visible_among(&state.db, &reach, [pl.person])
-        .await?
-        .contains(&pl.person)
-    {
-        return Err(AppError::NotFound);
-    }
-    let back = |n: &str| {
-        Redirect::to(&format!(
-            "/admin/rules/test?date={}&rule={rule}&notice={n}",
-            day.format("%Y-%m-%d")
-        ))
-        .into_response()
+    let test = engine::TestOf {
+        day,
+        rule,
+        participation,
     };
-    let m = match rendered(&state, &pl).await? {
-        Ok(m) => m,
-        Err(_) => return Ok(back("render_error")),
+    let notice = match engine::send_test(&state, who.user(), &reach, test).await? {
+        Ok(()) => "sent",
+        Err(_) => "render_error",
     };
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    outbox::enqueue(
-        &txn,
-        NewMail {
-            recipient: who.user().email.clone(),
-            subject: format!("[TEST] {}", m.subject),
-            text: m.text,
-            html: m.html,
-            origin: Origin::Test,
-            origin_id: Some(rule),
-        },
-        state.mail_from.email.domain(),
-    )
-    .await?;
-    txn.commit().await?;
-    state.outbox_wakeup.notify_waiters();
-    Ok(back("sent"))
+    Ok(Redirect::to(&format!(
+        "/admin/rules/test?date={}&rule={rule}&notice={notice}",
+        day.format("%Y-%m-%d")
+    ))
+    .into_response())
 }

@@ -6,6 +6,7 @@ mod support;
 mod auth;
 mod browser;
 mod cli;
+mod compose;
 mod copies;
 mod delivery;
 mod events;
