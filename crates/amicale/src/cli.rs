@@ -600,9 +600,18 @@ async fn print_demo(
     people: usize,
 ) -> AppResult<()> {
     let login = crate::demo::load(db, people).await?;
-    println!("Demo network ready at {base_url}");
-    println!("  administrator e-mail:    {}", login.email);
-    println!("  administrator password:  {}", login.password);
+    // Framed, so it stands out among the migration and server logs.
+    let lines = [
+        format!("Demo network ready at {base_url}"),
+        format!("  administrator e-mail:    {}", login.email),
+        format!("  administrator password:  {}", login.password),
+    ];
+    let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+    println!("\n┌{}┐", "─".repeat(width + 2));
+    for l in &lines {
+        println!("│ {l:<width$} │");
+    }
+    println!("└{}┘\n", "─".repeat(width + 2));
     Ok(())
 }
 

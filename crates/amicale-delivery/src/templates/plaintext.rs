@@ -53,9 +53,20 @@ pub fn from_html(html: &str) -> String {
             .to_ascii_lowercase();
         match (name.as_str(), closing) {
             ("br", _) => out.push('\n'),
-            ("p" | "div" | "h2" | "h3" | "h4" | "blockquote" | "ul" | "ol", true) => {
-                out.push_str("\n\n")
-            }
+            (
+                "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "ul" | "ol"
+                | "table" | "pre",
+                true,
+            ) => out.push_str("\n\n"),
+            // A block that opens after text starts a line of its own: the
+            // editor writes "Mathieu,<div>En tant que…</div>", which must not
+            // read "Mathieu,En tant que…".
+            (
+                "p" | "div" | "h1" | "h2" | "h3" | "h4" | "h5" | "h6" | "blockquote" | "ul" | "ol"
+                | "table" | "tr" | "pre",
+                false,
+            ) if !out.is_empty() && !out.ends_with('\n') => out.push('\n'),
+            ("tr", true) => out.push('\n'),
             ("li", false) => out.push_str("- "),
             ("li", true) => out.push('\n'),
             ("hr", _) => out.push_str("\n----\n"),
@@ -102,6 +113,18 @@ mod tests {
         assert_eq!(
             from_html(html),
             "Bonjour {{ person.first_name }},\n\nAu programme\u{a0}:\n\n- accueil\n- atelier & échanges\n\nInscription (https://amicale.example/e?a=1&b=2)\nÀ bientôt"
+        );
+    }
+
+    #[test]
+    fn a_block_after_text_starts_a_new_line() {
+        assert_eq!(
+            from_html("Mathieu,<div>En tant que membre</div><div>À bientôt</div>"),
+            "Mathieu,\nEn tant que membre\n\nÀ bientôt"
+        );
+        assert_eq!(
+            from_html("<h1>Titre</h1>Texte<p>Suite</p>"),
+            "Titre\n\nTexte\nSuite"
         );
     }
 

@@ -139,6 +139,11 @@ pub const STAFF: &[Section] = &[
         key: "nav-group-settings",
         links: &[
             Link {
+                href: "/admin",
+                key: "nav-admin",
+                allowed: admin,
+            },
+            Link {
                 href: "/admin/users",
                 key: "nav-users",
                 allowed: admin,

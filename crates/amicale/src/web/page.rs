@@ -135,11 +135,21 @@ impl Page {
         assets::url("favicon.svg")
     }
 
-    fn item(&self, link: &nav::Link) -> NavItem {
+    /// The entry the current page belongs to: the longest address of any
+    /// menu that the path is or lies under, so "/admin/people/duplicates"
+    /// lights Duplicates, not also People or the overview.
+    fn current_entry(&self) -> Option<&'static str> {
+        nav::all_links()
+            .map(|l| l.href)
+            .filter(|h| self.active(h))
+            .max_by_key(|h| h.len())
+    }
+
+    fn item(&self, link: &nav::Link, current: Option<&str>) -> NavItem {
         NavItem {
             href: link.href,
             label: self.t(link.key),
-            active: self.active(link.href),
+            active: current == Some(link.href),
         }
     }
 
@@ -148,10 +158,11 @@ impl Page {
         let Some(s) = &self.session else {
             return Vec::new();
         };
+        let current = self.current_entry();
         nav::TOP
             .iter()
             .filter(|l| (l.allowed)(s))
-            .map(|l| self.item(l))
+            .map(|l| self.item(l, current))
             .collect()
     }
 
@@ -161,6 +172,7 @@ impl Page {
         let Some(s) = &self.session else {
             return Vec::new();
         };
+        let current = self.current_entry();
         nav::STAFF
             .iter()
             .map(|sec| NavSection {
@@ -169,7 +181,7 @@ impl Page {
                     .links
                     .iter()
                     .filter(|l| (l.allowed)(s))
-                    .map(|l| self.item(l))
+                    .map(|l| self.item(l, current))
                     .collect(),
             })
             .filter(|sec| !sec.items.is_empty())

@@ -196,7 +196,11 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     assert!(second.status.success());
     let password = stdout(&second)
         .lines()
-        .find_map(|l| l.trim().strip_prefix("administrator password:"))
+        // The login is printed in a frame: "│   administrator password:  … │".
+        .find_map(|l| {
+            l.trim_matches(|c: char| c.is_whitespace() || c == '│')
+                .strip_prefix("administrator password:")
+        })
         .map(|p| p.trim().to_owned())
         .expect("password printed");
 

@@ -82,3 +82,50 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// axe-core's source, for accessibility checks in the browser. npm installs
+/// it under `target/npm` the first time (a test tool, never shipped).
+pub fn axe_source() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/npm");
+    let file = dir.join("node_modules/axe-core/axe.min.js");
+    if !file.exists() {
+        let status = Command::new("npm")
+            .arg("install")
+            .arg("--prefix")
+            .arg(&dir)
+            .args(["--no-save", "--no-audit", "--no-fund", "--silent", "axe-core@4"])
+            .status()
+            .expect("npm runs (Debian package npm)");
+        assert!(status.success(), "npm install axe-core failed");
+    }
+    std::fs::read_to_string(&file).expect("axe-core installed")
+}
+
+/// The serious and critical accessibility violations axe finds on the
+/// current page, one line each: rule and the elements concerned.
+pub async fn axe_violations(c: &Client, axe: &str) -> Vec<String> {
+    // Loaded through WebDriver, which the page's CSP does not govern.
+    c.execute(&format!("{axe}\nreturn true;"), vec![])
+        .await
+        .expect("axe loads");
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { resultTypes: ['violations'] }).then(r => done(
+               r.violations
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')
+                 .map(v => v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', '))
+             ));",
+            vec![],
+        )
+        .await
+        .expect("axe runs");
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
