@@ -255,6 +255,19 @@ fn asked(state: &AppState, p: &Page, form: &FormPairs) -> Result<Asked, &'static
     }))
 }
 
+/// The persons the bulk form names: all matching, or those ticked.
+fn selection_of(form: &FormPairs) -> Selection {
+    match form.get("scope") {
+        "all" => Selection::All,
+        _ => Selection::Posted(
+            form.all("id")
+                .iter()
+                .filter_map(|v| v.parse().ok())
+                .collect(),
+        ),
+    }
+}
+
 pub async fn bulk(
     State(state): State<AppState>,
     who: Require<EditPeople>,
@@ -263,15 +276,7 @@ pub async fn bulk(
 ) -> AppResult<Response> {
     let criteria = criteria_of(&form);
     let back = format!("/admin/people?{}", serde_urlencoded_criteria(&criteria));
-    let selection = match form.get("scope") {
-        "all" => Selection::All,
-        _ => Selection::Posted(
-            form.all("id")
-                .iter()
-                .filter_map(|v| v.parse().ok())
-                .collect(),
-        ),
-    };
+    let selection = selection_of(&form);
     let Some(ids) = service::targets(&state, &who.0, &criteria, selection).await? else {
         return Ok(Redirect::to(&back).into_response());
     };
