@@ -30,9 +30,9 @@ use crate::app::AppState;
 
 pub fn router() -> Router<AppState> {
     followup::router()
-        .route("/directory", get(directory::directory))
-        .route("/directory/{id}", get(directory::profile))
-        .route("/admin/people", get(crm::list))
+        .route("/directory", get(directory::pages::directory))
+        .route("/directory/{id}", get(directory::pages::profile))
+        .route("/admin/people", get(crm::pages::list))
         .route(
             "/admin/people/new",
             get(person::new_form).post(person::create),
@@ -50,11 +50,17 @@ pub fn router() -> Router<AppState> {
         .route("/admin/people/import/{id}", post(import_pages::confirm))
         .route(
             "/admin/groups",
-            get(lists::groups_list).post(lists::group_create),
+            get(lists::pages::groups_list).post(lists::pages::group_create),
         )
-        .route("/admin/groups/{id}/delete", post(lists::group_delete))
-        .route("/lists", get(lists::lists).post(lists::list_create))
-        .route("/lists/{id}", get(lists::list_show))
+        .route(
+            "/admin/groups/{id}/delete",
+            post(lists::pages::group_delete),
+        )
+        .route(
+            "/lists",
+            get(lists::pages::lists).post(lists::pages::list_create),
+        )
+        .route("/lists/{id}", get(lists::pages::list_show))
         .route("/admin/people/duplicates", get(duplicates::list))
         .route(
             "/admin/people/duplicates/merge",
@@ -66,35 +72,41 @@ pub fn router() -> Router<AppState> {
         )
         .route("/admin/people/{id}/photo/delete", post(photos::remove))
         .route("/people/{id}/photo", get(photos::show))
-        .route("/admin/people/columns", post(crm::save_columns))
-        .route("/admin/people/bulk", post(crm::bulk))
-        .route("/admin/people/export", get(crm::export))
-        .route("/admin/jobs/{id}", get(crm::job))
+        .route("/admin/people/columns", post(crm::pages::save_columns))
+        .route("/admin/people/bulk", post(crm::pages::bulk))
+        .route("/admin/people/export", get(crm::pages::export))
+        .route("/admin/jobs/{id}", get(crm::pages::job))
         .route(
             "/invitation/{token}",
-            get(accounts::invitation_form).post(accounts::finish),
+            get(accounts::pages::invitation_form).post(accounts::pages::finish),
         )
         .route(
             "/invitation/{token}/stop",
-            get(accounts::stop_form).post(accounts::stop),
+            get(accounts::pages::stop_form).post(accounts::pages::stop),
         )
         .route(
             "/register",
-            get(registration::form).post(registration::submit),
+            get(registration::pages::form).post(registration::pages::submit),
         )
         .route(
             "/register/confirm/{token}",
-            get(registration::confirm_form).post(registration::confirm),
+            get(registration::pages::confirm_form).post(registration::pages::confirm),
         )
-        .route("/admin/registrations", get(registration::queue))
-        .route("/admin/registrations/{id}", post(registration::decide))
+        .route("/admin/registrations", get(registration::pages::queue))
+        .route(
+            "/admin/registrations/{id}",
+            post(registration::pages::decide),
+        )
         .route(
             "/account/email",
-            get(accounts::email_form).post(accounts::email_request),
+            get(accounts::pages::email_form).post(accounts::pages::email_request),
         )
-        .route("/account/email/{token}", get(accounts::email_confirm))
+        .route(
+            "/account/email/{token}",
+            get(accounts::pages::email_confirm),
+        )
         .route(
             "/account/deactivate",
-            get(accounts::deactivate_form).post(accounts::deactivate),
+            get(accounts::pages::deactivate_form).post(accounts::pages::deactivate),
         )
 }
