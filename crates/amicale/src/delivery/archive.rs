@@ -7,18 +7,16 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-};
 
 use crate::app::AppState;
 use crate::comms::context::local;
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Require, SendMessages};
 use crate::web::page::{Page, render};
-use amicale_delivery::identities;
+use amicale_delivery::archive::{self, Message, Search};
+use amicale_delivery::identities::{self, Identity};
 use amicale_delivery::worker::{VersionCache, content};
-use amicale_store::entities::{identities as id_rows, outbox};
+use amicale_store::entities::users;
 
 const PER_PAGE: u64 = 50;
 
@@ -53,7 +51,7 @@ pub struct Row {
 struct ListTpl<'a> {
     p: &'a Page,
     q: Q,
-    identities: Vec<id_rows::Model>,
+    identities: Vec<Identity>,
     rows: Vec<Row>,
     total: u64,
     pages: u64,
@@ -86,10 +84,7 @@ impl ListTpl<'_> {
 }
 
 /// Ids of the identities whose messages `user` may read.
-async fn readable(
-    state: &AppState,
-    user: &amicale_store::entities::users::Model,
-) -> AppResult<Vec<id_rows::Model>> {
+async fn readable(state: &AppState, user: &users::Model) -> AppResult<Vec<Identity>> {
     identities::of_user(&state.db, user).await
 }
 
@@ -104,39 +99,18 @@ async fn list(
         Ok(one) => mine.iter().filter(|i| i.id == one).map(|i| i.id).collect(),
         Err(_) => mine.iter().map(|i| i.id).collect(),
     };
-    let mut cond = Condition::all()
-        .add(outbox::Column::IdentityId.is_in(ids))
-        .add(outbox::Column::Origin.ne("test"));
-    let words = q.q.trim();
-    if !words.is_empty() {
-        cond = cond.add(
-            Condition::any()
-                .add(outbox::Column::Recipient.contains(words))
-                .add(outbox::Column::Subject.contains(words)),
-        );
-    }
-    let dir = if q.dir == "asc" {
-        Order::Asc
-    } else {
-        Order::Desc
+    let search = Search {
+        identities: ids,
+        words: &q.q,
+        sort: &q.sort,
+        ascending: q.dir == "asc",
+        page: q.page,
+        per_page: PER_PAGE,
     };
-    let col = match q.sort.as_str() {
-        "recipient" => outbox::Column::Recipient,
-        "subject" => outbox::Column::Subject,
-        _ => outbox::Column::CreatedAt,
-    };
-    let query = outbox::Entity::find()
-        .filter(cond)
-        .order_by(col, dir.clone())
-        .order_by(outbox::Column::Id, dir);
-    let paginator = query.paginate(&state.db, PER_PAGE);
-    let total = paginator.num_items().await?;
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let (found, total, pages) = archive::search(&state.db, search).await?;
     let labels: std::collections::HashMap<i64, String> =
         mine.iter().map(|i| (i.id, i.label.clone())).collect();
-    let rows = paginator
-        .fetch_page(q.page.min(pages - 1))
-        .await?
+    let rows = found
         .into_iter()
         .map(|m| Row {
             id: m.id,
@@ -161,13 +135,8 @@ async fn list(
 }
 
 /// A message of the user's archive; any other is not found.
-async fn readable_message(
-    state: &AppState,
-    user: &amicale_store::entities::users::Model,
-    id: i64,
-) -> AppResult<outbox::Model> {
-    let m = outbox::Entity::find_by_id(id)
-        .one(&state.db)
+async fn readable_message(state: &AppState, user: &users::Model, id: i64) -> AppResult<Message> {
+    let m = archive::message(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mine = readable(state, user).await?;
@@ -181,7 +150,7 @@ async fn readable_message(
 #[template(path = "account/sent_message.html")]
 struct ShowTpl<'a> {
     p: &'a Page,
-    m: outbox::Model,
+    m: Message,
     when: String,
 }
 
