@@ -7,23 +7,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use sea_orm::{EntityTrait, QueryOrder};
 
 use crate::app::AppState;
 use crate::comms::templates::store as tstore;
+use crate::comms::templates::store::Template as TemplateRow;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Offset, Presence};
 use crate::events::rules::{self as engine, RuleInput, Skip};
-use crate::events::store;
-use crate::people::crm::{Opt, choices};
+use crate::events::store::{self, Rule};
+use crate::people::crm::Opt;
 use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
+use crate::web::session::SessionUser;
 use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_delivery::templates::model::{self as tmodel, SendingMode, TemplateKind};
 use amicale_delivery::templates::render;
 use amicale_kernel::SendChannel;
-use amicale_store::entities::{events, programmes, rules, templates};
 
 pub struct RuleRow {
     pub id: i64,
@@ -44,7 +44,7 @@ struct ListTpl<'a> {
     rows: Vec<RuleRow>,
 }
 
-fn describe(p: &Page, r: &rules::Model, programmes: &[Opt]) -> String {
+fn describe(p: &Page, r: &Rule, programmes: &[Opt]) -> String {
     let mut parts = Vec::new();
     if !r.nature.is_empty() {
         parts.push(p.t(&format!("event-nature-{}", r.nature)));
@@ -83,7 +83,7 @@ pub async fn list(
     _: Require<ManageSends>,
     p: Page,
 ) -> AppResult<Response> {
-    let programmes = choices::<programmes::Entity>(&state, programmes::Column::Name).await?;
+    let programmes = store::programme_choices(&state).await?;
     let rows = engine::load_all(&state.db, false)
         .await?
         .into_iter()
@@ -111,7 +111,7 @@ struct FormTpl<'a> {
     f: FormPairs,
     errors: Vec<(String, String)>,
     programmes: Vec<Opt>,
-    templates: Vec<templates::Model>,
+    templates: Vec<TemplateRow>,
     types: Vec<String>,
     steps: Vec<String>,
 }
@@ -129,19 +129,6 @@ impl FormTpl<'_> {
     }
 }
 
-/// Templates a rule may use: allowed for automatic sends.
-async fn automatic_templates(state: &AppState) -> AppResult<Vec<templates::Model>> {
-    Ok(templates::Entity::find()
-        .order_by_asc(templates::Column::Name)
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .filter(|t| {
-            tmodel::split(&t.sending_modes, SendingMode::parse).contains(&SendingMode::Automatic)
-        })
-        .collect())
-}
-
 async fn form_page(
     state: &AppState,
     p: &Page,
@@ -153,10 +140,10 @@ async fn form_page(
         p,
         id,
         f,
-        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
-        templates: automatic_templates(state).await?,
-        types: store::distinct(&state.db, events::Column::EventType).await?,
-        steps: store::distinct(&state.db, events::Column::Step).await?,
+        programmes: store::programme_choices(state).await?,
+        templates: tstore::automatic(&state.db).await?,
+        types: store::event_types(&state.db).await?,
+        steps: store::steps(&state.db).await?,
         errors,
     };
     if tpl.errors.is_empty() {
@@ -166,7 +153,7 @@ async fn form_page(
     }
 }
 
-fn form_of(r: &rules::Model) -> FormPairs {
+fn form_of(r: &Rule) -> FormPairs {
     let mut v: Vec<(String, String)> = vec![
         ("name".into(), r.name.clone()),
         ("nature".into(), r.nature.clone()),
@@ -197,77 +184,24 @@ async fn parse(
     let mut errors = Vec::new();
     let mut bad = |field: &str, key: &str| errors.push((field.to_owned(), p.t(key)));
     let name = f.get("name").trim().to_owned();
-    if name.is_empty() {
-        bad("name", "err-required");
-    } else if name.chars().count() > 200 {
-        bad("name", "err-too-long");
-    }
-    let nature = match f.get("nature") {
-        "" => None,
-        s => Nature::parse(s).or_else(|| {
-            bad("nature", "err-invalid");
-            None
-        }),
-    };
-    let mode = match f.get("mode") {
-        "" => None,
-        s => Mode::parse(s).or_else(|| {
-            bad("mode", "err-invalid");
-            None
-        }),
-    };
-    let presence = match f.get("presence") {
-        "" => None,
-        s => Presence::parse(s).or_else(|| {
-            bad("presence", "err-invalid");
-            None
-        }),
-    };
-    let confirmed = match f.get("confirmed") {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    };
-    let programme_id = match f.get("programme") {
-        "" => None,
-        s => s.parse::<i64>().ok().or_else(|| {
-            bad("programme", "err-invalid");
-            None
-        }),
-    };
+    check_lengths(f, &name, &mut bad);
+    let nature = optional(f, "nature", Nature::parse, &mut bad);
+    let mode = optional(f, "mode", Mode::parse, &mut bad);
+    let presence = optional(f, "presence", Presence::parse, &mut bad);
+    let confirmed = yes_no(f.get("confirmed"));
+    let programme_id = optional(f, "programme", |s| s.parse::<i64>().ok(), &mut bad);
     let channel = SendChannel::parse(f.get("channel"));
     let sms_ready = amicale_delivery::sms::account::configured(&state.db).await?;
-    match channel {
-        None => bad("channel", "err-required"),
-        Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),
-        _ => {}
-    }
+    check_channel(channel, sms_ready, &mut bad);
     let offset = Offset::parse(f.get("offset"));
     if offset.is_none() {
         bad("offset", "rule-err-offset");
     }
     let template = match f.get("template").parse::<i64>() {
-        Ok(tid) => templates::Entity::find_by_id(tid).one(&state.db).await?,
+        Ok(tid) => tstore::find(&state.db, tid).await?,
         Err(_) => None,
     };
-    match (&template, channel) {
-        (None, _) => bad("template", "err-required"),
-        (Some(t), _)
-            if !tmodel::split(&t.sending_modes, SendingMode::parse)
-                .contains(&SendingMode::Automatic) =>
-        {
-            bad("template", "rule-err-template-mode")
-        }
-        (Some(t), Some(c)) if TemplateKind::of(t) != TemplateKind::from(c) => {
-            bad("template", "rule-err-template-kind")
-        }
-        _ => {}
-    }
-    for (n, max) in [("event_type", 120), ("step", 200)] {
-        if f.get(n).chars().count() > max {
-            bad(n, "err-too-long");
-        }
-    }
+    check_template(template.as_ref(), channel, &mut bad);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -288,6 +222,76 @@ async fn parse(
         offset,
         active: !f.has("inactive"),
     }))
+}
+
+/// The name is required; it and the free-text filters have a length limit.
+fn check_lengths(f: &FormPairs, name: &str, bad: &mut impl FnMut(&str, &str)) {
+    if name.is_empty() {
+        bad("name", "err-required");
+    } else if name.chars().count() > 200 {
+        bad("name", "err-too-long");
+    }
+    for (n, max) in [("event_type", 120), ("step", 200)] {
+        if f.get(n).chars().count() > max {
+            bad(n, "err-too-long");
+        }
+    }
+}
+
+/// Whether the participation must be confirmed; anything else means either.
+fn yes_no(s: &str) -> Option<bool> {
+    match s {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A channel is required, and SMS only once an SMS account is set up.
+fn check_channel(channel: Option<SendChannel>, sms_ready: bool, bad: &mut impl FnMut(&str, &str)) {
+    match channel {
+        None => bad("channel", "err-required"),
+        Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),
+        _ => {}
+    }
+}
+
+/// An optional choice: blank is none, anything unknown an error.
+fn optional<T>(
+    f: &FormPairs,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: &mut impl FnMut(&str, &str),
+) -> Option<T> {
+    match f.get(name) {
+        "" => None,
+        s => parse(s).or_else(|| {
+            bad(name, "err-invalid");
+            None
+        }),
+    }
+}
+
+/// A rule's template must be allowed for automatic sends and be of its
+/// channel's kind.
+fn check_template(
+    template: Option<&TemplateRow>,
+    channel: Option<SendChannel>,
+    bad: &mut impl FnMut(&str, &str),
+) {
+    match (template, channel) {
+        (None, _) => bad("template", "err-required"),
+        (Some(t), _)
+            if !tmodel::split(&t.sending_modes, SendingMode::parse)
+                .contains(&SendingMode::Automatic) =>
+        {
+            bad("template", "rule-err-template-mode")
+        }
+        (Some(t), Some(c)) if TemplateKind::of(t) != TemplateKind::from(c) => {
+            bad("template", "rule-err-template-kind")
+        }
+        _ => {}
+    }
 }
 
 pub async fn new_form(
@@ -359,7 +363,7 @@ pub async fn delete(
     _: Require<ManageSends>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    rules::Entity::delete_by_id(id).exec(&state.db).await?;
+    store::delete_rule(&state.db, id).await?;
     Ok(Redirect::to("/admin/rules").into_response())
 }
 
@@ -377,9 +381,9 @@ struct TestTpl<'a> {
     p: &'a Page,
     date: String,
     rule: String,
-    rules: Vec<rules::Model>,
+    rules: Vec<Rule>,
     rows: Vec<TestRow>,
-    skipped: Vec<(rules::Model, String, Skip)>,
+    skipped: Vec<(Rule, String, Skip)>,
     notice: Option<String>,
 }
 
@@ -412,6 +416,29 @@ async fn rendered(
     .map_err(|e| e.to_string()))
 }
 
+/// The messages of the first 200 recipients: enough to check the wording.
+async fn test_rows(state: &AppState, planned: Vec<engine::Planned>) -> AppResult<Vec<TestRow>> {
+    let mut rows = Vec::with_capacity(planned.len().min(200));
+    for pl in planned.into_iter().take(200) {
+        let r = rendered(state, &pl).await?;
+        rows.push(match r {
+            Ok(m) => TestRow {
+                planned: pl,
+                subject: m.subject,
+                text: m.text,
+                error: None,
+            },
+            Err(e) => TestRow {
+                planned: pl,
+                subject: String::new(),
+                text: String::new(),
+                error: Some(e),
+            },
+        });
+    }
+    Ok(rows)
+}
+
 /// The dry run (the "Test" button): who would receive what on a day, each message
 /// rendered, and who is excluded and why. Nothing is sent.
 pub async fn test(
@@ -433,37 +460,61 @@ pub async fn test(
         .into_iter()
         .filter(|x| seen.contains(&x.person))
         .collect();
-    let mut rows = Vec::with_capacity(planned.len().min(200));
-    // A preview of the first 200 is enough to check the wording.
-    for pl in planned.into_iter().take(200) {
-        let r = rendered(&state, &pl).await?;
-        rows.push(match r {
-            Ok(m) => TestRow {
-                planned: pl,
-                subject: m.subject,
-                text: m.text,
-                error: None,
-            },
-            Err(e) => TestRow {
-                planned: pl,
-                subject: String::new(),
-                text: String::new(),
-                error: Some(e),
-            },
-        });
-    }
+    let rows = test_rows(&state, planned).await?;
     render_page(&TestTpl {
         p: &p,
         date: day.format("%Y-%m-%d").to_string(),
         rule: q.rule,
-        rules: rules::Entity::find()
-            .order_by_asc(rules::Column::Name)
-            .all(&state.db)
-            .await?,
+        rules: store::rules_by_name(&state.db).await?,
         rows,
         skipped,
         notice: (!q.notice.is_empty()).then(|| p.t(&format!("rule-test-notice-{}", q.notice))),
     })
+}
+
+/// The message rule `rule` plans for `participation` on `day`, if the
+/// person lies within the user's reach; not found otherwise.
+async fn planned_for(
+    state: &AppState,
+    who: &SessionUser,
+    day: chrono::NaiveDate,
+    rule: i64,
+    participation: i64,
+) -> AppResult<engine::Planned> {
+    let (planned, _) = engine::dry_run(state, day, Utc::now(), Some(rule)).await?;
+    let pl = planned
+        .into_iter()
+        .find(|x| x.participation == participation)
+        .ok_or(AppError::NotFound)?;
+    let reach = crate::people::scope::condition(who, amicale_store::Backend::of(&state.db));
+    if !crate::people::scope::visible_among(&state.db, &reach, [pl.person])
+        .await?
+        .contains(&pl.person)
+    {
+        return Err(AppError::NotFound);
+    }
+    Ok(pl)
+}
+
+/// Queues the rendered test to `to`, marked as a test of the rule.
+async fn send_to_me(state: &AppState, to: &str, m: render::Rendered, rule: i64) -> AppResult<()> {
+    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
+    outbox::enqueue(
+        &txn,
+        NewMail {
+            recipient: to.to_owned(),
+            subject: format!("[TEST] {}", m.subject),
+            text: m.text,
+            html: m.html,
+            origin: Origin::Test,
+            origin_id: Some(rule),
+        },
+        state.mail_from.email.domain(),
+    )
+    .await?;
+    txn.commit().await?;
+    state.outbox_wakeup.notify_waiters();
+    Ok(())
 }
 
 /// "Send the test to me": the message one recipient would get, rendered
@@ -481,18 +532,7 @@ pub async fn test_me(
         .get("participation")
         .parse()
         .map_err(|_| AppError::NotFound)?;
-    let (planned, _) = engine::dry_run(&state, day, Utc::now(), Some(rule)).await?;
-    let pl = planned
-        .into_iter()
-        .find(|x| x.participation == participation)
-        .ok_or(AppError::NotFound)?;
-    let reach = crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db));
-    if !crate::people::scope::visible_among(&state.db, &reach, [pl.person])
-        .await?
-        .contains(&pl.person)
-    {
-        return Err(AppError::NotFound);
-    }
+    let pl = planned_for(&state, &who.0, day, rule, participation).await?;
     let back = |n: &str| {
         Redirect::to(&format!(
             "/admin/rules/test?date={}&rule={rule}&notice={n}",
@@ -504,21 +544,6 @@ pub async fn test_me(
         Ok(m) => m,
         Err(_) => return Ok(back("render_error")),
     };
-    let txn = sea_orm::TransactionTrait::begin(&state.db).await?;
-    outbox::enqueue(
-        &txn,
-        NewMail {
-            recipient: who.user().email.clone(),
-            subject: format!("[TEST] {}", m.subject),
-            text: m.text,
-            html: m.html,
-            origin: Origin::Test,
-            origin_id: Some(rule),
-        },
-        state.mail_from.email.domain(),
-    )
-    .await?;
-    txn.commit().await?;
-    state.outbox_wakeup.notify_waiters();
+    send_to_me(&state, &who.user().email, m, rule).await?;
     Ok(back("sent"))
 }
