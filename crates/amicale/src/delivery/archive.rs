@@ -13,10 +13,10 @@ use crate::comms::context::local;
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Require, SendMessages};
 use crate::web::page::{Page, render};
+use crate::web::session::SessionUser;
 use amicale_delivery::archive::{self, Message, Search};
 use amicale_delivery::identities::{self, Identity};
 use amicale_delivery::worker::{VersionCache, content};
-use amicale_store::entities::users;
 
 const PER_PAGE: u64 = 50;
 
@@ -83,9 +83,9 @@ impl ListTpl<'_> {
     }
 }
 
-/// Ids of the identities whose messages `user` may read.
-async fn readable(state: &AppState, user: &users::Model) -> AppResult<Vec<Identity>> {
-    identities::of_user(&state.db, user).await
+/// The identities whose messages the user may read.
+async fn readable(state: &AppState, who: &SessionUser) -> AppResult<Vec<Identity>> {
+    identities::of_user(&state.db, &who.user).await
 }
 
 async fn list(
@@ -94,7 +94,7 @@ async fn list(
     p: Page,
     Query(q): Query<Q>,
 ) -> AppResult<Response> {
-    let mine = readable(&state, who.user()).await?;
+    let mine = readable(&state, &who.0).await?;
     let ids: Vec<i64> = match q.identity.parse::<i64>() {
         Ok(one) => mine.iter().filter(|i| i.id == one).map(|i| i.id).collect(),
         Err(_) => mine.iter().map(|i| i.id).collect(),
@@ -135,11 +135,11 @@ async fn list(
 }
 
 /// A message of the user's archive; any other is not found.
-async fn readable_message(state: &AppState, user: &users::Model, id: i64) -> AppResult<Message> {
+async fn readable_message(state: &AppState, who: &SessionUser, id: i64) -> AppResult<Message> {
     let m = archive::message(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mine = readable(state, user).await?;
+    let mine = readable(state, who).await?;
     match m.identity_id {
         Some(i) if mine.iter().any(|x| x.id == i) => Ok(m),
         _ => Err(AppError::NotFound),
@@ -160,7 +160,7 @@ async fn show(
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let mut m = readable_message(&state, who.user(), id).await?;
+    let mut m = readable_message(&state, &who.0, id).await?;
     if let Ok(c) = content(&state, &m, &mut VersionCache::default()).await? {
         m.subject = c.subject;
         m.body_text = c.text;
@@ -178,7 +178,7 @@ async fn body(
     who: Require<SendMessages>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let m = readable_message(&state, who.user(), id).await?;
+    let m = readable_message(&state, &who.0, id).await?;
     let html = match content(&state, &m, &mut VersionCache::default()).await? {
         Ok(c) => c.html.unwrap_or_default(),
         Err(_) => String::new(),

@@ -10,13 +10,13 @@ use axum::routing::{get, post};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::events::store::User;
 use crate::web::extract::{Admin, Require, SendMessages};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_delivery::identities::{self, Identity};
 use amicale_delivery::transport_settings;
 use amicale_kernel::Login;
-use amicale_store::entities::users;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,9 +48,9 @@ struct AdminTpl<'a> {
     p: &'a Page,
     domains: String,
     mailboxes: Vec<Mailbox>,
-    staff: Vec<users::Model>,
+    staff: Vec<User>,
     /// Each staff user's personal identity's SMTP profile.
-    personal: Vec<(users::Model, Option<i64>)>,
+    personal: Vec<(User, Option<i64>)>,
     /// SMTP profiles a mailbox may go through (id, label).
     profiles: Vec<(i64, String)>,
     notice: Option<String>,
@@ -276,11 +276,7 @@ struct MineTpl<'a> {
     notice: Option<String>,
 }
 
-async fn mine_tpl<'a>(
-    state: &AppState,
-    p: &'a Page,
-    user: &users::Model,
-) -> AppResult<MineTpl<'a>> {
+async fn mine_tpl<'a>(state: &AppState, p: &'a Page, user: &User) -> AppResult<MineTpl<'a>> {
     let own = identities::personal(&state.db, user).await?;
     let others = identities::of_user(&state.db, user)
         .await?
