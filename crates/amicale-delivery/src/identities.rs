@@ -10,8 +10,8 @@ use chrono::{Duration, Utc};
 use lettre::message::Mailbox;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 use crate::outbox::{self, NewMail, Origin};
@@ -33,6 +33,104 @@ const CODE_HOURS: i64 = 24;
 /// Wrong codes accepted before the code is void: one chance in 200,000 of
 /// guessing it, and a new code needs a new mail to the mailbox.
 pub const CODE_ATTEMPTS: i32 = 5;
+
+/// A sender identity as pages show it.
+pub type Identity = identities::Model;
+
+/// The shared mailboxes, by label.
+pub async fn shared_list(db: &DatabaseConnection) -> AppResult<Vec<Identity>> {
+    Ok(identities::Entity::find()
+        .filter(identities::Column::Kind.eq(Kind::Shared.as_str()))
+        .order_by_asc(identities::Column::Label)
+        .all(db)
+        .await?)
+}
+
+/// Shared mailbox `id`; not found when it is someone's own identity.
+pub async fn shared(db: &DatabaseConnection, id: i64) -> AppResult<Identity> {
+    identities::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|m| m.kind == Kind::Shared.as_str())
+        .ok_or(AppError::NotFound)
+}
+
+/// Whether a shared mailbox already has this address.
+pub async fn shared_exists(db: &DatabaseConnection, address: &str) -> AppResult<bool> {
+    Ok(identities::Entity::find()
+        .filter(identities::Column::Kind.eq(Kind::Shared.as_str()))
+        .filter(identities::Column::Address.eq(address))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The SMTP profile of each user's personal identity (their current login
+/// address), in the order of `users`.
+pub async fn personal_profiles(
+    db: &DatabaseConnection,
+    users: &[users::Model],
+) -> AppResult<Vec<Option<i64>>> {
+    let owned = identities::Entity::find()
+        .filter(identities::Column::Kind.eq(Kind::Personal.as_str()))
+        .filter(identities::Column::OwnerUserId.is_in(users.iter().map(|u| u.id)))
+        .all(db)
+        .await?;
+    Ok(users
+        .iter()
+        .map(|u| {
+            let address = u.email.to_lowercase();
+            owned
+                .iter()
+                .find(|i| i.owner_user_id == Some(u.id) && i.address == address)
+                .and_then(|i| i.smtp_profile_id)
+        })
+        .collect())
+}
+
+/// Sets the SMTP profile of an identity; workers route by identity, so
+/// they reload their settings.
+pub async fn set_profile(
+    db: &DatabaseConnection,
+    identity: &Identity,
+    profile: Option<i64>,
+) -> AppResult<()> {
+    if identity.smtp_profile_id == profile {
+        return Ok(());
+    }
+    identities::ActiveModel {
+        id: Set(identity.id),
+        smtp_profile_id: Set(profile),
+        ..Default::default()
+    }
+    .update(db)
+    .await?;
+    crate::delivery_settings::bump(db).await
+}
+
+pub async fn set_reply_to(
+    db: &DatabaseConnection,
+    id: i64,
+    reply_to: Option<String>,
+) -> AppResult<()> {
+    identities::Entity::update_many()
+        .col_expr(
+            identities::Column::ReplyTo,
+            sea_orm::sea_query::Expr::value(reply_to),
+        )
+        .filter(identities::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Deletes a shared mailbox. Messages keep their identity id: the archive
+/// of past sends stays.
+pub async fn delete_shared(db: &DatabaseConnection, id: i64) -> AppResult<()> {
+    assign(db, id, &[]).await?;
+    identities::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
 
 /// The user's own identity (their login address), created on first use.
 pub async fn personal(

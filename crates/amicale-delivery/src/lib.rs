@@ -7,6 +7,7 @@
 //! framework, no page template, nothing of the application's features. The
 //! application above calls it; it never calls the application.
 
+pub mod archive;
 pub mod batch;
 pub mod bounce_mailbox;
 pub mod bounces;
@@ -27,6 +28,7 @@ pub mod templates;
 pub mod throttle;
 pub mod tracking;
 pub mod transport;
+pub mod transport_settings;
 pub mod worker;
 
 pub use state::{Engine, Shutdown};

@@ -19,6 +19,9 @@ use amicale_store::entities::{settings, sms_packages, users};
 use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
+/// A credit package as bought.
+pub type Package = sms_packages::Model;
+
 const THRESHOLD: &str = "sms_low_threshold";
 const ALERTED: &str = "sms_low_alerted";
 pub const DEFAULT_THRESHOLD: i64 = 100;

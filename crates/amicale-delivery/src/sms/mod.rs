@@ -6,4 +6,5 @@ pub mod credit;
 pub mod outbound;
 pub mod pricing;
 pub mod receipts;
+pub mod trial;
 pub mod worker;

@@ -1,6 +1,7 @@
 //! Administration: the mail catcher / outbox and the scheduler's state.
 
 pub mod profiles;
+pub mod store;
 
 use askama::Template;
 use axum::Router;
@@ -9,7 +10,6 @@ use axum::response::Response;
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 use crate::app::AppState;
@@ -18,7 +18,6 @@ use crate::web::extract::{Admin, Require};
 use crate::web::page::{Page, render};
 use amicale_delivery::outbox::{self, State as MsgState};
 use amicale_delivery::worker::{VersionCache, content};
-use amicale_store::entities::{outbox as row, schedule_slots};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -129,7 +128,7 @@ async fn outbox_list(
 #[template(path = "admin/outbox_message.html")]
 struct MessageTpl<'a> {
     p: &'a Page,
-    m: row::Model,
+    m: amicale_delivery::archive::Message,
     state: &'static str,
     created: String,
     next_attempt: String,
@@ -196,11 +195,7 @@ async fn schedule(
     let now = Utc::now();
     let mut tasks = Vec::new();
     for t in crate::schedule::tasks::all(state.clone()) {
-        let last = schedule_slots::Entity::find()
-            .filter(schedule_slots::Column::Task.eq(t.name))
-            .order_by_desc(schedule_slots::Column::SlotAt)
-            .paginate(&state.db, 5)
-            .fetch_page(0)
+        let last = crate::schedule::last_slots(&state.db, t.name, 5)
             .await?
             .into_iter()
             .map(|s| {

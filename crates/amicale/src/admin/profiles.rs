@@ -5,10 +5,8 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
+use super::store::{self, Profile};
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::people::bulk;
@@ -16,7 +14,6 @@ use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::permissions::{Level, Matrix, Module, Right, Scope};
-use amicale_store::entities::{permission_profiles, users};
 
 pub struct ProfileRow {
     pub id: i64,
@@ -24,7 +21,7 @@ pub struct ProfileRow {
 }
 
 /// A shipped profile is named by its code and shown in the user's language.
-fn label(p: &Page, x: &permission_profiles::Model) -> String {
+fn label(p: &Page, x: &Profile) -> String {
     if x.builtin {
         p.t(&format!("profile-{}", x.name))
     } else {
@@ -54,9 +51,7 @@ async fn list_page(
     error: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let rows = permission_profiles::Entity::find()
-        .order_by_asc(permission_profiles::Column::Id)
-        .all(&state.db)
+    let rows = store::profiles(&state.db)
         .await?
         .iter()
         .map(|x| ProfileRow {
@@ -74,11 +69,7 @@ pub async fn create(
     f: FormPairs,
 ) -> AppResult<Response> {
     let name = f.get("name").trim().to_owned();
-    let taken = permission_profiles::Entity::find()
-        .filter(permission_profiles::Column::Name.eq(name.clone()))
-        .one(&state.db)
-        .await?
-        .is_some();
+    let taken = store::name_taken(&state.db, &name).await?;
     if name.is_empty() || name.chars().count() > 80 || taken {
         let key = if taken {
             "groups-exists"
@@ -87,15 +78,7 @@ pub async fn create(
         };
         return list_page(&state, &p, Some(p.t(key)), StatusCode::UNPROCESSABLE_ENTITY).await;
     }
-    let m = permission_profiles::ActiveModel {
-        name: Set(name.clone()),
-        builtin: Set(false),
-        matrix: Set(serde_json::to_string(&Matrix::default())
-            .map_err(|e| AppError::Internal(e.to_string()))?),
-        ..Default::default()
-    }
-    .insert(&state.db)
-    .await?;
+    let m = store::create_profile(&state.db, &name).await?;
     bulk::audit(&state.db, Some(who.user().id), "profile_create", &name, 0).await?;
     Ok(Redirect::to(&format!("/admin/profiles/{}", m.id)).into_response())
 }
@@ -122,10 +105,7 @@ pub async fn show(
     Path(id): Path<i64>,
     axum::extract::RawQuery(q): axum::extract::RawQuery,
 ) -> AppResult<Response> {
-    let x = permission_profiles::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let x = store::profile(&state.db, id).await?;
     let m: Matrix = serde_json::from_str(&x.matrix).unwrap_or_default();
     render(&ProfileTpl {
         p: &p,
@@ -150,10 +130,7 @@ pub async fn save(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    permission_profiles::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    store::profile(&state.db, id).await?;
     let mut m = Matrix::default();
     for module in Module::ALL {
         let k = module.as_str();
@@ -172,15 +149,7 @@ pub async fn save(
             },
         );
     }
-    let json = serde_json::to_string(&m).map_err(|e| AppError::Internal(e.to_string()))?;
-    permission_profiles::Entity::update_many()
-        .col_expr(
-            permission_profiles::Column::Matrix,
-            Expr::value(json.clone()),
-        )
-        .filter(permission_profiles::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
+    let json = store::save_matrix(&state.db, id, &m).await?;
     bulk::audit(&state.db, Some(who.user().id), "profile_save", &json, 0).await?;
     Ok(Redirect::to(&format!("/admin/profiles/{id}?saved")).into_response())
 }
@@ -208,9 +177,7 @@ pub async fn users_list(
     _: Require<Admin>,
     p: Page,
 ) -> AppResult<Response> {
-    let profiles: Vec<ProfileRow> = permission_profiles::Entity::find()
-        .order_by_asc(permission_profiles::Column::Id)
-        .all(&state.db)
+    let profiles: Vec<ProfileRow> = store::profiles(&state.db)
         .await?
         .iter()
         .map(|x| ProfileRow {
@@ -218,9 +185,7 @@ pub async fn users_list(
             label: label(&p, x),
         })
         .collect();
-    let rows = users::Entity::find()
-        .order_by_asc(users::Column::DisplayName)
-        .all(&state.db)
+    let rows = store::users(&state.db)
         .await?
         .into_iter()
         .map(|u| UserRow {
@@ -248,31 +213,23 @@ pub async fn user_save(
 ) -> AppResult<Response> {
     let profile = match f.get("profile") {
         "" => None,
-        v => Some(
-            permission_profiles::Entity::find_by_id(
-                v.parse::<i64>().map_err(|_| AppError::NotFound)?,
-            )
-            .one(&state.db)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .id,
-        ),
+        v => {
+            let id = v.parse::<i64>().map_err(|_| AppError::NotFound)?;
+            Some(store::profile(&state.db, id).await?.id)
+        }
     };
     let opt = |s: &str| {
         let t = s.trim();
         (!t.is_empty()).then(|| t.to_owned())
     };
-    let n = users::Entity::update_many()
-        .col_expr(users::Column::ProfileId, Expr::value(profile))
-        .col_expr(users::Column::Site, Expr::value(opt(f.get("site"))))
-        .col_expr(users::Column::Team, Expr::value(opt(f.get("team"))))
-        .filter(users::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?
-        .rows_affected;
-    if n != 1 {
-        return Err(AppError::NotFound);
-    }
+    store::set_user_rights(
+        &state.db,
+        id,
+        profile,
+        opt(f.get("site")),
+        opt(f.get("team")),
+    )
+    .await?;
     bulk::audit(
         &state.db,
         Some(who.user().id),

@@ -3,6 +3,7 @@
 pub mod model;
 pub mod pages;
 pub mod password;
+pub mod service;
 pub mod store;
 
 use axum::Router;

@@ -6,17 +6,16 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::auth::model::NewPassword;
+use crate::auth::service::{self, Refused};
 use crate::auth::{password, store};
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
 use crate::web::page::{LANG_COOKIE, Page, render, render_status, safe_next};
 use crate::web::{cookies, csrf, session};
-use amicale_delivery::outbox::{self, NewMail, Origin};
 use amicale_kernel::Locale;
 use amicale_kernel::Login;
 
@@ -66,6 +65,27 @@ pub struct LoginForm {
     next: Option<String>,
 }
 
+/// Opens the session of a user who proved who they are, and sends them on.
+async fn signed_in(state: &AppState, user: i64, remember: bool, next: &str) -> AppResult<Response> {
+    // A member who deactivated their account comes back by logging in.
+    crate::people::accounts::reactivate(&state.db, user).await?;
+    let cookie = session::create(&state.db, user, remember, state.secure_cookies).await?;
+    tracing::info!(user, "login");
+    let mut res = Redirect::to(next).into_response();
+    res.headers_mut().append(header::SET_COOKIE, cookie);
+    // A new CSRF token with the new session: one planted before login is useless.
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::build(
+            csrf::COOKIE,
+            &csrf::new_token(&state.secret),
+            None,
+            state.secure_cookies,
+        ),
+    );
+    Ok(res)
+}
+
 pub async fn login(
     State(state): State<AppState>,
     client: crate::web::client::Client,
@@ -91,65 +111,21 @@ pub async fn login(
         Ok(e) => e,
         Err(key) => return again(StatusCode::UNPROCESSABLE_ENTITY, p.t(key)),
     };
-    let now = Utc::now();
-    let account_key = store::account_key(email.as_str(), &client.key());
-    let client_key = store::client_key(&client.key());
-    let per_client = state.config.login_failures_per_client as i32;
-    let locked = |until: chrono::DateTime<Utc>| {
-        let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
-        again(
-            StatusCode::TOO_MANY_REQUESTS,
-            p.t1("login-locked", "time", &at),
-        )
-    };
-    // Each try is counted before the (slow) password check: guesses sent in
-    // parallel cannot get more tries than the limits.
-    if let Err(until) =
-        store::take_attempt(&state.db, &account_key, store::MAX_FAILURES, now).await?
+    let user = match service::check_login(&state, &email, f.password.clone(), &client.key()).await?
     {
-        return locked(until);
-    }
-    if let Err(until) = store::take_attempt(&state.db, &client_key, per_client, now).await? {
-        store::give_back(&state.db, &account_key, store::MAX_FAILURES).await?;
-        return locked(until);
-    }
-    let user = store::find_by_email(&state.db, &email).await?;
-    let ok = password::verify(
-        f.password.clone(),
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await?;
-    let Some(user) = user.filter(|_| ok) else {
-        tracing::info!(email = %email, client = %client.key(), "failed login");
-        let locks = [
-            store::attempt_failed(&state.db, &account_key, store::MAX_FAILURES, now).await?,
-            store::attempt_failed(&state.db, &client_key, per_client, now).await?,
-        ];
-        if let Some(until) = locks.into_iter().flatten().max() {
-            tracing::warn!(email = %email, client = %client.key(), "login locked after repeated failures");
-            return locked(until);
+        Ok(user) => user,
+        Err(Refused::Locked(until)) => {
+            let at = until.with_timezone(&state.tz).format("%H:%M").to_string();
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                p.t1("login-locked", "time", &at),
+            );
         }
-        return again(StatusCode::UNPROCESSABLE_ENTITY, p.t("login-failed"));
+        Err(Refused::Failed) => {
+            return again(StatusCode::UNPROCESSABLE_ENTITY, p.t("login-failed"));
+        }
     };
-    store::clear_failures(&state.db, &account_key).await?;
-    store::give_back(&state.db, &client_key, per_client).await?;
-    // A member who deactivated their account comes back by logging in.
-    crate::people::accounts::reactivate(&state.db, user.id).await?;
-    let cookie = session::create(&state.db, user.id, remember, state.secure_cookies).await?;
-    tracing::info!(user = user.id, "login");
-    let mut res = Redirect::to(&next).into_response();
-    res.headers_mut().append(header::SET_COOKIE, cookie);
-    // A new CSRF token with the new session: one planted before login is useless.
-    res.headers_mut().append(
-        header::SET_COOKIE,
-        cookies::build(
-            csrf::COOKIE,
-            &csrf::new_token(&state.secret),
-            None,
-            state.secure_cookies,
-        ),
-    );
-    Ok(res)
+    signed_in(&state, user.id, remember, &next).await
 }
 
 pub async fn logout(
@@ -191,22 +167,6 @@ pub struct ForgotForm {
     email: String,
 }
 
-#[derive(Template)]
-#[template(path = "mail/reset.txt")]
-struct ResetText<'a> {
-    l: Locale,
-    name: &'a str,
-    link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "mail/reset.html")]
-struct ResetHtml<'a> {
-    l: Locale,
-    name: &'a str,
-    link: &'a str,
-}
-
 /// Always answers the same, so the form does not reveal which addresses have
 /// an account. The reset row and its e-mail commit together.
 pub async fn forgot(
@@ -229,62 +189,13 @@ pub async fn forgot(
             );
         }
     };
-    let now = Utc::now();
-    if let Some(user) = store::find_by_email(&state.db, &email).await?
-        && !store::recent_reset(&state.db, user.id, now).await?
-        // Over the hour's allowance the answer is the same, and no mail.
-        && amicale_delivery::throttle::allow(
-            &state.db,
-            amicale_delivery::throttle::Purpose::PasswordReset,
-            &user.email,
-            &client.key(),
-            state.config.mail_per_address_per_hour,
-            state.config.mail_per_client_per_hour,
-            now,
-        )
-        .await?
-    {
-        let l = Locale::parse(&user.locale).unwrap_or(p.locale);
-        let txn = state.db.begin().await?;
-        let token = store::create_reset(&txn, user.id, now).await?;
-        let link = state.url(&format!("/password/reset/{token}"));
-        let mail = NewMail {
-            recipient: user.email.clone(),
-            subject: l.t("mail-reset-subject"),
-            text: ResetText {
-                l,
-                name: &user.display_name,
-                link: &link,
-            }
-            .render()
-            .map_err(crate::error::render_failed)?,
-            html: Some(
-                ResetHtml {
-                    l,
-                    name: &user.display_name,
-                    link: &link,
-                }
-                .render()
-                .map_err(crate::error::render_failed)?,
-            ),
-            origin: Origin::System,
-            origin_id: None,
-        };
-        outbox::enqueue(&txn, mail, mail_domain(&state)).await?;
-        txn.commit().await?;
-        state.outbox_wakeup.notify_one();
-        tracing::info!(user = user.id, "password reset requested");
-    }
+    service::request_reset(&state, &email, &client.key(), p.locale).await?;
     render(&ForgotTpl {
         p: &p,
         email: "",
         error: None,
         sent: true,
     })
-}
-
-fn mail_domain(state: &AppState) -> &str {
-    state.mail_from.email.domain()
 }
 
 #[derive(Template)]

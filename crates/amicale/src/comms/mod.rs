@@ -7,6 +7,7 @@ pub mod campaigns;
 pub mod context;
 pub mod direct;
 pub mod eligibility;
+pub mod report_store;
 pub mod reports;
 pub mod templates;
 pub mod unsubscribe;

@@ -7,18 +7,16 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use axum::routing::get;
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, Order, PaginatorTrait, QueryFilter, QueryOrder,
-};
 
 use crate::app::AppState;
 use crate::comms::context::local;
 use crate::error::{AppError, AppResult};
 use crate::web::extract::{Require, SendMessages};
 use crate::web::page::{Page, render};
-use amicale_delivery::identities;
+use crate::web::session::SessionUser;
+use amicale_delivery::archive::{self, Message, Search};
+use amicale_delivery::identities::{self, Identity};
 use amicale_delivery::worker::{VersionCache, content};
-use amicale_store::entities::{identities as id_rows, outbox};
 
 const PER_PAGE: u64 = 50;
 
@@ -53,7 +51,7 @@ pub struct Row {
 struct ListTpl<'a> {
     p: &'a Page,
     q: Q,
-    identities: Vec<id_rows::Model>,
+    identities: Vec<Identity>,
     rows: Vec<Row>,
     total: u64,
     pages: u64,
@@ -85,12 +83,9 @@ impl ListTpl<'_> {
     }
 }
 
-/// Ids of the identities whose messages `user` may read.
-async fn readable(
-    state: &AppState,
-    user: &amicale_store::entities::users::Model,
-) -> AppResult<Vec<id_rows::Model>> {
-    identities::of_user(&state.db, user).await
+/// The identities whose messages the user may read.
+async fn readable(state: &AppState, who: &SessionUser) -> AppResult<Vec<Identity>> {
+    identities::of_user(&state.db, &who.user).await
 }
 
 async fn list(
@@ -99,44 +94,23 @@ async fn list(
     p: Page,
     Query(q): Query<Q>,
 ) -> AppResult<Response> {
-    let mine = readable(&state, who.user()).await?;
+    let mine = readable(&state, &who.0).await?;
     let ids: Vec<i64> = match q.identity.parse::<i64>() {
         Ok(one) => mine.iter().filter(|i| i.id == one).map(|i| i.id).collect(),
         Err(_) => mine.iter().map(|i| i.id).collect(),
     };
-    let mut cond = Condition::all()
-        .add(outbox::Column::IdentityId.is_in(ids))
-        .add(outbox::Column::Origin.ne("test"));
-    let words = q.q.trim();
-    if !words.is_empty() {
-        cond = cond.add(
-            Condition::any()
-                .add(outbox::Column::Recipient.contains(words))
-                .add(outbox::Column::Subject.contains(words)),
-        );
-    }
-    let dir = if q.dir == "asc" {
-        Order::Asc
-    } else {
-        Order::Desc
+    let search = Search {
+        identities: ids,
+        words: &q.q,
+        sort: &q.sort,
+        ascending: q.dir == "asc",
+        page: q.page,
+        per_page: PER_PAGE,
     };
-    let col = match q.sort.as_str() {
-        "recipient" => outbox::Column::Recipient,
-        "subject" => outbox::Column::Subject,
-        _ => outbox::Column::CreatedAt,
-    };
-    let query = outbox::Entity::find()
-        .filter(cond)
-        .order_by(col, dir.clone())
-        .order_by(outbox::Column::Id, dir);
-    let paginator = query.paginate(&state.db, PER_PAGE);
-    let total = paginator.num_items().await?;
-    let pages = total.div_ceil(PER_PAGE).max(1);
+    let (found, total, pages) = archive::search(&state.db, search).await?;
     let labels: std::collections::HashMap<i64, String> =
         mine.iter().map(|i| (i.id, i.label.clone())).collect();
-    let rows = paginator
-        .fetch_page(q.page.min(pages - 1))
-        .await?
+    let rows = found
         .into_iter()
         .map(|m| Row {
             id: m.id,
@@ -161,16 +135,11 @@ async fn list(
 }
 
 /// A message of the user's archive; any other is not found.
-async fn readable_message(
-    state: &AppState,
-    user: &amicale_store::entities::users::Model,
-    id: i64,
-) -> AppResult<outbox::Model> {
-    let m = outbox::Entity::find_by_id(id)
-        .one(&state.db)
+async fn readable_message(state: &AppState, who: &SessionUser, id: i64) -> AppResult<Message> {
+    let m = archive::message(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let mine = readable(state, user).await?;
+    let mine = readable(state, who).await?;
     match m.identity_id {
         Some(i) if mine.iter().any(|x| x.id == i) => Ok(m),
         _ => Err(AppError::NotFound),
@@ -181,7 +150,7 @@ async fn readable_message(
 #[template(path = "account/sent_message.html")]
 struct ShowTpl<'a> {
     p: &'a Page,
-    m: outbox::Model,
+    m: Message,
     when: String,
 }
 
@@ -191,7 +160,7 @@ async fn show(
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let mut m = readable_message(&state, who.user(), id).await?;
+    let mut m = readable_message(&state, &who.0, id).await?;
     if let Ok(c) = content(&state, &m, &mut VersionCache::default()).await? {
         m.subject = c.subject;
         m.body_text = c.text;
@@ -209,7 +178,7 @@ async fn body(
     who: Require<SendMessages>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let m = readable_message(&state, who.user(), id).await?;
+    let m = readable_message(&state, &who.0, id).await?;
     let html = match content(&state, &m, &mut VersionCache::default()).await? {
         Ok(c) => c.html.unwrap_or_default(),
         Err(_) => String::new(),

@@ -7,19 +7,16 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
+use crate::events::store::User;
 use crate::web::extract::{Admin, Require, SendMessages};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
-use amicale_delivery::identities::{self, Kind};
+use amicale_delivery::identities::{self, Identity};
+use amicale_delivery::transport_settings;
 use amicale_kernel::Login;
-use amicale_store::entities::{identities as rows, smtp_profiles, users};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,7 +38,7 @@ struct Q {
 }
 
 pub struct Mailbox {
-    pub m: rows::Model,
+    pub m: Identity,
     pub users: Vec<i64>,
 }
 
@@ -51,9 +48,9 @@ struct AdminTpl<'a> {
     p: &'a Page,
     domains: String,
     mailboxes: Vec<Mailbox>,
-    staff: Vec<users::Model>,
+    staff: Vec<User>,
     /// Each staff user's personal identity's SMTP profile.
-    personal: Vec<(users::Model, Option<i64>)>,
+    personal: Vec<(User, Option<i64>)>,
     /// SMTP profiles a mailbox may go through (id, label).
     profiles: Vec<(i64, String)>,
     notice: Option<String>,
@@ -79,42 +76,21 @@ fn notice(p: &Page, q: &str) -> Option<String> {
 }
 
 async fn admin_tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<AdminTpl<'a>> {
-    let shared = rows::Entity::find()
-        .filter(rows::Column::Kind.eq(Kind::Shared.as_str()))
-        .order_by_asc(rows::Column::Label)
-        .all(&state.db)
-        .await?;
     let mut mailboxes = Vec::new();
-    for m in shared {
+    for m in identities::shared_list(&state.db).await? {
         let users = identities::users_of(&state.db, m.id).await?;
         mailboxes.push(Mailbox { m, users });
     }
     let staff = crate::events::store::staff(&state.db).await?;
-    let owned = rows::Entity::find()
-        .filter(rows::Column::Kind.eq(Kind::Personal.as_str()))
-        .filter(rows::Column::OwnerUserId.is_in(staff.iter().map(|u| u.id)))
-        .all(&state.db)
-        .await?;
-    let personal = staff
-        .iter()
-        .map(|u| {
-            let address = u.email.to_lowercase();
-            let profile = owned
-                .iter()
-                .find(|i| i.owner_user_id == Some(u.id) && i.address == address)
-                .and_then(|i| i.smtp_profile_id);
-            (u.clone(), profile)
-        })
-        .collect();
+    let profiles = identities::personal_profiles(&state.db, &staff).await?;
+    let personal = staff.iter().cloned().zip(profiles).collect();
     Ok(AdminTpl {
         p,
         domains: identities::sender_domains(&state.db).await?.join(" "),
         mailboxes,
         staff,
         personal,
-        profiles: smtp_profiles::Entity::find()
-            .order_by_asc(smtp_profiles::Column::Label)
-            .all(&state.db)
+        profiles: transport_settings::profiles(&state.db)
             .await?
             .into_iter()
             .map(|p| (p.id, p.label))
@@ -185,12 +161,7 @@ async fn create(
         errors.push(("reply_to", p.t(k)));
     }
     if let Ok(a) = &address
-        && rows::Entity::find()
-            .filter(rows::Column::Kind.eq(Kind::Shared.as_str()))
-            .filter(rows::Column::Address.eq(a.as_str()))
-            .one(&state.db)
-            .await?
-            .is_some()
+        && identities::shared_exists(&state.db, a.as_str()).await?
     {
         errors.push(("address", p.t("identity-error-exists")));
     }
@@ -207,23 +178,15 @@ async fn create(
     back("created")
 }
 
-async fn shared(state: &AppState, id: i64) -> AppResult<rows::Model> {
-    rows::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .filter(|m| m.kind == Kind::Shared.as_str())
-        .ok_or(AppError::NotFound)
-}
-
 async fn assign(
     State(state): State<AppState>,
     _: Require<Admin>,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let mailbox = shared(&state, id).await?;
+    let mailbox = identities::shared(&state.db, id).await?;
     let profile = chosen_profile(&state, &f).await?;
-    set_profile(&state, &mailbox, profile).await?;
+    identities::set_profile(&state.db, &mailbox, profile).await?;
     let staff: Vec<i64> = crate::events::store::staff(&state.db)
         .await?
         .into_iter()
@@ -242,32 +205,11 @@ async fn assign(
 /// The SMTP profile `id` names, if it exists; none means the default.
 async fn chosen_profile(state: &AppState, f: &FormPairs) -> AppResult<Option<i64>> {
     Ok(match f.get("smtp_profile").parse::<i64>().ok() {
-        Some(pid) => smtp_profiles::Entity::find_by_id(pid)
-            .one(&state.db)
+        Some(pid) => transport_settings::find_profile(&state.db, pid)
             .await?
             .map(|p| p.id),
         None => None,
     })
-}
-
-/// Sets the SMTP profile of an identity; workers route by identity, so
-/// they reload their settings.
-async fn set_profile(
-    state: &AppState,
-    identity: &rows::Model,
-    profile: Option<i64>,
-) -> AppResult<()> {
-    if identity.smtp_profile_id == profile {
-        return Ok(());
-    }
-    rows::ActiveModel {
-        id: Set(identity.id),
-        smtp_profile_id: Set(profile),
-        ..Default::default()
-    }
-    .update(&state.db)
-    .await?;
-    amicale_delivery::delivery_settings::bump(&state.db).await
 }
 
 /// Routes a staff user's own messages through an SMTP profile (their
@@ -286,7 +228,7 @@ async fn route_personal(
         .ok_or(AppError::NotFound)?;
     let own = identities::personal(&state.db, &u).await?;
     let profile = chosen_profile(&state, &f).await?;
-    set_profile(&state, &own, profile).await?;
+    identities::set_profile(&state.db, &own, profile).await?;
     back("saved")
 }
 
@@ -295,7 +237,7 @@ async fn resend(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let m = shared(&state, id).await?;
+    let m = identities::shared(&state.db, id).await?;
     identities::send_code(&state, &state.db, id, &m.label, &m.address).await?;
     state.outbox_wakeup.notify_waiters();
     back("code_sent")
@@ -306,7 +248,7 @@ async fn convert(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    shared(&state, id).await?;
+    identities::shared(&state.db, id).await?;
     match identities::convert_to_personal(&state.db, id).await? {
         Ok(()) => back("converted"),
         Err(_) => back("convert_refused"),
@@ -318,10 +260,8 @@ async fn delete(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    shared(&state, id).await?;
-    identities::assign(&state.db, id, &[]).await?;
-    // Messages keep their identity id: the archive of past sends stays.
-    rows::Entity::delete_by_id(id).exec(&state.db).await?;
+    identities::shared(&state.db, id).await?;
+    identities::delete_shared(&state.db, id).await?;
     back("deleted")
 }
 
@@ -329,18 +269,14 @@ async fn delete(
 #[template(path = "account/identity.html")]
 struct MineTpl<'a> {
     p: &'a Page,
-    own: rows::Model,
-    others: Vec<rows::Model>,
+    own: Identity,
+    others: Vec<Identity>,
     reply_to: String,
     error: String,
     notice: Option<String>,
 }
 
-async fn mine_tpl<'a>(
-    state: &AppState,
-    p: &'a Page,
-    user: &users::Model,
-) -> AppResult<MineTpl<'a>> {
+async fn mine_tpl<'a>(state: &AppState, p: &'a Page, user: &User) -> AppResult<MineTpl<'a>> {
     let own = identities::personal(&state.db, user).await?;
     let others = identities::of_user(&state.db, user)
         .await?
@@ -388,11 +324,7 @@ async fn save_mine(
             }
         },
     };
-    rows::Entity::update_many()
-        .col_expr(rows::Column::ReplyTo, Expr::value(reply_to))
-        .filter(rows::Column::Id.eq(own.id))
-        .exec(&state.db)
-        .await?;
+    identities::set_reply_to(&state.db, own.id, reply_to).await?;
     Ok(Redirect::to("/account/identity?notice=saved").into_response())
 }
 
@@ -403,7 +335,7 @@ async fn verify(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    shared(&state, id).await?;
+    identities::shared(&state.db, id).await?;
     let admin = who.user().is_admin;
     if !admin
         && !identities::users_of(&state.db, id)

@@ -8,22 +8,17 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use lettre::Message;
-use lettre::message::Mailbox;
-use lettre::message::header::ContentType;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
-use amicale_mailkit::dkim::{Algorithm, SigningKey};
+use amicale_mailkit::dkim::Algorithm;
 
 use crate::app::AppState;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
-use amicale_delivery::delivery_settings::{self, SEAL_DKIM, SEAL_SMTP};
-use amicale_delivery::transport::{Outcome, Session};
-use amicale_store::entities::{dkim_keys, smtp_profiles};
+use amicale_delivery::delivery_settings::{self, SEAL_SMTP};
+use amicale_delivery::transport::Outcome;
+use amicale_delivery::transport_settings::{self as settings, DkimKey, Profile, ProfileInput};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -65,7 +60,7 @@ impl Fields {
             .map_or("", |(_, v)| v.as_str())
     }
 
-    fn of(p: &smtp_profiles::Model) -> Fields {
+    fn of(p: &Profile) -> Fields {
         let v = |k: &str, s: String| (k.to_owned(), s);
         Fields {
             values: vec![
@@ -92,22 +87,19 @@ impl Fields {
 #[template(path = "admin/transports.html")]
 struct ListTpl<'a> {
     p: &'a Page,
-    profiles: Vec<smtp_profiles::Model>,
+    profiles: Vec<Profile>,
     in_force: String,
     notice: Option<String>,
     form: Fields,
     /// The profile being edited, none for a new one.
-    editing: Option<smtp_profiles::Model>,
+    editing: Option<Profile>,
     test: Option<(bool, String, String)>,
 }
 
 async fn tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<ListTpl<'a>> {
     Ok(ListTpl {
         p,
-        profiles: smtp_profiles::Entity::find()
-            .order_by_asc(smtp_profiles::Column::Label)
-            .all(&state.db)
-            .await?,
+        profiles: settings::profiles(&state.db).await?,
         in_force: delivery_settings::current(state)
             .await?
             .default
@@ -143,20 +135,13 @@ async fn list(
     render(&t)
 }
 
-async fn profile(state: &AppState, id: i64) -> AppResult<smtp_profiles::Model> {
-    smtp_profiles::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)
-}
-
 async fn edit(
     State(state): State<AppState>,
     _: Require<Admin>,
     p: Page,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let prof = profile(&state, id).await?;
+    let prof = settings::profile(&state.db, id).await?;
     let mut t = tpl(&state, &p).await?;
     t.form = Fields::of(&prof);
     t.editing = Some(prof);
@@ -164,7 +149,7 @@ async fn edit(
 }
 
 /// A valid profile from the form, or the form with its errors.
-fn parse(p: &Page, f: &FormPairs) -> Result<smtp_profiles::ActiveModel, Vec<(String, String)>> {
+fn parse(p: &Page, f: &FormPairs) -> Result<ProfileInput, Vec<(String, String)>> {
     let mut errors = Vec::new();
     let mut err = |k: &str, key: &str| errors.push((k.to_owned(), p.t(key)));
     let label = f.get("label").trim();
@@ -225,19 +210,17 @@ fn parse(p: &Page, f: &FormPairs) -> Result<smtp_profiles::ActiveModel, Vec<(Str
     if !errors.is_empty() {
         return Err(errors);
     }
-    Ok(smtp_profiles::ActiveModel {
-        label: Set(label.to_owned()),
-        host: Set(host),
-        port: Set(port.unwrap_or(25) as i32),
-        tls: Set(tls.to_owned()),
-        username: Set(f.get("username").trim().to_owned()),
-        timeout_secs: Set(timeout.unwrap_or(30)),
-        rate_per_sec: Set(rate.unwrap_or(0.0)),
-        max_connections: Set(max_connections),
-        per_domain: Set(per_domain),
-        is_default: Set(f.has("is_default")),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
+    Ok(ProfileInput {
+        label: label.to_owned(),
+        host,
+        port: port.unwrap_or(25) as i32,
+        tls: tls.to_owned(),
+        username: f.get("username").trim().to_owned(),
+        timeout_secs: timeout.unwrap_or(30),
+        rate_per_sec: rate.unwrap_or(0.0),
+        max_connections,
+        per_domain,
+        is_default: f.has("is_default"),
     })
 }
 
@@ -246,7 +229,7 @@ async fn invalid(
     p: &Page,
     f: &FormPairs,
     errors: Vec<(String, String)>,
-    editing: Option<smtp_profiles::Model>,
+    editing: Option<Profile>,
 ) -> AppResult<Response> {
     let mut t = tpl(state, p).await?;
     t.form = Fields {
@@ -263,40 +246,21 @@ async fn invalid(
     render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &t)
 }
 
-/// Only one default profile: the one just saved as default wins.
-async fn only_default(state: &AppState, id: i64, is_default: bool) -> AppResult<()> {
-    if is_default {
-        smtp_profiles::Entity::update_many()
-            .col_expr(smtp_profiles::Column::IsDefault, Expr::value(false))
-            .filter(smtp_profiles::Column::Id.ne(id))
-            .exec(&state.db)
-            .await?;
-    }
-    delivery_settings::bump(&state.db).await
-}
-
 async fn save_new(
     State(state): State<AppState>,
     _: Require<Admin>,
     p: Page,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let mut row = match parse(&p, &f) {
+    let input = match parse(&p, &f) {
         Ok(r) => r,
         Err(errors) => return invalid(&state, &p, &f, errors, None).await,
     };
-    let password = f.get("password");
-    row.password = Set(if password.is_empty() {
-        String::new()
-    } else {
-        state.secret.seal(SEAL_SMTP, password)
-    });
-    let is_default = f.has("is_default");
-    let id = smtp_profiles::Entity::insert(row)
-        .exec(&state.db)
-        .await?
-        .last_insert_id;
-    only_default(&state, id, is_default).await?;
+    let password = match f.get("password") {
+        "" => String::new(),
+        pw => state.secret.seal(SEAL_SMTP, pw),
+    };
+    settings::create_profile(&state.db, input, password).await?;
     Ok(Redirect::to("/admin/transports?notice=saved").into_response())
 }
 
@@ -307,21 +271,18 @@ async fn save_existing(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let old = profile(&state, id).await?;
-    let mut row = match parse(&p, &f) {
+    let old = settings::profile(&state.db, id).await?;
+    let input = match parse(&p, &f) {
         Ok(r) => r,
         Err(errors) => return invalid(&state, &p, &f, errors, Some(old)).await,
     };
-    row.id = Set(id);
     // A blank password keeps the stored one; "remove" clears it.
-    row.password = Set(match f.get("password") {
+    let password = match f.get("password") {
         "" if f.has("remove_password") => String::new(),
         "" => old.password,
         pw => state.secret.seal(SEAL_SMTP, pw),
-    });
-    let is_default = f.has("is_default");
-    smtp_profiles::Entity::update(row).exec(&state.db).await?;
-    only_default(&state, id, is_default).await?;
+    };
+    settings::update_profile(&state.db, id, input, password).await?;
     Ok(Redirect::to("/admin/transports?notice=saved").into_response())
 }
 
@@ -330,10 +291,7 @@ async fn delete(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    smtp_profiles::Entity::delete_by_id(id)
-        .exec(&state.db)
-        .await?;
-    delivery_settings::bump(&state.db).await?;
+    settings::delete_profile(&state.db, id).await?;
     Ok(Redirect::to("/admin/transports?notice=deleted").into_response())
 }
 
@@ -377,39 +335,17 @@ async fn test(
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let prof = profile(&state, id).await?;
+    let prof = settings::profile(&state.db, id).await?;
     let mut t = tpl(&state, &p).await?;
     t.form = Fields::of(&prof);
     let to = match f.get("to").trim() {
         "" => who.user().email.clone(),
         s => s.to_owned(),
     };
-    let outcome = match (
-        delivery_settings::transport_of(&state, &prof),
-        to.parse::<Mailbox>(),
-    ) {
-        (Err(e), _) => Outcome::Failed(e.to_string().into()),
-        (_, Err(e)) => Outcome::Failed(format!("{}: {e}", p.t("transport-error-to")).into()),
-        (Ok(transport), Ok(rcpt)) => {
-            let msg = Message::builder()
-                .from(state.mail_from.clone())
-                .to(rcpt)
-                .subject(p.t1("transport-test-subject", "label", &prof.label))
-                .header(ContentType::TEXT_PLAIN)
-                .body(p.t("transport-test-body"));
-            match msg {
-                Err(e) => Outcome::Failed(e.to_string().into()),
-                Ok(m) => {
-                    let mut session = Session::default();
-                    let out = transport
-                        .send(&mut session, m.envelope(), &m.formatted())
-                        .await;
-                    session.close().await;
-                    out
-                }
-            }
-        }
-    };
+    let subject = p.t1("transport-test-subject", "label", &prof.label);
+    let outcome = settings::send_test(&state, &prof, &to, subject, p.t("transport-test-body"))
+        .await
+        .unwrap_or_else(|e| Outcome::Failed(format!("{}: {e}", p.t("transport-error-to")).into()));
     t.test = Some(match outcome {
         Outcome::Sent(a) => (true, a, String::new()),
         Outcome::Caught => (true, "catcher".into(), String::new()),
@@ -436,7 +372,7 @@ async fn test(
 #[template(path = "admin/dkim.html")]
 struct DkimTpl<'a> {
     p: &'a Page,
-    keys: Vec<dkim_keys::Model>,
+    keys: Vec<DkimKey>,
     notice: Option<String>,
     domain: String,
     selector: String,
@@ -457,11 +393,7 @@ impl DkimTpl<'_> {
 async fn dkim_tpl<'a>(state: &AppState, p: &'a Page) -> AppResult<DkimTpl<'a>> {
     Ok(DkimTpl {
         p,
-        keys: dkim_keys::Entity::find()
-            .order_by_asc(dkim_keys::Column::Domain)
-            .order_by_desc(dkim_keys::Column::CreatedAt)
-            .all(&state.db)
-            .await?,
+        keys: settings::dkim_keys(&state.db).await?,
         notice: None,
         domain: state.mail_from.email.domain().to_owned(),
         selector: format!("amicale{}", Utc::now().format("%Y%m")),
@@ -526,35 +458,8 @@ async fn dkim_generate(
         t.notice = Some(p.t("transport-notice-invalid"));
         return render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, &t);
     };
-    // RSA key generation takes a while: off the I/O threads.
-    let key = tokio::task::spawn_blocking(move || SigningKey::generate(alg))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?
-        .map_err(|e| AppError::Internal(format!("DKIM key: {e}")))?;
-    let record = format!(
-        "{selector}._domainkey.{domain} IN TXT \"{}\"",
-        key.dns_txt_record()
-    );
-    dkim_keys::Entity::insert(dkim_keys::ActiveModel {
-        domain: Set(domain),
-        selector: Set(selector),
-        algorithm: Set(alg.as_str().to_owned()),
-        private_key: Set(state.secret.seal(SEAL_DKIM, &key.to_pkcs8_pem())),
-        dns_record: Set(record),
-        active: Set(false),
-        created_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(&state.db)
-    .await?;
+    settings::generate_dkim_key(&state, domain, selector, alg).await?;
     Ok(Redirect::to("/admin/dkim?notice=generated").into_response())
-}
-
-async fn dkim_key(state: &AppState, id: i64) -> AppResult<dkim_keys::Model> {
-    dkim_keys::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)
 }
 
 /// One active key per domain: activating one retires the others.
@@ -563,18 +468,8 @@ async fn dkim_activate(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let k = dkim_key(&state, id).await?;
-    dkim_keys::Entity::update_many()
-        .col_expr(dkim_keys::Column::Active, Expr::value(false))
-        .filter(dkim_keys::Column::Domain.eq(k.domain.clone()))
-        .exec(&state.db)
-        .await?;
-    dkim_keys::Entity::update_many()
-        .col_expr(dkim_keys::Column::Active, Expr::value(true))
-        .filter(dkim_keys::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
-    delivery_settings::bump(&state.db).await?;
+    let k = settings::dkim_key(&state.db, id).await?;
+    settings::activate_dkim_key(&state.db, &k).await?;
     Ok(Redirect::to("/admin/dkim?notice=activated").into_response())
 }
 
@@ -583,13 +478,8 @@ async fn dkim_deactivate(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    dkim_key(&state, id).await?;
-    dkim_keys::Entity::update_many()
-        .col_expr(dkim_keys::Column::Active, Expr::value(false))
-        .filter(dkim_keys::Column::Id.eq(id))
-        .exec(&state.db)
-        .await?;
-    delivery_settings::bump(&state.db).await?;
+    settings::dkim_key(&state.db, id).await?;
+    settings::deactivate_dkim_key(&state.db, id).await?;
     Ok(Redirect::to("/admin/dkim?notice=deactivated").into_response())
 }
 
@@ -598,9 +488,8 @@ async fn dkim_delete(
     _: Require<Admin>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    dkim_key(&state, id).await?;
-    dkim_keys::Entity::delete_by_id(id).exec(&state.db).await?;
-    delivery_settings::bump(&state.db).await?;
+    settings::dkim_key(&state.db, id).await?;
+    settings::delete_dkim_key(&state.db, id).await?;
     Ok(Redirect::to("/admin/dkim?notice=deleted").into_response())
 }
 

@@ -6,16 +6,14 @@ use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::events::ics::{feed_path, own_person};
 use crate::events::pages::when;
-use crate::events::store;
+use crate::events::store::{self, Event, Participation};
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, render};
-use amicale_store::entities::{events, participations};
 
 pub struct MemberEvent {
     pub id: i64,
@@ -37,6 +35,32 @@ struct ListTpl<'a> {
     has_record: bool,
 }
 
+fn member_event(
+    state: &AppState,
+    e: Event,
+    reg: u64,
+    wait: u64,
+    me: Option<&Participation>,
+) -> MemberEvent {
+    MemberEvent {
+        id: e.id,
+        when: when(state, &e),
+        place: [e.site.as_str(), e.city.as_str()]
+            .into_iter()
+            .filter(|x| !x.is_empty())
+            .collect::<Vec<_>>()
+            .join(", "),
+        fill: crate::events::model::fill_label(reg, wait, e.capacity),
+        mine: match me {
+            Some(m) if m.waiting => "waiting",
+            Some(_) => "registered",
+            None => "",
+        },
+        open: e.open_registration,
+        title: e.title,
+    }
+}
+
 /// Open events to come and the member's own, soonest first.
 pub async fn list(
     State(state): State<AppState>,
@@ -44,48 +68,17 @@ pub async fn list(
     p: Page,
 ) -> AppResult<Response> {
     let person = own_person(&state, s.user.id).await?;
-    let mine: Vec<participations::Model> = match &person {
-        Some(pr) => {
-            participations::Entity::find()
-                .filter(participations::Column::PersonId.eq(pr.id))
-                .all(&state.db)
-                .await?
-        }
+    let mine = match &person {
+        Some(pr) => store::participations_of(&state.db, pr.id).await?,
         None => Vec::new(),
     };
     let my_ids: Vec<i64> = mine.iter().map(|m| m.event_id).collect();
-    let evs = events::Entity::find()
-        .filter(events::Column::StartsAt.gte(Utc::now()))
-        .filter(
-            Condition::any()
-                .add(events::Column::OpenRegistration.eq(true))
-                .add(events::Column::Id.is_in(my_ids)),
-        )
-        .order_by_asc(events::Column::StartsAt)
-        .limit(200)
-        .all(&state.db)
-        .await?;
+    let evs = store::upcoming_for_member(&state.db, my_ids).await?;
     let mut rows = Vec::with_capacity(evs.len());
     for e in evs {
         let (reg, wait) = store::fill(&state.db, e.id).await?;
         let me = mine.iter().find(|m| m.event_id == e.id);
-        rows.push(MemberEvent {
-            id: e.id,
-            when: when(&state, &e),
-            place: [e.site.as_str(), e.city.as_str()]
-                .into_iter()
-                .filter(|x| !x.is_empty())
-                .collect::<Vec<_>>()
-                .join(", "),
-            fill: crate::events::model::fill_label(reg, wait, e.capacity),
-            mine: match me {
-                Some(m) if m.waiting => "waiting",
-                Some(_) => "registered",
-                None => "",
-            },
-            open: e.open_registration,
-            title: e.title,
-        });
+        rows.push(member_event(&state, e, reg, wait, me));
     }
     render(&ListTpl {
         p: &p,

@@ -8,21 +8,19 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use sea_orm::EntityTrait;
 
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{self, Mode, Nature, Presence, fill_label};
 use crate::events::scope;
 use crate::events::scope::Events;
-use crate::events::store::{self, EventInput, EventQuery, Participant};
-use crate::people::crm::{Opt, choices};
-use crate::people::search::{self, Criteria, Scope, Sort};
+use crate::events::store::{self, Event, EventInput, EventQuery, Participant, User};
+use crate::people::crm::Opt;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditEvents, Require, ViewEvents};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
-use amicale_store::entities::{events, programmes, users};
+use crate::web::session::SessionUser;
 
 pub struct EventRow {
     pub id: i64,
@@ -34,7 +32,7 @@ pub struct EventRow {
     pub fill: String,
 }
 
-async fn rows(state: &AppState, evs: Vec<events::Model>) -> AppResult<Vec<EventRow>> {
+async fn rows(state: &AppState, evs: Vec<Event>) -> AppResult<Vec<EventRow>> {
     let mut out = Vec::with_capacity(evs.len());
     for e in evs {
         let (reg, wait) = store::fill(&state.db, e.id).await?;
@@ -56,7 +54,7 @@ async fn rows(state: &AppState, evs: Vec<events::Model>) -> AppResult<Vec<EventR
 }
 
 /// `12/03/2026 14:30–16:00` in the network zone.
-pub fn when(state: &AppState, e: &events::Model) -> String {
+pub fn when(state: &AppState, e: &Event) -> String {
     let s = e.starts_at.with_timezone(&state.tz);
     let end = e.ends_at.with_timezone(&state.tz);
     if s.date_naive() == end.date_naive() {
@@ -77,7 +75,7 @@ struct ListTpl<'a> {
     q: EventQuery,
     rows: Vec<EventRow>,
     total: u64,
-    staff: Vec<users::Model>,
+    staff: Vec<User>,
     next_href: Option<String>,
 }
 
@@ -118,7 +116,7 @@ struct FormTpl<'a> {
     f: FormPairs,
     errors: Vec<(String, String)>,
     programmes: Vec<Opt>,
-    staff: Vec<users::Model>,
+    staff: Vec<User>,
     types: Vec<String>,
     steps: Vec<String>,
 }
@@ -142,7 +140,7 @@ impl FormTpl<'_> {
     }
 }
 
-fn form_of(state: &AppState, e: &events::Model, facilitators: &[users::Model]) -> FormPairs {
+fn form_of(state: &AppState, e: &Event, facilitators: &[User]) -> FormPairs {
     let s = e.starts_at.with_timezone(&state.tz);
     let end = e.ends_at.with_timezone(&state.tz);
     let mut v: Vec<(String, String)> = vec![
@@ -356,10 +354,10 @@ async fn form_page(
         p,
         id,
         f,
-        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
+        programmes: store::programme_choices(state).await?,
         staff: store::staff(&state.db).await?,
-        types: store::distinct(&state.db, events::Column::EventType).await?,
-        steps: store::distinct(&state.db, events::Column::Step).await?,
+        types: store::event_types(&state.db).await?,
+        steps: store::steps(&state.db).await?,
         errors,
     };
     if tpl.errors.is_empty() {
@@ -441,10 +439,10 @@ pub struct Found {
 #[template(path = "events/show.html")]
 struct ShowTpl<'a> {
     p: &'a Page,
-    ev: events::Model,
+    ev: Event,
     when: String,
     programme: String,
-    facilitators: Vec<users::Model>,
+    facilitators: Vec<User>,
     fill: String,
     participants: Vec<Participant>,
     find: String,
@@ -464,6 +462,27 @@ pub struct ShowQuery {
     pub audience: String,
 }
 
+/// The persons within the user's reach matching `find`, to add one.
+async fn found(state: &AppState, who: &SessionUser, find: &str) -> AppResult<Vec<Found>> {
+    if find.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let reach = crate::people::scope::condition(who, amicale_store::Backend::of(&state.db));
+    Ok(store::people_matching(&state.db, reach, find)
+        .await?
+        .into_iter()
+        .map(|person| Found {
+            id: person.id,
+            name: format!("{} {}", person.first_name, person.last_name),
+            detail: [person.email.unwrap_or_default(), person.city]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+        })
+        .collect())
+}
+
 pub async fn show(
     State(state): State<AppState>,
     InScope { id, who, .. }: InScope<Events, ViewEvents>,
@@ -473,45 +492,8 @@ pub async fn show(
     let e = store::get(&state.db, id).await?;
     let participants = store::participants(&state.db, id).await?;
     let (reg, wait) = store::fill(&state.db, id).await?;
-    let programme = match e.programme_id {
-        Some(pid) => programmes::Entity::find_by_id(pid)
-            .one(&state.db)
-            .await?
-            .map(|x| x.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
-    let mut found = Vec::new();
-    if !q.find.trim().is_empty() {
-        let (cond, _) = Criteria {
-            q: q.find.clone(),
-            ..Default::default()
-        }
-        .condition(amicale_store::Backend::of(&state.db), Scope::Crm);
-        let cond = cond.add(crate::people::scope::condition(
-            &who.0,
-            amicale_store::Backend::of(&state.db),
-        ));
-        use sea_orm::QuerySelect;
-        for person in search::select(cond, Sort::Name, false)
-            .limit(10)
-            .all(&state.db)
-            .await?
-        {
-            found.push(Found {
-                id: person.id,
-                name: format!("{} {}", person.first_name, person.last_name),
-                detail: [
-                    person.email.clone().unwrap_or_default(),
-                    person.city.clone(),
-                ]
-                .into_iter()
-                .filter(|s| !s.is_empty())
-                .collect::<Vec<_>>()
-                .join(" · "),
-            });
-        }
-    }
+    let programme = store::programme_name(&state.db, e.programme_id).await?;
+    let found = found(&state, &who.0, &q.find).await?;
     let send =
         crate::comms::direct::event_panel(&state, who.user(), &e, &q.channel, &q.audience).await?;
     let history = crate::comms::direct::event_history(&state, id).await?;
@@ -589,9 +571,9 @@ pub async fn attendance(
 #[template(path = "events/sheet.html")]
 struct SheetTpl<'a> {
     p: &'a Page,
-    ev: events::Model,
+    ev: Event,
     when: String,
-    facilitators: Vec<users::Model>,
+    facilitators: Vec<User>,
     participants: Vec<Participant>,
 }
 
@@ -652,14 +634,7 @@ pub async fn agenda(
     let date = time::parse_date(&q.date).unwrap_or(today);
     let week = q.view != "day";
     let mine = q.all != "1";
-    let (first, n) = if week {
-        (
-            date - Duration::days(date.weekday().num_days_from_monday() as i64),
-            7,
-        )
-    } else {
-        (date, 1)
-    };
+    let (first, n) = span(date, week);
     let start = day_start(&state, first)?;
     let end = day_start(&state, first + Duration::days(n))?;
     let evs = store::agenda(
@@ -670,20 +645,7 @@ pub async fn agenda(
         end,
     )
     .await?;
-    let mut days: Vec<Day> = (0..n)
-        .map(|i| {
-            let d = first + Duration::days(i);
-            Day {
-                label: format!(
-                    "{} {}",
-                    p.t(&format!("weekday-{}", d.weekday().num_days_from_monday())),
-                    d.format("%d/%m")
-                ),
-                date: d.format("%Y-%m-%d").to_string(),
-                events: Vec::new(),
-            }
-        })
-        .collect();
+    let mut days = empty_days(&p, first, n);
     for row in rows(&state, evs.clone()).await? {
         if let Some(e) = evs.iter().find(|e| e.id == row.id)
             && let Some(day) = days.iter_mut().find(|d| d.date == e.local_date)
@@ -701,6 +663,36 @@ pub async fn agenda(
         next: (date + step).format("%Y-%m-%d").to_string(),
         days,
     })
+}
+
+/// The first day and the number of days shown: the week (from Monday) of
+/// `date`, or that day alone.
+fn span(date: NaiveDate, week: bool) -> (NaiveDate, i64) {
+    if week {
+        (
+            date - Duration::days(date.weekday().num_days_from_monday() as i64),
+            7,
+        )
+    } else {
+        (date, 1)
+    }
+}
+
+fn empty_days(p: &Page, first: NaiveDate, n: i64) -> Vec<Day> {
+    (0..n)
+        .map(|i| {
+            let d = first + Duration::days(i);
+            Day {
+                label: format!(
+                    "{} {}",
+                    p.t(&format!("weekday-{}", d.weekday().num_days_from_monday())),
+                    d.format("%d/%m")
+                ),
+                date: d.format("%Y-%m-%d").to_string(),
+                events: Vec::new(),
+            }
+        })
+        .collect()
 }
 
 fn day_start(state: &AppState, d: NaiveDate) -> AppResult<chrono::DateTime<Utc>> {

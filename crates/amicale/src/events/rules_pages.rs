@@ -10,17 +10,17 @@ use chrono::Utc;
 
 use crate::app::AppState;
 use crate::comms::templates::store as tstore;
+use crate::comms::templates::store::Template as TemplateRow;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Offset, Presence};
 use crate::events::rules::{self as engine, RuleInput, Skip};
-use crate::events::store;
-use crate::people::crm::{Opt, choices};
+use crate::events::store::{self, Rule};
+use crate::people::crm::Opt;
 use crate::web::extract::{ManageSends, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render as render_page, render_status};
 use amicale_delivery::templates::model::{self as tmodel, SendingMode, TemplateKind};
 use amicale_kernel::SendChannel;
-use amicale_store::entities::{events, programmes, rules, templates};
 
 pub struct RuleRow {
     pub id: i64,
@@ -41,7 +41,7 @@ struct ListTpl<'a> {
     rows: Vec<RuleRow>,
 }
 
-fn describe(p: &Page, r: &rules::Model, programmes: &[Opt]) -> String {
+fn describe(p: &Page, r: &Rule, programmes: &[Opt]) -> String {
     let mut parts = Vec::new();
     if !r.nature.is_empty() {
         parts.push(p.t(&format!("event-nature-{}", r.nature)));
@@ -80,7 +80,7 @@ pub async fn list(
     _: Require<ManageSends>,
     p: Page,
 ) -> AppResult<Response> {
-    let programmes = choices::<programmes::Entity>(&state, programmes::Column::Name).await?;
+    let programmes = store::programme_choices(&state).await?;
     let rows = engine::load_all(&state.db, false)
         .await?
         .into_iter()
@@ -108,7 +108,7 @@ struct FormTpl<'a> {
     f: FormPairs,
     errors: Vec<(String, String)>,
     programmes: Vec<Opt>,
-    templates: Vec<templates::Model>,
+    templates: Vec<TemplateRow>,
     types: Vec<String>,
     steps: Vec<String>,
 }
@@ -126,17 +126,6 @@ impl FormTpl<'_> {
     }
 }
 
-/// Templates a rule may use: allowed for automatic sends.
-async fn automatic_templates(state: &AppState) -> AppResult<Vec<templates::Model>> {
-    Ok(tstore::list(&state.db, None, None)
-        .await?
-        .into_iter()
-        .filter(|t| {
-            tmodel::split(&t.sending_modes, SendingMode::parse).contains(&SendingMode::Automatic)
-        })
-        .collect())
-}
-
 async fn form_page(
     state: &AppState,
     p: &Page,
@@ -148,10 +137,10 @@ async fn form_page(
         p,
         id,
         f,
-        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
-        templates: automatic_templates(state).await?,
-        types: store::distinct(&state.db, events::Column::EventType).await?,
-        steps: store::distinct(&state.db, events::Column::Step).await?,
+        programmes: store::programme_choices(state).await?,
+        templates: tstore::automatic(&state.db).await?,
+        types: store::event_types(&state.db).await?,
+        steps: store::steps(&state.db).await?,
         errors,
     };
     if tpl.errors.is_empty() {
@@ -161,7 +150,7 @@ async fn form_page(
     }
 }
 
-fn form_of(r: &rules::Model) -> FormPairs {
+fn form_of(r: &Rule) -> FormPairs {
     let mut v: Vec<(String, String)> = vec![
         ("name".into(), r.name.clone()),
         ("nature".into(), r.nature.clone()),
@@ -192,77 +181,24 @@ async fn parse(
     let mut errors = Vec::new();
     let mut bad = |field: &str, key: &str| errors.push((field.to_owned(), p.t(key)));
     let name = f.get("name").trim().to_owned();
-    if name.is_empty() {
-        bad("name", "err-required");
-    } else if name.chars().count() > 200 {
-        bad("name", "err-too-long");
-    }
-    let nature = match f.get("nature") {
-        "" => None,
-        s => Nature::parse(s).or_else(|| {
-            bad("nature", "err-invalid");
-            None
-        }),
-    };
-    let mode = match f.get("mode") {
-        "" => None,
-        s => Mode::parse(s).or_else(|| {
-            bad("mode", "err-invalid");
-            None
-        }),
-    };
-    let presence = match f.get("presence") {
-        "" => None,
-        s => Presence::parse(s).or_else(|| {
-            bad("presence", "err-invalid");
-            None
-        }),
-    };
-    let confirmed = match f.get("confirmed") {
-        "yes" => Some(true),
-        "no" => Some(false),
-        _ => None,
-    };
-    let programme_id = match f.get("programme") {
-        "" => None,
-        s => s.parse::<i64>().ok().or_else(|| {
-            bad("programme", "err-invalid");
-            None
-        }),
-    };
+    check_lengths(f, &name, &mut bad);
+    let nature = optional(f, "nature", Nature::parse, &mut bad);
+    let mode = optional(f, "mode", Mode::parse, &mut bad);
+    let presence = optional(f, "presence", Presence::parse, &mut bad);
+    let confirmed = yes_no(f.get("confirmed"));
+    let programme_id = optional(f, "programme", |s| s.parse::<i64>().ok(), &mut bad);
     let channel = SendChannel::parse(f.get("channel"));
     let sms_ready = amicale_delivery::sms::account::configured(&state.db).await?;
-    match channel {
-        None => bad("channel", "err-required"),
-        Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),
-        _ => {}
-    }
+    check_channel(channel, sms_ready, &mut bad);
     let offset = Offset::parse(f.get("offset"));
     if offset.is_none() {
         bad("offset", "rule-err-offset");
     }
     let template = match f.get("template").parse::<i64>() {
-        Ok(tid) => engine::template(&state.db, tid).await?,
+        Ok(tid) => tstore::find(&state.db, tid).await?,
         Err(_) => None,
     };
-    match (&template, channel) {
-        (None, _) => bad("template", "err-required"),
-        (Some(t), _)
-            if !tmodel::split(&t.sending_modes, SendingMode::parse)
-                .contains(&SendingMode::Automatic) =>
-        {
-            bad("template", "rule-err-template-mode")
-        }
-        (Some(t), Some(c)) if TemplateKind::of(t) != TemplateKind::from(c) => {
-            bad("template", "rule-err-template-kind")
-        }
-        _ => {}
-    }
-    for (n, max) in [("event_type", 120), ("step", 200)] {
-        if f.get(n).chars().count() > max {
-            bad(n, "err-too-long");
-        }
-    }
+    check_template(template.as_ref(), channel, &mut bad);
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -283,6 +219,76 @@ async fn parse(
         offset,
         active: !f.has("inactive"),
     }))
+}
+
+/// The name is required; it and the free-text filters have a length limit.
+fn check_lengths(f: &FormPairs, name: &str, bad: &mut impl FnMut(&str, &str)) {
+    if name.is_empty() {
+        bad("name", "err-required");
+    } else if name.chars().count() > 200 {
+        bad("name", "err-too-long");
+    }
+    for (n, max) in [("event_type", 120), ("step", 200)] {
+        if f.get(n).chars().count() > max {
+            bad(n, "err-too-long");
+        }
+    }
+}
+
+/// Whether the participation must be confirmed; anything else means either.
+fn yes_no(s: &str) -> Option<bool> {
+    match s {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// A channel is required, and SMS only once an SMS account is set up.
+fn check_channel(channel: Option<SendChannel>, sms_ready: bool, bad: &mut impl FnMut(&str, &str)) {
+    match channel {
+        None => bad("channel", "err-required"),
+        Some(c) if !c.is_email() && !sms_ready => bad("channel", "rule-err-sms"),
+        _ => {}
+    }
+}
+
+/// An optional choice: blank is none, anything unknown an error.
+fn optional<T>(
+    f: &FormPairs,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    bad: &mut impl FnMut(&str, &str),
+) -> Option<T> {
+    match f.get(name) {
+        "" => None,
+        s => parse(s).or_else(|| {
+            bad(name, "err-invalid");
+            None
+        }),
+    }
+}
+
+/// A rule's template must be allowed for automatic sends and be of its
+/// channel's kind.
+fn check_template(
+    template: Option<&TemplateRow>,
+    channel: Option<SendChannel>,
+    bad: &mut impl FnMut(&str, &str),
+) {
+    match (template, channel) {
+        (None, _) => bad("template", "err-required"),
+        (Some(t), _)
+            if !tmodel::split(&t.sending_modes, SendingMode::parse)
+                .contains(&SendingMode::Automatic) =>
+        {
+            bad("template", "rule-err-template-mode")
+        }
+        (Some(t), Some(c)) if TemplateKind::of(t) != TemplateKind::from(c) => {
+            bad("template", "rule-err-template-kind")
+        }
+        _ => {}
+    }
 }
 
 pub async fn new_form(
@@ -364,9 +370,9 @@ struct TestTpl<'a> {
     p: &'a Page,
     date: String,
     rule: String,
-    rules: Vec<rules::Model>,
+    rules: Vec<Rule>,
     rows: Vec<engine::TestRow>,
-    skipped: Vec<(rules::Model, String, Skip)>,
+    skipped: Vec<(Rule, String, Skip)>,
     notice: Option<String>,
 }
 

@@ -8,9 +8,14 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 
+use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::events::model::{Mode, Nature, Presence};
-use amicale_store::entities::{event_facilitators, events, participations, persons, users};
+use crate::people::crm::{Opt, choices};
+use crate::people::search::{self, Criteria, Scope, Sort};
+use amicale_store::entities::{
+    event_facilitators, events, participations, persons, programmes, rules, users,
+};
 
 /// An event as entered, every value parsed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +143,104 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> AppResult<bool> {
         .await?
         .rows_affected
         == 1)
+}
+
+/// An event as stored.
+pub type Event = events::Model;
+/// A staff user (facilitator, author).
+pub type User = users::Model;
+/// A participation of a person in an event.
+pub type Participation = participations::Model;
+
+/// An automatic rule as stored.
+pub type Rule = rules::Model;
+
+/// Every automatic rule, by name.
+pub async fn rules_by_name(db: &DatabaseConnection) -> AppResult<Vec<Rule>> {
+    Ok(rules::Entity::find()
+        .order_by_asc(rules::Column::Name)
+        .all(db)
+        .await?)
+}
+
+/// Deletes an automatic rule; what it already sent stays in the outbox.
+pub async fn delete_rule(db: &DatabaseConnection, id: i64) -> AppResult<()> {
+    rules::Entity::delete_by_id(id).exec(db).await?;
+    Ok(())
+}
+
+/// The event types in use, for suggestions.
+pub async fn event_types(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    distinct(db, events::Column::EventType).await
+}
+
+/// The steps in use, for suggestions.
+pub async fn steps(db: &DatabaseConnection) -> AppResult<Vec<String>> {
+    distinct(db, events::Column::Step).await
+}
+
+/// The programmes an event may belong to, for a select.
+pub async fn programme_choices(state: &AppState) -> AppResult<Vec<Opt>> {
+    choices::<programmes::Entity>(state, programmes::Column::Name).await
+}
+
+/// The name of a programme; empty for none or a deleted one.
+pub async fn programme_name(db: &DatabaseConnection, id: Option<i64>) -> AppResult<String> {
+    let Some(id) = id else {
+        return Ok(String::new());
+    };
+    Ok(programmes::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|x| x.name)
+        .unwrap_or_default())
+}
+
+/// Up to ten persons within `reach` whose record matches `words`, by name.
+pub async fn people_matching(
+    db: &DatabaseConnection,
+    reach: Condition,
+    words: &str,
+) -> AppResult<Vec<persons::Model>> {
+    let (cond, _) = Criteria {
+        q: words.to_owned(),
+        ..Default::default()
+    }
+    .condition(amicale_store::Backend::of(db), Scope::Crm);
+    Ok(search::select(cond.add(reach), Sort::Name, false)
+        .limit(10)
+        .all(db)
+        .await?)
+}
+
+/// The member's participations.
+pub async fn participations_of(
+    db: &DatabaseConnection,
+    person: i64,
+) -> AppResult<Vec<Participation>> {
+    Ok(participations::Entity::find()
+        .filter(participations::Column::PersonId.eq(person))
+        .all(db)
+        .await?)
+}
+
+/// What a member sees: events to come that are open to registration or
+/// that they take part in (`theirs`), soonest first.
+pub async fn upcoming_for_member(
+    db: &DatabaseConnection,
+    theirs: Vec<i64>,
+) -> AppResult<Vec<Event>> {
+    Ok(events::Entity::find()
+        .filter(events::Column::StartsAt.gte(Utc::now()))
+        .filter(
+            Condition::any()
+                .add(events::Column::OpenRegistration.eq(true))
+                .add(events::Column::Id.is_in(theirs)),
+        )
+        .order_by_asc(events::Column::StartsAt)
+        .limit(200)
+        .all(db)
+        .await?)
 }
 
 pub async fn get<C: ConnectionTrait>(db: &C, id: i64) -> AppResult<events::Model> {

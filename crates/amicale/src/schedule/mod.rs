@@ -14,14 +14,28 @@ use croner::Cron;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TryInsertResult,
 };
 
 use crate::app::Shutdown;
 use crate::error::{AppError, AppResult};
 use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{schedule_slots, schedule_tasks};
+
+/// The latest `n` slots of a task, newest first.
+pub async fn last_slots(
+    db: &DatabaseConnection,
+    task: &str,
+    n: u64,
+) -> AppResult<Vec<schedule_slots::Model>> {
+    Ok(schedule_slots::Entity::find()
+        .filter(schedule_slots::Column::Task.eq(task))
+        .order_by_desc(schedule_slots::Column::SlotAt)
+        .paginate(db, n)
+        .fetch_page(0)
+        .await?)
+}
 
 /// What to do with the slots that passed while no node was running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -484,7 +484,10 @@ async fn a_registration_link_is_confirmed_in_a_real_browser() {
 /// The addresses of a page's menus (top bar and staff sidebar).
 fn menu_links(html: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for (open, close) in [("<ul class=\"nav\">", "</ul>"), ("<nav class=\"sidebar\"", "</nav>")] {
+    for (open, close) in [
+        ("<ul class=\"nav\">", "</ul>"),
+        ("<nav class=\"sidebar\"", "</nav>"),
+    ] {
         let Some(start) = html.find(open) else {
             continue;
         };
@@ -515,7 +518,11 @@ async fn every_menu_page_fits_a_phone_and_a_desktop() {
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     for (who, email, password) in [
-        ("admin", crate::support::ADMIN, crate::support::ADMIN_PASSWORD),
+        (
+            "admin",
+            crate::support::ADMIN,
+            crate::support::ADMIN_PASSWORD,
+        ),
         ("member", "member@example.org", "member password 1"),
     ] {
         c.set_window_size(1366, 800).await.unwrap();

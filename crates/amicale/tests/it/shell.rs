@@ -113,7 +113,10 @@ async fn modules_not_built_say_so() {
 /// The links of a page's menus: the top bar and the staff sidebar.
 fn menu_links(html: &str) -> Vec<String> {
     let mut out = Vec::new();
-    for (open, close) in [("<ul class=\"nav\">", "</ul>"), ("<nav class=\"sidebar\"", "</nav>")] {
+    for (open, close) in [
+        ("<ul class=\"nav\">", "</ul>"),
+        ("<nav class=\"sidebar\"", "</nav>"),
+    ] {
         let Some(start) = html.find(open) else {
             continue;
         };
@@ -135,19 +138,26 @@ async fn every_menu_entry_opens_for_whoever_sees_it() {
     let (app, _sink, _db) = crate::support::admin_app(crate::support::Backend::Sqlite).await;
     let admin = crate::support::new_client();
     assert_eq!(
-        app.login_with(&admin, crate::support::ADMIN, crate::support::ADMIN_PASSWORD).await,
+        app.login_with(
+            &admin,
+            crate::support::ADMIN,
+            crate::support::ADMIN_PASSWORD
+        )
+        .await,
         303
     );
     app.create_user("member@example.org", "member password 1", false)
         .await;
     let member = crate::support::new_client();
     assert_eq!(
-        app.login_with(&member, "member@example.org", "member password 1").await,
+        app.login_with(&member, "member@example.org", "member password 1")
+            .await,
         303
     );
     let mut users = vec![("admin", admin), ("member", member)];
     for profile in ["communication_manager", "advisor", "partner_manager"] {
-        let (c, _) = crate::support::staff(&app, &format!("{profile}@example.org"), profile, None).await;
+        let (c, _) =
+            crate::support::staff(&app, &format!("{profile}@example.org"), profile, None).await;
         users.push((profile, c));
     }
     for (who, client) in &users {
@@ -171,7 +181,12 @@ async fn every_menu_entry_opens_for_whoever_sees_it() {
         match *who {
             "member" => assert!(!sidebar, "members get no staff menu"),
             "admin" => {
-                for l in ["/admin/people", "/admin/templates", "/admin/users", "/admin/schedule"] {
+                for l in [
+                    "/admin/people",
+                    "/admin/templates",
+                    "/admin/users",
+                    "/admin/schedule",
+                ] {
                     assert!(links.contains(&l.to_owned()), "admin: {l} in {links:?}");
                 }
             }

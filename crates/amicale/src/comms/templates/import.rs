@@ -195,6 +195,41 @@ pub fn prepare(name: &str, text: &str, ui: Locale) -> Result<TemplateInput, Vec<
     })
 }
 
+/// Creates an e-mail template from the file, or from each file of a ZIP;
+/// what cannot be read is refused with its reasons.
+async fn import_file(
+    state: &AppState,
+    by: i64,
+    l: Locale,
+    name: String,
+    bytes: &[u8],
+) -> AppResult<(Vec<Imported>, Vec<Refused>)> {
+    let (mut imported, mut refused) = (Vec::new(), Vec::new());
+    let files = match files_in(&name, bytes) {
+        Ok(f) => f,
+        Err(e) => {
+            refused.push(Refused {
+                file: name,
+                reasons: vec![e],
+            });
+            return Ok((imported, refused));
+        }
+    };
+    for (file, text) in files {
+        match prepare(&file, &text, l) {
+            Ok(input) => {
+                let id = store::create(&state.db, TemplateKind::Email, &input, Some(by)).await?;
+                imported.push(Imported {
+                    id,
+                    name: input.name,
+                });
+            }
+            Err(reasons) => refused.push(Refused { file, reasons }),
+        }
+    }
+    Ok((imported, refused))
+}
+
 pub async fn import(
     State(state): State<AppState>,
     user: Require<ManageTemplates>,
@@ -212,30 +247,10 @@ pub async fn import(
         if bytes.is_empty() {
             continue;
         }
-        let files = match files_in(&name, &bytes) {
-            Ok(f) => f,
-            Err(e) => {
-                refused.push(Refused {
-                    file: name,
-                    reasons: vec![e],
-                });
-                continue;
-            }
-        };
-        for (file, text) in files {
-            match prepare(&file, &text, p.locale) {
-                Ok(input) => {
-                    let id =
-                        store::create(&state.db, TemplateKind::Email, &input, Some(user.user().id))
-                            .await?;
-                    imported.push(Imported {
-                        id,
-                        name: input.name,
-                    });
-                }
-                Err(reasons) => refused.push(Refused { file, reasons }),
-            }
-        }
+        let by = user.user().id;
+        let (mut ok, mut no) = import_file(&state, by, p.locale, name, &bytes).await?;
+        imported.append(&mut ok);
+        refused.append(&mut no);
     }
     tracing::info!(
         imported = imported.len(),

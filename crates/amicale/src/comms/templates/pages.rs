@@ -5,11 +5,11 @@ use axum::Json;
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
 use crate::app::AppState;
 use crate::comms::templates::store::{self, AttachmentInfo, Counts, TemplateInput};
+use crate::comms::templates::store::{Template as TemplateRow, Version};
 use crate::comms::templates::{plaintext, sanitize};
 use crate::error::{AppError, AppResult};
 use crate::uploads;
@@ -24,7 +24,6 @@ use amicale_delivery::templates::model::{
 use amicale_delivery::templates::render::{self, PartError};
 use amicale_kernel::Locale;
 use amicale_kernel::permissions::{Level, Module};
-use amicale_store::entities::{persons, template_versions, templates, users};
 
 /// Each attachment may weigh this much at most.
 pub const MAX_ATTACHMENT: usize = 2 * 1024 * 1024;
@@ -118,7 +117,7 @@ pub struct FormTpl<'a> {
     text_edited: bool,
     errors: Vec<PartError>,
     saved: Option<i32>,
-    version: Option<template_versions::Model>,
+    version: Option<Version>,
     counts: Counts,
     can_delete: bool,
     attachments: Vec<AttachmentInfo>,
@@ -391,28 +390,11 @@ pub struct EditQuery {
 async fn edit_page<'a>(
     state: &AppState,
     p: &'a Page,
-    t: templates::Model,
-    v: template_versions::Model,
+    t: TemplateRow,
+    v: Version,
 ) -> AppResult<FormTpl<'a>> {
     let kind = TemplateKind::of(&t);
-    let input = TemplateInput {
-        name: t.name.clone(),
-        active: t.active,
-        recipient_types: split(&t.recipient_types, RecipientType::parse),
-        modes: split(&t.sending_modes, SendingMode::parse),
-        fr: Variant {
-            subject: v.subject_fr.clone(),
-            body: v.body_fr.clone(),
-            text: v.text_fr.clone(),
-        },
-        en: v.body_en.as_ref().map(|b| Variant {
-            subject: v.subject_en.clone().unwrap_or_default(),
-            body: b.clone(),
-            text: v.text_en.clone().unwrap_or_default(),
-        }),
-        text_edited: v.text_edited,
-    };
-    let mut tpl = with_input(blank_form(p, kind), &input);
+    let mut tpl = with_input(blank_form(p, kind), &TemplateInput::of(&t, &v));
     tpl.id = Some(t.id);
     tpl.counts = store::counts(&state.db, t.id).await?;
     tpl.can_delete = tpl.counts.scheduled == 0;
@@ -420,15 +402,7 @@ async fn edit_page<'a>(
     if kind == TemplateKind::Sms {
         tpl.sms = Some(sms_sample(state, &v.body_fr, p.locale));
     }
-    let who = |id: Option<i64>| async move {
-        match id {
-            Some(id) => users::Entity::find_by_id(id)
-                .one(&state.db)
-                .await
-                .map(|u| u.map(|u| u.display_name).unwrap_or_else(|| "—".into())),
-            None => Ok("—".into()),
-        }
-    };
+    let who = |id| store::user_name(&state.db, id);
     tpl.audit = p.locale.t_args(
         "template-audit",
         &[
@@ -550,7 +524,7 @@ pub struct PersonChoice {
 #[template(path = "admin/templates/preview.html")]
 struct PreviewTpl<'a> {
     p: &'a Page,
-    t: templates::Model,
+    t: TemplateRow,
     kind: TemplateKind,
     person: Option<i64>,
     person_name: Option<String>,
@@ -581,25 +555,14 @@ async fn reachable(
     let (Some(id), Some(reach)) = (person, preview_reach(s, state)) else {
         return Ok(None);
     };
-    Ok(persons::Entity::find()
-        .filter(reach)
-        .filter(persons::Column::Id.eq(id))
-        .one(&state.db)
-        .await?
-        .map(|p| p.id))
+    store::person_within(&state.db, reach, id).await
 }
 
 async fn default_person(state: &AppState, s: &SessionUser) -> AppResult<Option<i64>> {
     let Some(reach) = preview_reach(s, state) else {
         return Ok(None);
     };
-    Ok(persons::Entity::find()
-        .filter(reach)
-        .order_by_asc(persons::Column::Id)
-        .limit(1)
-        .one(&state.db)
-        .await?
-        .map(|p| p.id))
+    store::first_person_within(&state.db, reach).await
 }
 
 async fn search_people(state: &AppState, s: &SessionUser, q: &str) -> AppResult<Vec<PersonChoice>> {
@@ -610,24 +573,10 @@ async fn search_people(state: &AppState, s: &SessionUser, q: &str) -> AppResult<
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    let like = format!("%{}%", q.replace(['%', '_'], ""));
-    Ok(persons::Entity::find()
-        .filter(reach)
-        .filter(
-            sea_orm::Condition::any()
-                .add(persons::Column::FirstName.like(like.clone()))
-                .add(persons::Column::LastName.like(like.clone()))
-                .add(persons::Column::Email.like(like)),
-        )
-        .order_by_asc(persons::Column::LastName)
-        .limit(10)
-        .all(&state.db)
+    Ok(store::persons_matching(&state.db, reach, q)
         .await?
         .into_iter()
-        .map(|p| PersonChoice {
-            id: p.id,
-            name: format!("{} {} ({})", p.first_name, p.last_name, p.city),
-        })
+        .map(|(id, name)| PersonChoice { id, name })
         .collect())
 }
 
@@ -645,7 +594,7 @@ async fn render_for(
     who: &SessionUser,
     l: Locale,
 ) -> AppResult<(
-    templates::Model,
+    TemplateRow,
     i64,
     Result<render::Rendered, amicale_merge::MergeError>,
     Option<String>,

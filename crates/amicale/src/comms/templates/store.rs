@@ -9,8 +9,12 @@ use sea_orm::{
 
 use crate::error::{AppError, AppResult};
 use amicale_delivery::outbox::State;
-use amicale_delivery::templates::model::{RecipientType, SendingMode, TemplateKind, Variant, join};
-use amicale_store::entities::{outbox, template_attachments, template_versions, templates};
+use amicale_delivery::templates::model::{
+    RecipientType, SendingMode, TemplateKind, Variant, join, split,
+};
+use amicale_store::entities::{
+    outbox, persons, template_attachments, template_versions, templates, users,
+};
 
 /// A template as the form submits it, already checked.
 #[derive(Debug, Clone)]
@@ -22,6 +26,60 @@ pub struct TemplateInput {
     pub fr: Variant,
     pub en: Option<Variant>,
     pub text_edited: bool,
+}
+
+pub type Template = templates::Model;
+pub type Version = template_versions::Model;
+
+impl TemplateInput {
+    /// What the form shows for a template and its version.
+    pub fn of(t: &Template, v: &Version) -> TemplateInput {
+        TemplateInput {
+            name: t.name.clone(),
+            active: t.active,
+            recipient_types: split(&t.recipient_types, RecipientType::parse),
+            modes: split(&t.sending_modes, SendingMode::parse),
+            fr: Variant {
+                subject: v.subject_fr.clone(),
+                body: v.body_fr.clone(),
+                text: v.text_fr.clone(),
+            },
+            en: v.body_en.as_ref().map(|b| Variant {
+                subject: v.subject_en.clone().unwrap_or_default(),
+                body: b.clone(),
+                text: v.text_en.clone().unwrap_or_default(),
+            }),
+            text_edited: v.text_edited,
+        }
+    }
+}
+
+pub async fn find(db: &DatabaseConnection, id: i64) -> AppResult<Option<Template>> {
+    Ok(templates::Entity::find_by_id(id).one(db).await?)
+}
+
+/// Templates allowed for automatic sends, by name.
+pub async fn automatic(db: &DatabaseConnection) -> AppResult<Vec<Template>> {
+    Ok(templates::Entity::find()
+        .order_by_asc(templates::Column::Name)
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|t| split(&t.sending_modes, SendingMode::parse).contains(&SendingMode::Automatic))
+        .collect())
+}
+
+/// The display name of the user who created or changed a template; a dash
+/// for none or a deleted user.
+pub async fn user_name(db: &DatabaseConnection, id: Option<i64>) -> AppResult<String> {
+    Ok(match id {
+        Some(id) => users::Entity::find_by_id(id)
+            .one(db)
+            .await?
+            .map(|u| u.display_name)
+            .unwrap_or_else(|| "—".into()),
+        None => "—".into(),
+    })
 }
 
 /// Messages of real sends (tests excluded) that used a template.
@@ -360,4 +418,62 @@ pub async fn delete_attachment(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Person `id` when it lies within `reach` (the author's People scope).
+pub async fn person_within(
+    db: &DatabaseConnection,
+    reach: sea_orm::Condition,
+    id: i64,
+) -> AppResult<Option<i64>> {
+    Ok(persons::Entity::find()
+        .filter(reach)
+        .filter(persons::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .map(|p| p.id))
+}
+
+/// The first person within `reach`.
+pub async fn first_person_within(
+    db: &DatabaseConnection,
+    reach: sea_orm::Condition,
+) -> AppResult<Option<i64>> {
+    Ok(persons::Entity::find()
+        .filter(reach)
+        .order_by_asc(persons::Column::Id)
+        .limit(1)
+        .one(db)
+        .await?
+        .map(|p| p.id))
+}
+
+/// Up to ten persons within `reach` whose name or e-mail holds `q`, with
+/// the name and city to choose them by.
+pub async fn persons_matching(
+    db: &DatabaseConnection,
+    reach: sea_orm::Condition,
+    q: &str,
+) -> AppResult<Vec<(i64, String)>> {
+    let like = format!("%{}%", q.replace(['%', '_'], ""));
+    Ok(persons::Entity::find()
+        .filter(reach)
+        .filter(
+            sea_orm::Condition::any()
+                .add(persons::Column::FirstName.like(like.clone()))
+                .add(persons::Column::LastName.like(like.clone()))
+                .add(persons::Column::Email.like(like)),
+        )
+        .order_by_asc(persons::Column::LastName)
+        .limit(10)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| {
+            (
+                p.id,
+                format!("{} {} ({})", p.first_name, p.last_name, p.city),
+            )
+        })
+        .collect())
 }

@@ -8,19 +8,17 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
-use sea_orm::{ActiveValue::Set, EntityTrait};
 
-use amicale_sms::provider::{Answer, Generic, Outgoing};
+use amicale_sms::provider::Generic;
 
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
-use amicale_delivery::outbox::{Channel, Origin, State as MsgState};
 use amicale_delivery::sms::account::{self, Account, ProviderKind, Secrets, Settings};
-use amicale_delivery::sms::{credit, receipts, worker};
-use amicale_store::entities::{outbox, sms_packages};
+use amicale_delivery::sms::outbound::check_url;
+use amicale_delivery::sms::{credit, receipts, trial};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,6 +51,24 @@ impl Form {
             .map_or("", |(_, v)| v.as_str())
     }
 
+    /// A new account's defaults.
+    fn blank() -> Form {
+        Form {
+            values: vec![
+                ("provider".into(), "catcher".into()),
+                (
+                    "body_template".into(),
+                    r#"{"to": "{{to}}", "text": "{{text}}", "from": "{{sender}}"}"#.into(),
+                ),
+                ("id_field".into(), "id".into()),
+                ("base_url".into(), "https://api.twilio.com".into()),
+                ("endpoint".into(), "https://eu.api.ovh.com/1.0".into()),
+                ("transliterate".into(), "on".into()),
+            ],
+            errors: Vec::new(),
+        }
+    }
+
     fn from_account(a: &Account) -> Form {
         let s = &a.settings;
         let pairs = [
@@ -79,6 +95,21 @@ impl Form {
     }
 }
 
+/// Which secrets the account holds (never their values).
+fn stored_secrets(a: &Account) -> Vec<&'static str> {
+    let s = &a.secrets;
+    [
+        ("authorization", &s.authorization),
+        ("auth_token", &s.auth_token),
+        ("application_secret", &s.application_secret),
+        ("consumer_key", &s.consumer_key),
+    ]
+    .into_iter()
+    .filter(|(_, v)| !v.is_empty())
+    .map(|(name, _)| name)
+    .collect()
+}
+
 #[derive(Template)]
 #[template(path = "admin/sms.html")]
 struct Tpl<'a> {
@@ -92,7 +123,7 @@ struct Tpl<'a> {
     balance: credit::Balance,
     remaining: i64,
     threshold: i64,
-    packages: Vec<sms_packages::Model>,
+    packages: Vec<credit::Package>,
     package: Form,
     receipt_url: String,
     notice: Option<String>,
@@ -109,36 +140,8 @@ struct Q {
 async fn base<'a>(state: &AppState, p: &'a Page) -> AppResult<Tpl<'a>> {
     let acc = account::load(state).await?;
     let balance = credit::balance(&state.db).await?;
-    let mut stored = Vec::new();
-    if let Some(a) = &acc {
-        for (name, v) in [
-            ("authorization", &a.secrets.authorization),
-            ("auth_token", &a.secrets.auth_token),
-            ("application_secret", &a.secrets.application_secret),
-            ("consumer_key", &a.secrets.consumer_key),
-        ] {
-            if !v.is_empty() {
-                stored.push(name);
-            }
-        }
-    }
-    let form = match &acc {
-        Some(a) => Form::from_account(a),
-        None => Form {
-            values: vec![
-                ("provider".into(), "catcher".into()),
-                (
-                    "body_template".into(),
-                    r#"{"to": "{{to}}", "text": "{{text}}", "from": "{{sender}}"}"#.into(),
-                ),
-                ("id_field".into(), "id".into()),
-                ("base_url".into(), "https://api.twilio.com".into()),
-                ("endpoint".into(), "https://eu.api.ovh.com/1.0".into()),
-                ("transliterate".into(), "on".into()),
-            ],
-            errors: Vec::new(),
-        },
-    };
+    let stored = acc.as_ref().map(stored_secrets).unwrap_or_default();
+    let form = acc.as_ref().map_or_else(Form::blank, Form::from_account);
     Ok(Tpl {
         p,
         kinds: ProviderKind::ALL.iter().map(|k| k.as_str()).collect(),
@@ -184,7 +187,6 @@ fn invalid(t: &Tpl<'_>) -> AppResult<Response> {
     render_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY, t)
 }
 
-/// An http(s) URL, or the message key of why not.
 async fn save_account(
     State(state): State<AppState>,
     _: Require<Admin>,
@@ -192,24 +194,54 @@ async fn save_account(
     f: FormPairs,
 ) -> AppResult<Response> {
     let old = account::load(&state).await?;
+    let account = match parse_account(&state, &p, &f, old.as_ref()) {
+        Ok(a) => a,
+        Err(errors) => {
+            let mut t = base(&state, &p).await?;
+            t.form = Form {
+                // Secrets typed are not echoed back, even on error.
+                values: f
+                    .0
+                    .iter()
+                    .filter(|(k, _)| !SECRETS.contains(&k.as_str()))
+                    .cloned()
+                    .collect(),
+                errors,
+            };
+            t.notice = Some(p.t("sms-notice-invalid"));
+            return invalid(&t);
+        }
+    };
+    account::save(&state, &account).await?;
+    tracing::info!(provider = account.kind.as_str(), "SMS account saved");
+    Ok(Redirect::to("/admin/sms?notice=saved").into_response())
+}
+
+/// The fields that hold secrets: never shown back.
+const SECRETS: [&str; 4] = [
+    "authorization",
+    "auth_token",
+    "application_secret",
+    "consumer_key",
+];
+
+/// The account the form describes, or its errors by field. A secret left
+/// blank keeps the stored one.
+fn parse_account(
+    state: &AppState,
+    p: &Page,
+    f: &FormPairs,
+    old: Option<&Account>,
+) -> Result<Account, Vec<(String, String)>> {
     let mut errors: Vec<(String, String)> = Vec::new();
-    let mut err = |field: &str, key: &str| errors.push((field.to_owned(), p.t(key)));
     let kind = ProviderKind::parse(f.get("provider"));
     if kind.is_none() {
-        err("provider", "sms-error-provider");
+        errors.push(("provider".into(), p.t("sms-error-provider")));
     }
     let kind = kind.unwrap_or(ProviderKind::Catcher);
     let sender = f.get("sender").trim().to_owned();
-    let alnum = sender
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == ' ')
-        && sender.chars().any(|c| c.is_ascii_alphabetic())
-        && sender.len() <= 11;
-    let number = sender.strip_prefix('+').unwrap_or(&sender);
-    let numeric =
-        !number.is_empty() && number.len() <= 15 && number.chars().all(|c| c.is_ascii_digit());
-    if !sender.is_empty() && !alnum && !numeric {
-        err("sender", "sms-error-sender");
+    if !sender_ok(&sender) {
+        errors.push(("sender".into(), p.t("sms-error-sender")));
     }
     let keep = |name: &str, old: Option<&String>| -> String {
         let typed = f.get(name).trim();
@@ -219,7 +251,7 @@ async fn save_account(
             typed.to_owned()
         }
     };
-    let os = old.as_ref().map(|a| &a.secrets);
+    let os = old.map(|a| &a.secrets);
     let secrets = Secrets {
         authorization: keep("authorization", os.map(|s| &s.authorization)),
         auth_token: keep("auth_token", os.map(|s| &s.auth_token)),
@@ -236,15 +268,51 @@ async fn save_account(
         service_name: f.get("service_name").trim().to_owned(),
         application_key: f.get("application_key").trim().to_owned(),
     };
+    check_provider(state, p, kind, &mut settings, &secrets, &mut errors);
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Account {
+        kind,
+        label: f.get("label").trim().to_owned(),
+        sender,
+        settings,
+        secrets,
+        transliterate: f.has("transliterate"),
+        secrets_lost: false,
+    })
+}
+
+/// Empty (the provider's default), an alphanumeric name of up to 11
+/// characters, or a number.
+fn sender_ok(sender: &str) -> bool {
+    let alnum = sender
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ' ')
+        && sender.chars().any(|c| c.is_ascii_alphabetic())
+        && sender.len() <= 11;
+    let number = sender.strip_prefix('+').unwrap_or(sender);
+    let numeric =
+        !number.is_empty() && number.len() <= 15 && number.chars().all(|c| c.is_ascii_digit());
+    sender.is_empty() || alnum || numeric
+}
+
+/// What each kind of provider needs; the generic one's URL is normalised.
+fn check_provider(
+    state: &AppState,
+    p: &Page,
+    kind: ProviderKind,
+    settings: &mut Settings,
+    secrets: &Secrets,
+    errors: &mut Vec<(String, String)>,
+) {
+    let allow_private = state.config.sms_allow_private_urls;
     match kind {
         ProviderKind::Catcher => {}
         ProviderKind::Generic => {
-            match amicale_delivery::sms::outbound::check_url(
-                state.config.sms_allow_private_urls,
-                &settings.url,
-            ) {
+            match check_url(allow_private, &settings.url) {
                 Ok(u) => settings.url = u,
-                Err(k) => err("url", k),
+                Err(k) => errors.push(("url".into(), p.t(k))),
             }
             if let Err(why) = Generic::check_template(&settings.body_template) {
                 errors.push((
@@ -254,10 +322,7 @@ async fn save_account(
             }
         }
         ProviderKind::Twilio => {
-            if let Err(k) = amicale_delivery::sms::outbound::check_url(
-                state.config.sms_allow_private_urls,
-                &settings.base_url,
-            ) {
+            if let Err(k) = check_url(allow_private, &settings.base_url) {
                 errors.push(("base_url".into(), p.t(k)));
             }
             if settings.account_sid.is_empty() {
@@ -268,10 +333,7 @@ async fn save_account(
             }
         }
         ProviderKind::Ovh => {
-            if let Err(k) = amicale_delivery::sms::outbound::check_url(
-                state.config.sms_allow_private_urls,
-                &settings.endpoint,
-            ) {
+            if let Err(k) = check_url(allow_private, &settings.endpoint) {
                 errors.push(("endpoint".into(), p.t(k)));
             }
             for (name, v) in [
@@ -286,41 +348,6 @@ async fn save_account(
             }
         }
     }
-    if !errors.is_empty() {
-        let mut t = base(&state, &p).await?;
-        t.form = Form {
-            // Secrets typed are not echoed back, even on error.
-            values: f
-                .0
-                .iter()
-                .filter(|(k, _)| {
-                    !matches!(
-                        k.as_str(),
-                        "authorization" | "auth_token" | "application_secret" | "consumer_key"
-                    )
-                })
-                .cloned()
-                .collect(),
-            errors,
-        };
-        t.notice = Some(p.t("sms-notice-invalid"));
-        return invalid(&t);
-    }
-    account::save(
-        &state,
-        &Account {
-            kind,
-            label: f.get("label").trim().to_owned(),
-            sender,
-            settings,
-            secrets,
-            transliterate: f.has("transliterate"),
-            secrets_lost: false,
-        },
-    )
-    .await?;
-    tracing::info!(provider = kind.as_str(), "SMS account saved");
-    Ok(Redirect::to("/admin/sms?notice=saved").into_response())
 }
 
 /// Sends one SMS now through the saved account and shows the provider's
@@ -361,84 +388,12 @@ async fn test(
         t.test_answer = Some((false, p.t1("sms-notice-credit", "n", needed), String::new()));
         return invalid(&t);
     }
-    let (ok, answer, hint, provider_id, st) = match acc.provider() {
-        None => (
-            true,
-            p.t("sms-test-caught"),
-            String::new(),
-            None,
-            MsgState::Caught,
-        ),
-        Some(provider) => {
-            let receipt_url = receipts::url(&state);
-            let out = Outgoing {
-                to: &phone,
-                text: &text,
-                sender: &acc.sender,
-                reference: "test",
-                receipt_url: Some(&receipt_url),
-            };
-            match worker::call(&state, &provider, &out).await {
-                Err(why) => (
-                    false,
-                    why,
-                    p.t("sms-hint-unreachable"),
-                    None,
-                    MsgState::Failed,
-                ),
-                Ok((status, body)) => {
-                    let said = format!(
-                        "HTTP {status}: {}",
-                        amicale_delivery::sms::outbound::echo(&body)
-                    );
-                    match provider.read_answer(status, &body) {
-                        Answer::Accepted { id } => (true, said, String::new(), id, MsgState::Sent),
-                        Answer::Temporary(_) => (
-                            false,
-                            said,
-                            p.t("sms-hint-temporary"),
-                            None,
-                            MsgState::Failed,
-                        ),
-                        Answer::Permanent(_) => {
-                            let hint = if matches!(status, 401 | 403) {
-                                p.t("sms-hint-auth")
-                            } else {
-                                p.t("sms-hint-permanent")
-                            };
-                            (false, said, hint, None, MsgState::Failed)
-                        }
-                    }
-                }
-            }
-        }
-    };
+    let trial = trial::send(&state, &acc, &phone, &text).await;
+    let ok = trial.ok;
+    let answer = trial.said.clone().unwrap_or_else(|| p.t("sms-test-caught"));
+    let hint = trial.hint.map(|k| p.t(k)).unwrap_or_default();
     if ok {
-        let now = Utc::now();
-        outbox::Entity::insert(outbox::ActiveModel {
-            channel: Set(Channel::Sms.as_str().into()),
-            recipient: Set(phone),
-            subject: Set(String::new()),
-            body_text: Set(text),
-            body_html: Set(None),
-            origin: Set(Origin::Test.as_str().into()),
-            state: Set(st.as_str().into()),
-            attempts: Set(1),
-            next_attempt_at: Set(now),
-            last_answer: Set(Some(answer.clone())),
-            message_id: Set(format!(
-                "<sms-test-{}@amicale>",
-                amicale_kernel::crypto::random_token(12)
-            )),
-            created_at: Set(now),
-            updated_at: Set(now),
-            sent_at: Set(Some(now)),
-            segments: Set(Some(segments as i32)),
-            provider_id: Set(provider_id),
-            ..Default::default()
-        })
-        .exec(&state.db)
-        .await?;
+        trial::record(&state.db, trial, phone, text, segments, answer.clone()).await?;
         t.remaining -= segments;
         t.balance.used += segments;
     }

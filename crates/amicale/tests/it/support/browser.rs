@@ -93,7 +93,13 @@ pub fn axe_source() -> String {
             .arg("install")
             .arg("--prefix")
             .arg(&dir)
-            .args(["--no-save", "--no-audit", "--no-fund", "--silent", "axe-core@4"])
+            .args([
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                "axe-core@4",
+            ])
             .status()
             .expect("npm runs (Debian package npm)");
         assert!(status.success(), "npm install axe-core failed");
