@@ -5,12 +5,13 @@
 
 use chrono::{NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ConnectionTrait, EntityTrait, QueryOrder, QueryResult};
 
 use super::kinds::{Field, Input, Kind};
 use crate::error::AppResult;
 use crate::web::form::FormPairs;
 use amicale_kernel::time::parse_date;
+use amicale_store::entities::{persons, programmes};
 
 /// Longest free text a follow-up field keeps.
 pub const MAX_TEXT: usize = 200;
@@ -233,6 +234,40 @@ pub async fn update<C: ConnectionTrait>(
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("person_id")).eq(person));
     Ok(db.execute(&q).await?.rows_affected() == 1)
+}
+
+/// Adds a row, or corrects row `row`; false when that row is not the
+/// person's.
+pub async fn save<C: ConnectionTrait>(
+    db: &C,
+    kind: &Kind,
+    person: i64,
+    row: Option<i64>,
+    values: &[Value],
+) -> AppResult<bool> {
+    match row {
+        Some(rid) => update(db, kind, person, rid, values).await,
+        None => {
+            insert(db, kind, person, values).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// The first and last name of person `id`, if there is one.
+pub async fn person_name<C: ConnectionTrait>(db: &C, id: i64) -> AppResult<Option<String>> {
+    Ok(persons::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|person| format!("{} {}", person.first_name, person.last_name)))
+}
+
+/// Every programme by name, for the fields that refer to one.
+pub async fn programmes<C: ConnectionTrait>(db: &C) -> AppResult<Vec<programmes::Model>> {
+    Ok(programmes::Entity::find()
+        .order_by_asc(programmes::Column::Name)
+        .all(db)
+        .await?)
 }
 
 pub async fn delete<C: ConnectionTrait>(
