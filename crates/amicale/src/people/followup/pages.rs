@@ -8,7 +8,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::NaiveDate;
-use sea_orm::{EntityTrait, QueryOrder};
 
 use super::documents::{self, DocView};
 use super::kinds::{Input, KINDS, Kind};
@@ -21,7 +20,6 @@ use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Permission, Require, ViewPeople};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render_status};
-use amicale_store::entities::{persons, programmes};
 
 pub struct FieldView {
     pub name: &'static str,
@@ -71,9 +69,7 @@ pub struct Choices {
 
 impl Choices {
     pub async fn load(state: &AppState) -> AppResult<Choices> {
-        let programmes = programmes::Entity::find()
-            .order_by_asc(programmes::Column::Name)
-            .all(&state.db)
+        let programmes = store::programmes(&state.db)
             .await?
             .into_iter()
             .map(|p| Opt {
@@ -188,6 +184,68 @@ pub struct FormState {
     pub errors: Vec<(String, &'static str)>,
 }
 
+impl FormState {
+    /// The form of `kind` as typed, refused with `errors`; only the kind's
+    /// own fields are shown again.
+    fn typed(
+        kind: &'static Kind,
+        editing: Option<i64>,
+        f: FormPairs,
+        errors: Vec<(String, &'static str)>,
+    ) -> FormState {
+        let typed = FormPairs(
+            f.0.into_iter()
+                .filter(|(k, _)| kind.field(k).is_some())
+                .collect(),
+        );
+        FormState {
+            slug: kind.slug,
+            editing,
+            f: typed,
+            errors,
+        }
+    }
+}
+
+/// One section: the person's rows of `kind` and its form, as typed in
+/// `own` when that form is this section's.
+fn section(
+    p: &Page,
+    c: &Choices,
+    kind: &'static Kind,
+    rows: &[store::Row],
+    own: Option<&FormState>,
+) -> SectionView {
+    let (editing, f, errors) = match own {
+        Some(s) => (s.editing, FormPairs(s.f.0.clone()), s.errors.clone()),
+        None => (None, FormPairs(Vec::new()), Vec::new()),
+    };
+    SectionView {
+        slug: kind.slug,
+        title: p.t(&format!("fu-{}-title", kind.slug)),
+        headers: kind
+            .fields
+            .iter()
+            .map(|f| p.t(&format!("fu-field-{}", f.name)))
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|r| RowView {
+                id: r.id,
+                cells: kind
+                    .fields
+                    .iter()
+                    .zip(&r.values)
+                    .map(|(f, v)| cell(p, c, f.input, f.name, v))
+                    .collect(),
+            })
+            .collect(),
+        editing,
+        has_errors: !errors.is_empty(),
+        fields: fields(p, c, kind, &f, &errors),
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn show(
     state: &AppState,
@@ -198,8 +256,7 @@ async fn show(
     notice: Option<String>,
     status: StatusCode,
 ) -> AppResult<Response> {
-    let person = persons::Entity::find_by_id(id)
-        .one(&state.db)
+    let name = store::person_name(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let c = Choices::load(state).await?;
@@ -207,34 +264,7 @@ async fn show(
     for kind in KINDS {
         let rows = store::list(&state.db, kind, id).await?;
         let own = form.as_ref().filter(|s| s.slug == kind.slug);
-        let (editing, f, errors) = match own {
-            Some(s) => (s.editing, FormPairs(s.f.0.clone()), s.errors.clone()),
-            None => (None, FormPairs(Vec::new()), Vec::new()),
-        };
-        sections.push(SectionView {
-            slug: kind.slug,
-            title: p.t(&format!("fu-{}-title", kind.slug)),
-            headers: kind
-                .fields
-                .iter()
-                .map(|f| p.t(&format!("fu-field-{}", f.name)))
-                .collect(),
-            rows: rows
-                .iter()
-                .map(|r| RowView {
-                    id: r.id,
-                    cells: kind
-                        .fields
-                        .iter()
-                        .zip(&r.values)
-                        .map(|(f, v)| cell(p, &c, f.input, f.name, v))
-                        .collect(),
-                })
-                .collect(),
-            editing,
-            has_errors: !errors.is_empty(),
-            fields: fields(p, &c, kind, &f, &errors),
-        });
+        sections.push(section(p, &c, kind, &rows, own));
     }
     let documents = documents::list(state, id).await?;
     render_status(
@@ -242,7 +272,7 @@ async fn show(
         &FollowupTpl {
             p,
             id,
-            name: format!("{} {}", person.first_name, person.last_name),
+            name,
             sections,
             documents,
             can_edit: EditPeople::allows(who),
@@ -307,17 +337,7 @@ async fn write(
     };
     match store::parse(kind, &f, &allowed) {
         Err(errors) => {
-            let typed = FormPairs(
-                f.0.into_iter()
-                    .filter(|(k, _)| kind.field(k).is_some())
-                    .collect(),
-            );
-            let form = FormState {
-                slug: kind.slug,
-                editing: row,
-                f: typed,
-                errors,
-            };
+            let form = FormState::typed(kind, row, f, errors);
             show(
                 &state,
                 &p,
@@ -330,13 +350,8 @@ async fn write(
             .await
         }
         Ok(values) => {
-            match row {
-                Some(rid) => {
-                    if !store::update(&state.db, kind, id, rid, &values).await? {
-                        return Err(AppError::NotFound);
-                    }
-                }
-                None => store::insert(&state.db, kind, id, &values).await?,
+            if !store::save(&state.db, kind, id, row, &values).await? {
+                return Err(AppError::NotFound);
             }
             Ok(Redirect::to(&format!(
                 "/admin/people/{id}/followup?notice=fu-saved#fu-{}",

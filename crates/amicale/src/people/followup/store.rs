@@ -3,14 +3,17 @@
 //! Every statement names the person too, so a row id taken from another
 //! person's page changes nothing.
 
-use chrono::{NaiveDate, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query};
-use sea_orm::{ConnectionTrait, QueryResult};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QueryResult};
 
 use super::kinds::{Field, Input, Kind};
 use crate::error::AppResult;
 use crate::web::form::FormPairs;
 use amicale_kernel::time::parse_date;
+use amicale_store::entities::{persons, programmes, users};
 
 /// Longest free text a follow-up field keeps.
 pub const MAX_TEXT: usize = 200;
@@ -235,6 +238,40 @@ pub async fn update<C: ConnectionTrait>(
     Ok(db.execute(&q).await?.rows_affected() == 1)
 }
 
+/// Adds a row, or corrects row `row`; false when that row is not the
+/// person's.
+pub async fn save<C: ConnectionTrait>(
+    db: &C,
+    kind: &Kind,
+    person: i64,
+    row: Option<i64>,
+    values: &[Value],
+) -> AppResult<bool> {
+    match row {
+        Some(rid) => update(db, kind, person, rid, values).await,
+        None => {
+            insert(db, kind, person, values).await?;
+            Ok(true)
+        }
+    }
+}
+
+/// The first and last name of person `id`, if there is one.
+pub async fn person_name<C: ConnectionTrait>(db: &C, id: i64) -> AppResult<Option<String>> {
+    Ok(persons::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .map(|person| format!("{} {}", person.first_name, person.last_name)))
+}
+
+/// Every programme by name, for the fields that refer to one.
+pub async fn programmes<C: ConnectionTrait>(db: &C) -> AppResult<Vec<programmes::Model>> {
+    Ok(programmes::Entity::find()
+        .order_by_asc(programmes::Column::Name)
+        .all(db)
+        .await?)
+}
+
 pub async fn delete<C: ConnectionTrait>(
     db: &C,
     table: &str,
@@ -246,6 +283,105 @@ pub async fn delete<C: ConnectionTrait>(
         .and_where(Expr::col(col("id")).eq(id))
         .and_where(Expr::col(col("person_id")).eq(person));
     Ok(db.execute(&q).await?.rows_affected() == 1)
+}
+
+/// A document of a person's follow-up, without its content.
+pub struct DocRow {
+    pub id: i64,
+    pub name: String,
+    pub size: i64,
+    pub uploaded_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person's documents, newest first.
+pub async fn documents<C: ConnectionTrait>(db: &C, person: i64) -> AppResult<Vec<DocRow>> {
+    let mut q = Query::select();
+    q.columns(["id", "name", "size", "uploaded_by", "created_at"].map(col))
+        .from(col("person_documents"))
+        .and_where(Expr::col(col("person_id")).eq(person))
+        .order_by(col("id"), Order::Desc);
+    let mut out = Vec::new();
+    for r in db.query_all(&q).await? {
+        out.push(DocRow {
+            id: r.try_get("", "id")?,
+            name: r.try_get("", "name")?,
+            size: r.try_get("", "size")?,
+            uploaded_by: r.try_get("", "uploaded_by")?,
+            created_at: r.try_get("", "created_at")?,
+        });
+    }
+    Ok(out)
+}
+
+/// The display names of these users.
+pub async fn user_names<C: ConnectionTrait>(
+    db: &C,
+    ids: Vec<i64>,
+) -> AppResult<HashMap<i64, String>> {
+    Ok(users::Entity::find()
+        .filter(users::Column::Id.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
+}
+
+pub async fn insert_document<C: ConnectionTrait>(
+    db: &C,
+    person: i64,
+    name: String,
+    mime: &str,
+    data: &[u8],
+    by: i64,
+) -> AppResult<()> {
+    let mut q = Query::insert();
+    q.into_table(col("person_documents"))
+        .columns(
+            [
+                "person_id",
+                "name",
+                "content_type",
+                "size",
+                "data",
+                "uploaded_by",
+                "created_at",
+            ]
+            .map(col),
+        )
+        .values_panic([
+            person.into(),
+            name.into(),
+            mime.into(),
+            (data.len() as i64).into(),
+            data.to_vec().into(),
+            by.into(),
+            Utc::now().into(),
+        ]);
+    db.execute(&q).await?;
+    Ok(())
+}
+
+/// The name, content type and content of a person's document.
+pub async fn document<C: ConnectionTrait>(
+    db: &C,
+    person: i64,
+    doc: i64,
+) -> AppResult<Option<(String, String, Vec<u8>)>> {
+    let mut q = Query::select();
+    q.columns(["name", "content_type", "data"].map(col))
+        .from(col("person_documents"))
+        .and_where(Expr::col(col("id")).eq(doc))
+        .and_where(Expr::col(col("person_id")).eq(person));
+    let Some(r) = db.query_one(&q).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
+        r.try_get("", "name")?,
+        r.try_get("", "content_type")?,
+        r.try_get("", "data")?,
+    )))
 }
 
 /// Every follow-up table, documents included.

@@ -1,14 +1,10 @@
-//! Person photos: uploaded by staff, at most 1 MB, PNG, JPEG or GIF as
-//! told by the bytes (not the name), served to those who may see the person.
+//! The photo pages: upload, removal, and the photo itself.
 
 use axum::extract::{Multipart, Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::Utc;
-use sea_orm::ActiveValue::Set;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 
+use super::store;
 use crate::app::AppState;
 use crate::error::{AppError, AppResult};
 use crate::people::model::Status;
@@ -16,23 +12,8 @@ use crate::people::scope::Persons;
 use crate::uploads;
 use crate::web::extract::InScope;
 use crate::web::extract::{EditPeople, Member, Require};
-use amicale_store::entities::{person_photos, persons};
 
 pub const MAX_PHOTO: usize = 1024 * 1024;
-
-/// Which of these persons have a photo.
-pub async fn with_photo(state: &AppState, ids: &[i64]) -> AppResult<Vec<i64>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(person_photos::Entity::find()
-        .select_only()
-        .column(person_photos::Column::PersonId)
-        .filter(person_photos::Column::PersonId.is_in(ids.to_vec()))
-        .into_tuple()
-        .all(&state.db)
-        .await?)
-}
 
 pub async fn upload(
     State(state): State<AppState>,
@@ -43,23 +24,7 @@ pub async fn upload(
     if let Some((name, bytes)) = uploads::file_field(&mut mp, "photo").await? {
         outcome = match uploads::check(&name, &bytes, MAX_PHOTO) {
             Ok(kind) if kind.mime.starts_with("image/") => {
-                person_photos::Entity::insert(person_photos::ActiveModel {
-                    person_id: Set(id),
-                    content_type: Set(kind.mime.to_owned()),
-                    data: Set(bytes.to_vec()),
-                    updated_at: Set(Utc::now()),
-                })
-                .on_conflict(
-                    OnConflict::column(person_photos::Column::PersonId)
-                        .update_columns([
-                            person_photos::Column::ContentType,
-                            person_photos::Column::Data,
-                            person_photos::Column::UpdatedAt,
-                        ])
-                        .to_owned(),
-                )
-                .exec(&state.db)
-                .await?;
+                store::save(&state.db, id, kind.mime, bytes.to_vec()).await?;
                 "photo-saved"
             }
             Ok(_) => "photo-not-image",
@@ -74,9 +39,7 @@ pub async fn remove(
     State(state): State<AppState>,
     InScope { id, .. }: InScope<Persons, EditPeople>,
 ) -> AppResult<Response> {
-    person_photos::Entity::delete_by_id(id)
-        .exec(&state.db)
-        .await?;
+    store::delete(&state.db, id).await?;
     Ok(Redirect::to(&format!("/admin/people/{id}")).into_response())
 }
 
@@ -85,8 +48,7 @@ pub async fn show(
     who: Require<Member>,
     Path(id): Path<i64>,
 ) -> AppResult<Response> {
-    let person = persons::Entity::find_by_id(id)
-        .one(&state.db)
+    let person = store::person(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let staff =
@@ -94,8 +56,7 @@ pub async fn show(
     if person.status != Status::Active.as_str() && !staff {
         return Err(AppError::NotFound);
     }
-    let photo = person_photos::Entity::find_by_id(id)
-        .one(&state.db)
+    let photo = store::photo(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)?;
     let mut res = photo.data.into_response();
