@@ -13,80 +13,7 @@ use amicale_store::Backend;
 use amicale_store::entities::{outbox, sends};
 use amicale_store::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Queued,
-    Sending,
-    Sent,
-    Deferred,
-    Failed,
-    Cancelled,
-    Suppressed,
-    /// Kept by the mail catcher because no SMTP server is configured.
-    Caught,
-}
-
-impl State {
-    pub const ALL: [State; 8] = [
-        State::Queued,
-        State::Sending,
-        State::Sent,
-        State::Deferred,
-        State::Failed,
-        State::Cancelled,
-        State::Suppressed,
-        State::Caught,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Queued => "queued",
-            State::Sending => "sending",
-            State::Sent => "sent",
-            State::Deferred => "deferred",
-            State::Failed => "failed",
-            State::Cancelled => "cancelled",
-            State::Suppressed => "suppressed",
-            State::Caught => "caught",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-}
-
-pub use amicale_kernel::Channel;
-
-/// Why a message exists; the sending issues add mailing, campaign, rule…
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    System,
-    /// "Send a test to me" from a template: not counted as a send.
-    Test,
-    /// A list of recipients given to `amicale send`.
-    Batch,
-    Mailing,
-    Campaign,
-    Rule,
-    PersonPage,
-    EventPage,
-}
-
-impl Origin {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Origin::System => "system",
-            Origin::Test => "test",
-            Origin::Batch => "batch",
-            Origin::Mailing => "mailing",
-            Origin::Campaign => "campaign",
-            Origin::Rule => "rule",
-            Origin::PersonPage => "person_page",
-            Origin::EventPage => "event_page",
-        }
-    }
-}
+pub use amicale_store::entities::outbox::{Channel, Origin, State};
 
 /// A system e-mail, rendered before it is queued.
 pub struct NewMail {
@@ -118,14 +45,14 @@ pub async fn enqueue_version<C: ConnectionTrait>(
 ) -> AppResult<i64> {
     let now = Utc::now();
     let res = outbox::Entity::insert(outbox::ActiveModel {
-        channel: Set(Channel::Email.as_str().into()),
+        channel: Set(Channel::Email),
         recipient: Set(mail.recipient),
         subject: Set(mail.subject),
         body_text: Set(mail.text),
         body_html: Set(mail.html),
-        origin: Set(mail.origin.as_str().into()),
+        origin: Set(mail.origin),
         origin_id: Set(mail.origin_id),
-        state: Set(State::Queued.as_str().into()),
+        state: Set(State::Queued),
         attempts: Set(0),
         next_attempt_at: Set(now),
         message_id: Set(format!("<{}@{mail_domain}>", random_token(18))),
@@ -459,7 +386,8 @@ pub async fn counts(db: &DatabaseConnection) -> AppResult<Vec<(State, i64)>> {
         .all(db)
         .await?;
     Ok(State::ALL
-        .into_iter()
+        .iter()
+        .copied()
         .map(|s| {
             let n = rows
                 .iter()
@@ -509,7 +437,7 @@ mod tests {
     #[test]
     fn states_round_trip() {
         for s in State::ALL {
-            assert_eq!(State::parse(s.as_str()), Some(s));
+            assert_eq!(State::parse(s.as_str()), Some(*s));
         }
     }
 }

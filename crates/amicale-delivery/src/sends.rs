@@ -13,22 +13,7 @@ use amicale_kernel::crypto::random_token;
 use amicale_store::entities::{outbox, send_exclusions, sends};
 use amicale_store::error::{AppError, AppResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SendState {
-    Running,
-    Paused,
-    Stopped,
-}
-
-impl SendState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SendState::Running => "running",
-            SendState::Paused => "paused",
-            SendState::Stopped => "stopped",
-        }
-    }
-}
+pub use amicale_store::entities::sends::SendState;
 
 /// One recipient of a templated send: rendered at delivery from the frozen
 /// template version and this data.
@@ -141,9 +126,9 @@ pub async fn open<C: ConnectionTrait>(
     let now = Utc::now();
     Ok(sends::ActiveModel {
         label: Set(label.to_owned()),
-        origin: Set(origin.as_str().into()),
+        origin: Set(origin),
         origin_id: Set(origin_id),
-        state: Set(SendState::Running.as_str().into()),
+        state: Set(SendState::Running),
         total: Set(0),
         created_by: Set(created_by),
         created_at: Set(now),
@@ -194,7 +179,7 @@ pub async fn append<C: ConnectionTrait>(
             crate::sms::credit::ensure(db, needed).await?;
         }
         let rows = chunk.into_iter().map(|r| outbox::ActiveModel {
-            channel: Set(part.channel.as_str().into()),
+            channel: Set(part.channel),
             segments: Set(r.segments),
             identity_id: Set(part.identity_id),
             copies: Set(part.copies.clone()),
@@ -202,9 +187,9 @@ pub async fn append<C: ConnectionTrait>(
             subject: Set(String::new()),
             body_text: Set(String::new()),
             body_html: Set(None),
-            origin: Set(part.origin.as_str().into()),
+            origin: Set(part.origin),
             origin_id: Set(part.origin_id),
-            state: Set(State::Queued.as_str().into()),
+            state: Set(State::Queued),
             attempts: Set(0),
             next_attempt_at: Set(Ord::max(part.due, now)),
             message_id: Set(format!("<{}@{}>", random_token(18), part.mail_domain)),
@@ -373,9 +358,9 @@ pub async fn progress(db: &DatabaseConnection, id: i64, now: DateTime<Utc>) -> A
     let eta_secs = (per_minute > 0 && waiting > 0).then(|| waiting * 60 / per_minute);
     Ok(Progress {
         id,
-        finished: waiting == 0 || s.state == SendState::Stopped.as_str() && n(State::Sending) == 0,
+        finished: waiting == 0 || s.state == SendState::Stopped && n(State::Sending) == 0,
         label: s.label,
-        state: s.state,
+        state: s.state.as_str().to_owned(),
         total: s.total,
         queued: n(State::Queued),
         sending: n(State::Sending),

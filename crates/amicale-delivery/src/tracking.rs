@@ -12,7 +12,8 @@ use chrono::Utc;
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait};
 
 use crate::state::Engine;
-use amicale_store::entities::{outbox, tracking_events};
+use amicale_store::entities::outbox::{self, Channel, Origin};
+use amicale_store::entities::tracking_events;
 use amicale_store::error::{AppError, AppResult};
 use amicale_store::setting;
 
@@ -37,7 +38,7 @@ pub async fn set_enabled(db: &DatabaseConnection, on: bool) -> AppResult<()> {
 /// Templated e-mails of a send, a rule or a page are tracked; system mails
 /// (password resets, invitations) and tests are not.
 pub fn applies(msg: &outbox::Model) -> bool {
-    msg.channel == "email" && msg.template_version_id.is_some() && msg.origin != "test"
+    msg.channel == Channel::Email && msg.template_version_id.is_some() && msg.origin != Origin::Test
 }
 
 fn open_url(state: &Engine, id: i64) -> String {
@@ -151,7 +152,9 @@ async fn record(state: &Engine, id: i64, kind: &str, url: &str) -> AppResult<()>
     tracking_events::Entity::insert(tracking_events::ActiveModel {
         outbox_id: Set(id),
         send_id: Set(msg.send_id),
-        rule_id: Set((msg.origin == "rule").then_some(msg.origin_id).flatten()),
+        rule_id: Set((msg.origin == Origin::Rule)
+            .then_some(msg.origin_id)
+            .flatten()),
         kind: Set(kind.to_owned()),
         url: Set(url.to_owned()),
         created_at: Set(Utc::now()),

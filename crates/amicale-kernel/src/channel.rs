@@ -43,10 +43,18 @@ impl SendChannel {
     }
 }
 
-/// How the outbox delivers a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How the outbox delivers a message. With the `sea-orm` feature (the
+/// store's) it is also the type of the stored column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(
+    feature = "sea-orm",
+    derive(sea_orm::EnumIter, sea_orm::DeriveActiveEnum),
+    sea_orm(rs_type = "String", db_type = "Text")
+)]
 pub enum Channel {
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "email"))]
     Email,
+    #[cfg_attr(feature = "sea-orm", sea_orm(string_value = "sms"))]
     Sms,
 }
 

@@ -4,6 +4,7 @@
 
 pub mod channel;
 pub mod crypto;
+pub mod fields;
 pub mod locale;
 pub mod login;
 pub mod permissions;

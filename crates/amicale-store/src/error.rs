@@ -40,6 +40,11 @@ pub enum AppError {
     /// (`too_large: false`, 400) or beyond the route's limit (413).
     #[error("unreadable request body: {why}")]
     BadBody { too_large: bool, why: String },
+    /// A field that only our own pages fill (a choice among options, a
+    /// link's parameter) holding something else: refused (400), never
+    /// replaced by a default.
+    #[error("unreadable field {0}")]
+    BadInput(&'static str),
 }
 
 /// Marker placed in a response's extensions; `web::error_pages` turns it into
@@ -96,6 +101,10 @@ impl IntoResponse for AppError {
                 } else {
                     ErrorPage::BadRequest
                 }
+            }
+            AppError::BadInput(field) => {
+                tracing::info!(field, "request field refused");
+                ErrorPage::BadRequest
             }
             // Two requests that create the same unique thing at once: the
             // database keeps one, the other is told, never a 500.

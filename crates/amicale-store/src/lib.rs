@@ -2,6 +2,31 @@
 //! URL), its migrations and entities, network settings, and the one error
 //! type every layer above returns.
 
+/// Declares a closed set of codes stored as text: the column reads and
+/// writes the enum, so an unknown value is an error where it is read, not a
+/// string compared by hand in every query.
+#[macro_export]
+macro_rules! stored_codes {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $v:ident = $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum)]
+        #[sea_orm(rs_type = "String", db_type = "Text")]
+        pub enum $name { $($(#[$vm])* #[sea_orm(string_value = $s)] $v),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$v),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$v => $s),+ }
+            }
+
+            pub fn parse(s: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|x| x.as_str() == s)
+            }
+        }
+    };
+}
+
 pub mod entities;
 pub mod error;
 pub mod migrations;

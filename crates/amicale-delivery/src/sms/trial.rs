@@ -90,13 +90,13 @@ pub async fn record(
 ) -> AppResult<()> {
     let now = Utc::now();
     outbox::Entity::insert(outbox::ActiveModel {
-        channel: Set(Channel::Sms.as_str().into()),
+        channel: Set(Channel::Sms),
         recipient: Set(phone),
         subject: Set(String::new()),
         body_text: Set(text),
         body_html: Set(None),
-        origin: Set(Origin::Test.as_str().into()),
-        state: Set(trial.state.as_str().into()),
+        origin: Set(Origin::Test),
+        state: Set(trial.state),
         attempts: Set(1),
         next_attempt_at: Set(now),
         last_answer: Set(Some(answer)),

@@ -1,18 +1,51 @@
 use sea_orm::entity::prelude::*;
 
+pub use amicale_kernel::Channel;
+
+crate::stored_codes!(
+    /// Where a message stands in the outbox.
+    State {
+        Queued = "queued",
+        Sending = "sending",
+        Sent = "sent",
+        Deferred = "deferred",
+        Failed = "failed",
+        Cancelled = "cancelled",
+        Suppressed = "suppressed",
+        /// Kept by the mail catcher because no SMTP server is configured.
+        Caught = "caught",
+    }
+);
+
+crate::stored_codes!(
+    /// Why a message exists.
+    Origin {
+        System = "system",
+        /// "Send a test to me" from a template: not counted as a send.
+        Test = "test",
+        /// A list of recipients given to `amicale send`.
+        Batch = "batch",
+        Mailing = "mailing",
+        Campaign = "campaign",
+        Rule = "rule",
+        PersonPage = "person_page",
+        EventPage = "event_page",
+    }
+);
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "outbox")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub channel: String,
+    pub channel: Channel,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
     pub body_html: Option<String>,
-    pub origin: String,
+    pub origin: Origin,
     pub origin_id: Option<i64>,
-    pub state: String,
+    pub state: State,
     pub attempts: i32,
     pub next_attempt_at: DateTimeUtc,
     pub lease_owner: Option<String>,

@@ -1,15 +1,25 @@
 use sea_orm::entity::prelude::*;
 
+pub use super::outbox::Origin;
+
+crate::stored_codes!(
+    /// Whether a send's messages may go.
+    SendState {
+        Running = "running",
+        Paused = "paused",
+        Stopped = "stopped",
+    }
+);
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sends")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub label: String,
-    pub origin: String,
+    pub origin: Origin,
     pub origin_id: Option<i64>,
-    /// running, paused, stopped
-    pub state: String,
+    pub state: SendState,
     pub total: i64,
     pub created_by: Option<i64>,
     pub created_at: DateTimeUtc,

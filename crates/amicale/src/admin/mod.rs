@@ -16,7 +16,7 @@ use crate::app::AppState;
 use crate::error::AppResult;
 use crate::web::extract::{Admin, Require};
 use crate::web::page::{Page, render};
-use amicale_delivery::outbox::{self, State as MsgState};
+use amicale_delivery::outbox;
 use amicale_delivery::worker::{VersionCache, content};
 
 pub fn router() -> Router<AppState> {
@@ -64,10 +64,6 @@ pub struct MsgRow {
     pub attempts: i32,
 }
 
-fn state_key(s: &str) -> &'static str {
-    MsgState::parse(s).map_or("queued", MsgState::as_str)
-}
-
 #[derive(Template)]
 #[template(path = "admin/outbox.html")]
 struct OutboxTpl<'a> {
@@ -99,7 +95,7 @@ async fn outbox_list(
         .into_iter()
         .map(|m| MsgRow {
             id: m.id,
-            state: state_key(&m.state),
+            state: m.state.as_str(),
             recipient: m.recipient,
             subject: m.subject,
             created: local(state.tz, m.created_at),
@@ -149,7 +145,7 @@ async fn outbox_message(
     }
     render(&MessageTpl {
         p: &p,
-        state: state_key(&m.state),
+        state: m.state.as_str(),
         created: local(state.tz, m.created_at),
         next_attempt: local(state.tz, m.next_attempt_at),
         sent: m.sent_at.map(|t| local(state.tz, t)).unwrap_or_default(),

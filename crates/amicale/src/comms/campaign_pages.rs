@@ -4,6 +4,7 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::app::AppState;
@@ -16,7 +17,7 @@ use crate::error::AppResult;
 use crate::people::crm::{Opt, choices};
 use crate::web::extract::{ManageSends, Require, grants};
 use crate::web::form::FormPairs;
-use crate::web::page::{Page, render};
+use crate::web::page::{Page, render, render_status};
 use amicale_kernel::permissions::{Level, Module};
 use amicale_store::entities::{campaigns as rows, programmes};
 
@@ -177,7 +178,8 @@ impl ShowTpl<'_> {
 #[serde(default)]
 pub struct ShowQuery {
     pub tab: String,
-    pub page: String,
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    pub page: Option<u64>,
     pub notice: String,
 }
 
@@ -188,18 +190,35 @@ pub async fn show(
     Path(id): Path<i64>,
     Query(q): Query<ShowQuery>,
 ) -> AppResult<Response> {
+    show_page(&state, &who, &p, id, &q, None).await
+}
+
+/// The campaign's page; `typed`: filters refused as posted, shown as typed
+/// with their errors instead of the saved ones.
+async fn show_page(
+    state: &AppState,
+    who: &Require<ManageSends>,
+    p: &Page,
+    id: i64,
+    q: &ShowQuery,
+    typed: Option<(Filters, Vec<&'static str>)>,
+) -> AppResult<Response> {
     // Names and addresses are listed only to whoever may consult person
     // records, within their scope; the counts stay for everyone.
     let reach = grants(&who.0, Module::People, Level::Consult)
         .then(|| crate::people::scope::condition(&who.0, amicale_store::Backend::of(&state.db)));
-    let page = q.page.parse::<u64>().unwrap_or(1);
-    let o = service::overview(&state, id, &q.tab, page, reach).await?;
-    render(&ShowTpl {
-        p: &p,
-        lists: service::lists(&state, who.user().id, &o.filters.saved_list).await?,
+    let o = service::overview(state, id, &q.tab, q.page.unwrap_or(1), reach).await?;
+    let refused = typed.is_some();
+    let (f, invalid) = typed.unwrap_or_else(|| {
+        let invalid = o.filters.invalid();
+        (o.filters, invalid)
+    });
+    let tpl = ShowTpl {
+        p,
+        lists: service::lists(state, who.user().id, &f.saved_list).await?,
         template: o.template,
-        invalid: o.filters.invalid(),
-        f: o.filters,
+        invalid,
+        f,
         tab: o.tab,
         matching: o.matching,
         sent: o.sent,
@@ -209,29 +228,47 @@ pub async fn show(
         page: o.page,
         pages: o.pages,
         summary: o.summary,
-        programmes: choices::<programmes::Entity>(&state, programmes::Column::Name).await?,
+        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
         staff: crate::events::store::staff(&state.db).await?,
         editable: matches!(o.campaign.state.as_str(), "draft" | "scheduled"),
         batch_time: state.config.batch_time.clone(),
         notice: (!q.notice.is_empty()).then(|| p.t(&format!("campaign-notice-{}", q.notice))),
         c: o.campaign,
-    })
+    };
+    if refused {
+        render_status(StatusCode::UNPROCESSABLE_ENTITY, &tpl)
+    } else {
+        render(&tpl)
+    }
 }
 
-/// "Filter" saves the filters; "Clear" resets them and the selection.
+/// "Filter" saves the filters if they read, else shows them back as typed
+/// with their errors; "Clear" resets them and the selection.
 pub async fn filters(
     State(state): State<AppState>,
-    _: Require<ManageSends>,
+    who: Require<ManageSends>,
+    p: Page,
     Path(id): Path<i64>,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let c = campaigns::get(&state.db, id).await?;
-    let (filters, selection) = if f.get("action") == "clear" {
-        (Filters::default(), Selection::Some(Vec::new()))
+    let saved = if f.get("action") == "clear" {
+        campaigns::save(
+            &state.db,
+            id,
+            &Filters::default(),
+            &Selection::Some(Vec::new()),
+        )
+        .await?
     } else {
-        (Filters::from_pairs(&f), Selection::parse(&c.selection))
+        let typed = Filters::read(|k| f.all(k).into_iter().map(str::to_owned).collect());
+        match service::save_filters(&state, id, typed).await? {
+            Ok(saved) => saved,
+            Err(refused) => {
+                return show_page(&state, &who, &p, id, &ShowQuery::default(), Some(refused)).await;
+            }
+        }
     };
-    if !campaigns::save(&state.db, id, &filters, &selection).await? {
+    if !saved {
         return see_other(&format!("/admin/campaigns/{id}?notice=locked"));
     }
     see_other(&format!("/admin/campaigns/{id}"))

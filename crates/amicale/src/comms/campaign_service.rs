@@ -10,12 +10,12 @@ use sea_orm::{
 };
 
 use crate::app::AppState;
-use crate::comms::campaigns::{self, Filters, Selection};
+use crate::comms::campaigns::{self, Criteria, Filters, Selection};
 use crate::comms::direct::{CHANNELS, allowed_templates};
 use crate::comms::eligibility::{self, Category, Summary};
 use crate::comms::templates::store as tstore;
 use crate::compose;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::people::crm::Opt;
 use amicale_delivery::templates::model::{RecipientType, SendingMode};
 use amicale_kernel::SendChannel;
@@ -80,10 +80,11 @@ pub async fn offers(
     recipient_type: &str,
     channel: &str,
 ) -> AppResult<(RecipientType, SendChannel, Vec<TemplateOffer>)> {
-    let rt = RecipientType::parse(recipient_type).unwrap_or(RecipientType::Beneficiary);
-    let channel = SendChannel::parse(channel)
-        .filter(|c| CHANNELS.contains(c))
-        .unwrap_or(SendChannel::Email);
+    let rt = match recipient_type.trim() {
+        "" => RecipientType::Beneficiary,
+        r => RecipientType::parse(r).ok_or(AppError::BadInput("recipient_type"))?,
+    };
+    let channel = crate::comms::direct::service::channel(channel)?;
     let mut offers = Vec::new();
     for t in allowed_templates(state, channel, SendingMode::Campaign, Some(rt)).await? {
         let c = tstore::counts(&state.db, t.id).await?;
@@ -240,9 +241,14 @@ pub async fn overview(
     reach: Option<Condition>,
 ) -> AppResult<Overview> {
     let c = campaigns::get(&state.db, id).await?;
-    let f = campaigns::filters_of(&c);
+    let f = campaigns::filters_of(&c)?;
     let today = Utc::now().with_timezone(&state.tz).date_naive();
-    let cond = f.condition(campaigns::recipient_type_of(&c), today);
+    // Filters saved before they had to read show with their errors and
+    // match nobody until corrected.
+    let Ok(criteria) = Criteria::parse(&f) else {
+        return unreadable(state, c, f, tab).await;
+    };
+    let cond = criteria.condition(campaigns::recipient_type_of(&c), today);
     let matching = persons::Entity::find()
         .filter(cond.clone())
         .count(&state.db)
@@ -295,11 +301,7 @@ pub async fn overview(
         None
     };
     Ok(Overview {
-        template: templates::Entity::find_by_id(c.template_id)
-            .one(&state.db)
-            .await?
-            .map(|t| t.name)
-            .unwrap_or_default(),
+        template: template_name(state, c.template_id).await?,
         all_selected: Selection::parse(&c.selection) == Selection::All,
         filters: f,
         tab,
@@ -323,6 +325,54 @@ pub async fn overview(
     })
 }
 
+/// The page of a campaign whose saved filters do not read: nobody matches.
+async fn unreadable(
+    state: &AppState,
+    c: rows::Model,
+    f: Filters,
+    tab: &str,
+) -> AppResult<Overview> {
+    Ok(Overview {
+        template: template_name(state, c.template_id).await?,
+        all_selected: Selection::parse(&c.selection) == Selection::All,
+        filters: f,
+        tab: tab.to_owned(),
+        matching: 0,
+        sent: campaigns::sent_to(&state.db, c.id).await?.len() as u64,
+        selected: 0,
+        people: Vec::new(),
+        page: 1,
+        pages: 1,
+        summary: None,
+        campaign: c,
+    })
+}
+
+async fn template_name(state: &AppState, id: i64) -> AppResult<String> {
+    Ok(templates::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .map(|t| t.name)
+        .unwrap_or_default())
+}
+
+/// Saves filters that read; otherwise answers which fields do not, and
+/// saves nothing. `Ok(false)`: the campaign is no longer editable.
+pub async fn save_filters(
+    state: &AppState,
+    id: i64,
+    filters: Filters,
+) -> AppResult<Result<bool, (Filters, Vec<&'static str>)>> {
+    if let Err(bad) = Criteria::parse(&filters) {
+        return Ok(Err((filters, bad)));
+    }
+    let c = campaigns::get(&state.db, id).await?;
+    let selection = Selection::parse(&c.selection);
+    Ok(Ok(
+        campaigns::save(&state.db, id, &filters, &selection).await?
+    ))
+}
+
 /// A change of the selection, as posted.
 pub enum Pick {
     /// Every person matching the filters when the campaign is launched.
@@ -338,7 +388,7 @@ pub enum Pick {
 /// Changes the selection; `false` when the campaign is no longer editable.
 pub async fn select(state: &AppState, id: i64, pick: Pick) -> AppResult<bool> {
     let c = campaigns::get(&state.db, id).await?;
-    let filters = campaigns::filters_of(&c);
+    let filters = campaigns::filters_of(&c)?;
     let selection = match pick {
         Pick::All => Selection::All,
         Pick::None => Selection::Some(Vec::new()),

@@ -7,493 +7,21 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::ActiveValue::{NotSet, Set};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-};
-use serde::{Deserialize, Serialize};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
 use crate::comms::eligibility::Category;
 use crate::comms::templates::store as tstore;
 use crate::compose;
 use crate::error::{AppError, AppResult};
-use crate::people::followup::kinds;
 use amicale_delivery::outbox::Origin;
 use amicale_delivery::templates::model::RecipientType;
 use amicale_kernel::SendChannel;
 use amicale_kernel::time::parse_date;
-use amicale_store::entities::{
-    campaigns, events, outbox, participations, persons, send_exclusions, templates,
-};
+use amicale_store::entities::{campaigns, outbox, persons, send_exclusions, templates};
 
-/// The campaign filters that the record holds today, all combinable; empty
-/// means "any".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Filters {
-    pub created_from: String,
-    pub created_to: String,
-    pub born_from: String,
-    pub born_to: String,
-    pub status: String,
-    pub referent: String,
-    pub programme: String,
-    pub city: String,
-    pub promo: String,
-    pub site: String,
-    /// Took part in an event of this type / programme / step / place, or
-    /// dated within the period.
-    pub event_type: String,
-    pub event_programme: String,
-    pub event_step: String,
-    pub event_place: String,
-    pub event_from: String,
-    pub event_to: String,
-    /// Event dated from … to … days after the day the campaign is looked
-    /// at or launched (negative: before), e.g. -7 and 0 for "last week".
-    pub event_days_from: String,
-    pub event_days_to: String,
-    /// Of the person's latest situation (JUNGO2 filters on the current
-    /// one); several codes mean any of them.
-    pub employment_status: Vec<String>,
-    pub socio_category: Vec<String>,
-    pub education_level: Vec<String>,
-    /// "yes", "no", or empty for either.
-    pub disability: String,
-    pub minimum_income: String,
-    pub priority_area: String,
-    pub situation_from: String,
-    pub situation_to: String,
-    /// Has a project in one of these states, of a sector containing this.
-    pub project_state: Vec<String>,
-    pub sector: String,
-    /// Of one enrolment, in the chosen programme when there is one.
-    pub enrolment_step: String,
-    pub resource: String,
-    pub prescription_channel: Vec<String>,
-    pub enrolment_end_from: String,
-    pub enrolment_end_to: String,
-    /// In this static saved list, e.g. a CRM selection.
-    pub saved_list: String,
-}
-
-/// The follow-up filters chosen among fixed codes: (filter, prefix of the
-/// codes' labels, codes).
-pub const CODED: [(&str, &str, &[&str]); 5] = [
-    (
-        "employment_status",
-        "fu-employment_status",
-        kinds::EMPLOYMENT_STATUS,
-    ),
-    ("socio_category", "fu-socio_category", kinds::SOCIO_CATEGORY),
-    (
-        "education_level",
-        "fu-education_level",
-        kinds::EDUCATION_LEVEL,
-    ),
-    ("project_state", "fu-state", kinds::PROJECT_STATE),
-    (
-        "prescription_channel",
-        "fu-prescription_channel",
-        kinds::PRESCRIPTION_CHANNEL,
-    ),
-];
-
-impl Filters {
-    pub fn from_pairs(f: &crate::web::form::FormPairs) -> Self {
-        let g = |k: &str| f.get(k).trim().to_owned();
-        let many = |k: &str| {
-            f.all(k)
-                .into_iter()
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-                .collect::<Vec<_>>()
-        };
-        Filters {
-            created_from: g("created_from"),
-            created_to: g("created_to"),
-            born_from: g("born_from"),
-            born_to: g("born_to"),
-            status: g("status"),
-            referent: g("referent"),
-            programme: g("programme"),
-            city: g("city"),
-            promo: g("promo"),
-            site: g("site"),
-            event_type: g("event_type"),
-            event_programme: g("event_programme"),
-            event_step: g("event_step"),
-            event_place: g("event_place"),
-            event_from: g("event_from"),
-            event_to: g("event_to"),
-            event_days_from: g("event_days_from"),
-            event_days_to: g("event_days_to"),
-            employment_status: many("employment_status"),
-            socio_category: many("socio_category"),
-            education_level: many("education_level"),
-            disability: g("disability"),
-            minimum_income: g("minimum_income"),
-            priority_area: g("priority_area"),
-            situation_from: g("situation_from"),
-            situation_to: g("situation_to"),
-            project_state: many("project_state"),
-            sector: g("sector"),
-            enrolment_step: g("enrolment_step"),
-            resource: g("resource"),
-            prescription_channel: many("prescription_channel"),
-            enrolment_end_from: g("enrolment_end_from"),
-            enrolment_end_to: g("enrolment_end_to"),
-            saved_list: g("saved_list"),
-        }
-    }
-
-    /// The fields whose value cannot be read (a date that is not one…).
-    pub fn invalid(&self) -> Vec<&'static str> {
-        let mut bad = Vec::new();
-        for (name, v) in [
-            ("created_from", &self.created_from),
-            ("created_to", &self.created_to),
-            ("born_from", &self.born_from),
-            ("born_to", &self.born_to),
-            ("event_from", &self.event_from),
-            ("event_to", &self.event_to),
-            ("situation_from", &self.situation_from),
-            ("situation_to", &self.situation_to),
-            ("enrolment_end_from", &self.enrolment_end_from),
-            ("enrolment_end_to", &self.enrolment_end_to),
-        ] {
-            if !v.is_empty() && parse_date(v).is_none() {
-                bad.push(name);
-            }
-        }
-        for (name, _, codes) in CODED {
-            if self
-                .codes(name)
-                .iter()
-                .any(|c| !codes.contains(&c.as_str()))
-            {
-                bad.push(name);
-            }
-        }
-        for (name, v) in [
-            ("disability", &self.disability),
-            ("minimum_income", &self.minimum_income),
-            ("priority_area", &self.priority_area),
-        ] {
-            if !matches!(v.as_str(), "" | "yes" | "no") {
-                bad.push(name);
-            }
-        }
-        for (name, v) in [
-            ("referent", &self.referent),
-            ("programme", &self.programme),
-            ("promo", &self.promo),
-            ("event_programme", &self.event_programme),
-            ("saved_list", &self.saved_list),
-        ] {
-            if !v.is_empty() && v.parse::<i64>().is_err() {
-                bad.push(name);
-            }
-        }
-        for (name, v) in [
-            ("event_days_from", &self.event_days_from),
-            ("event_days_to", &self.event_days_to),
-        ] {
-            if !v.is_empty() && days(v).is_none() {
-                bad.push(name);
-            }
-        }
-        bad
-    }
-
-    /// The codes chosen for one of the [`CODED`] filters.
-    pub fn codes(&self, name: &str) -> &[String] {
-        match name {
-            "employment_status" => &self.employment_status,
-            "socio_category" => &self.socio_category,
-            "education_level" => &self.education_level,
-            "project_state" => &self.project_state,
-            "prescription_channel" => &self.prescription_channel,
-            _ => &[],
-        }
-    }
-
-    fn has_event_filter(&self) -> bool {
-        [
-            &self.event_type,
-            &self.event_programme,
-            &self.event_step,
-            &self.event_place,
-            &self.event_from,
-            &self.event_to,
-            &self.event_days_from,
-            &self.event_days_to,
-        ]
-        .iter()
-        .any(|v| !v.is_empty())
-    }
-
-    /// The condition on `persons` (invalid values are ignored: the page
-    /// reports them and does not launch).
-    pub fn condition(&self, recipient_type: RecipientType, today: NaiveDate) -> Condition {
-        let mut c =
-            Condition::all().add(persons::Column::RecipientType.eq(recipient_type.as_str()));
-        let day = |s: &str| parse_date(s);
-        if let Some(d) = day(&self.created_from) {
-            c = c.add(persons::Column::CreatedAt.gte(d.and_hms_opt(0, 0, 0).unwrap().and_utc()));
-        }
-        if let Some(d) = day(&self.created_to) {
-            c = c.add(
-                persons::Column::CreatedAt.lt((d + chrono::Duration::days(1))
-                    .and_hms_opt(0, 0, 0)
-                    .unwrap()
-                    .and_utc()),
-            );
-        }
-        if let Some(d) = day(&self.born_from) {
-            c = c.add(persons::Column::BirthDate.gte(d));
-        }
-        if let Some(d) = day(&self.born_to) {
-            c = c.add(persons::Column::BirthDate.lte(d));
-        }
-        if !self.status.is_empty() {
-            c = c.add(persons::Column::Status.eq(self.status.clone()));
-        }
-        if let Ok(r) = self.referent.parse::<i64>() {
-            c = c.add(persons::Column::ReferentUserId.eq(r));
-        }
-        let programme = self.programme.parse::<i64>().ok();
-        match (programme, self.enrolment()) {
-            (programme, Some(mut enrolment)) => {
-                if let Some(p) = programme {
-                    enrolment = enrolment.add(Expr::col(name("programme_id")).eq(p));
-                }
-                c = c.add(
-                    persons::Column::Id.in_subquery(person_ids("person_enrolments", enrolment)),
-                );
-            }
-            (Some(p), None) => {
-                c = c.add(
-                    Condition::any()
-                        .add(persons::Column::ProgrammeId.eq(p))
-                        .add(persons::Column::Id.in_subquery(person_ids(
-                            "person_enrolments",
-                            Condition::all().add(Expr::col(name("programme_id")).eq(p)),
-                        ))),
-                );
-            }
-            (None, None) => {}
-        }
-        if let Ok(list) = self.saved_list.parse::<i64>() {
-            c = c.add(
-                persons::Column::Id.in_subquery(
-                    Query::select()
-                        .column(name("person_id"))
-                        .from(name("saved_list_members"))
-                        .and_where(Expr::col(name("list_id")).eq(list))
-                        .to_owned(),
-                ),
-            );
-        }
-        if let Some(s) = self.situation() {
-            c = c.add(persons::Column::Id.in_subquery(latest_situations(s)));
-        }
-        if let Some(pr) = self.project() {
-            c = c.add(persons::Column::Id.in_subquery(person_ids("person_projects", pr)));
-        }
-        if let Ok(y) = self.promo.parse::<i32>() {
-            c = c.add(persons::Column::PromoYear.eq(y));
-        }
-        if !self.city.is_empty() {
-            c = c.add(persons::Column::City.eq(self.city.clone()));
-        }
-        if !self.site.is_empty() {
-            c = c.add(persons::Column::Site.eq(self.site.clone()));
-        }
-        if self.has_event_filter() {
-            let mut ev = Condition::all();
-            if !self.event_type.is_empty() {
-                ev = ev.add(events::Column::EventType.eq(self.event_type.clone()));
-            }
-            if let Ok(p) = self.event_programme.parse::<i64>() {
-                ev = ev.add(events::Column::ProgrammeId.eq(p));
-            }
-            if !self.event_step.is_empty() {
-                ev = ev.add(events::Column::Step.eq(self.event_step.clone()));
-            }
-            if !self.event_place.is_empty() {
-                ev = ev.add(
-                    Condition::any()
-                        .add(events::Column::Site.contains(&self.event_place))
-                        .add(events::Column::City.contains(&self.event_place)),
-                );
-            }
-            if let Some(d) = day(&self.event_from) {
-                ev = ev.add(events::Column::LocalDate.gte(d.format("%Y-%m-%d").to_string()));
-            }
-            if let Some(d) = day(&self.event_to) {
-                ev = ev.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
-            }
-            if let Some(n) = days(&self.event_days_from) {
-                let d = today + chrono::Duration::days(n);
-                ev = ev.add(events::Column::LocalDate.gte(d.format("%Y-%m-%d").to_string()));
-            }
-            if let Some(n) = days(&self.event_days_to) {
-                let d = today + chrono::Duration::days(n);
-                ev = ev.add(events::Column::LocalDate.lte(d.format("%Y-%m-%d").to_string()));
-            }
-            let sub = Query::select()
-                .column((participations::Entity, participations::Column::PersonId))
-                .from(participations::Entity)
-                .inner_join(
-                    events::Entity,
-                    Expr::col((events::Entity, events::Column::Id))
-                        .equals((participations::Entity, participations::Column::EventId)),
-                )
-                .cond_where(ev)
-                .to_owned();
-            c = c.add(persons::Column::Id.in_subquery(sub));
-        }
-        c
-    }
-}
-
-/// A table or column name in SQL built by hand.
-fn name(text: &str) -> Alias {
-    Alias::new(text)
-}
-
-/// `SELECT person_id FROM table WHERE cond`.
-fn person_ids(table: &str, cond: Condition) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(name("person_id"))
-        .from(name(table))
-        .cond_where(cond)
-        .to_owned()
-}
-
-/// The persons whose latest situation (by date, then by entry) matches.
-fn latest_situations(cond: Condition) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column((name("s"), name("person_id")))
-        .from_as(name("person_situations"), name("s"))
-        .cond_where(cond)
-        .and_where(Expr::cust(
-            "NOT EXISTS (SELECT 1 FROM person_situations n WHERE n.person_id = s.person_id \
-             AND (n.situation_date > s.situation_date \
-             OR (n.situation_date = s.situation_date AND n.id > s.id)))",
-        ))
-        .to_owned()
-}
-
-/// A column, qualified by its table when written `table.column`.
-fn column(qualified: &str) -> Expr {
-    match qualified.split_once('.') {
-        Some((t, col)) => Expr::col((name(t), name(col))),
-        None => Expr::col(name(qualified)),
-    }
-}
-
-fn any_of(col: &str, codes: &[String]) -> Option<sea_orm::sea_query::SimpleExpr> {
-    (!codes.is_empty()).then(|| column(col).is_in(codes.iter().cloned()))
-}
-
-fn flag(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
-    match v {
-        "yes" => Some(column(col).eq(true)),
-        "no" => Some(column(col).eq(false)),
-        _ => None,
-    }
-}
-
-fn contains(col: &str, v: &str) -> Option<sea_orm::sea_query::SimpleExpr> {
-    (!v.is_empty()).then(|| {
-        Expr::expr(Func::lower(column(col)))
-            .like(format!("%{}%", v.to_lowercase().replace(['%', '_'], "")))
-    })
-}
-
-fn date_range(col: &str, from: &str, to: &str) -> Vec<sea_orm::sea_query::SimpleExpr> {
-    let mut out = Vec::new();
-    if let Some(d) = parse_date(from) {
-        out.push(column(col).gte(d));
-    }
-    if let Some(d) = parse_date(to) {
-        out.push(column(col).lte(d));
-    }
-    out
-}
-
-/// All of the parts, or none when no part is set.
-fn all_of(parts: impl IntoIterator<Item = sea_orm::sea_query::SimpleExpr>) -> Option<Condition> {
-    let mut c = Condition::all();
-    let mut any = false;
-    for p in parts {
-        c = c.add(p);
-        any = true;
-    }
-    any.then_some(c)
-}
-
-impl Filters {
-    fn situation(&self) -> Option<Condition> {
-        all_of(
-            [
-                any_of("s.employment_status", &self.employment_status),
-                any_of("s.socio_category", &self.socio_category),
-                any_of("s.education_level", &self.education_level),
-                flag("s.disability", &self.disability),
-                flag("s.minimum_income", &self.minimum_income),
-                flag("s.priority_area", &self.priority_area),
-            ]
-            .into_iter()
-            .flatten()
-            .chain(date_range(
-                "s.situation_date",
-                &self.situation_from,
-                &self.situation_to,
-            )),
-        )
-    }
-
-    fn project(&self) -> Option<Condition> {
-        all_of(
-            [
-                any_of("state", &self.project_state),
-                contains("sector", &self.sector),
-            ]
-            .into_iter()
-            .flatten(),
-        )
-    }
-
-    fn enrolment(&self) -> Option<Condition> {
-        all_of(
-            [
-                contains("step", &self.enrolment_step),
-                contains("resource", &self.resource),
-                any_of("prescription_channel", &self.prescription_channel),
-            ]
-            .into_iter()
-            .flatten()
-            .chain(date_range(
-                "end_date",
-                &self.enrolment_end_from,
-                &self.enrolment_end_to,
-            )),
-        )
-    }
-}
-
-/// A number of days relative to today, within ten years.
-fn days(s: &str) -> Option<i64> {
-    let s = s.trim().trim_start_matches(['J', 'j', 'D', 'd']);
-    s.trim_start_matches('+')
-        .parse::<i64>()
-        .ok()
-        .filter(|n| n.abs() <= 3650)
-}
+pub use super::campaign_filters::{CODED, Criteria, Filters};
 
 /// Which of the matching persons the campaign goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -580,8 +108,24 @@ pub async fn get(db: &DatabaseConnection, id: i64) -> AppResult<campaigns::Model
         .ok_or(AppError::NotFound)
 }
 
-pub fn filters_of(c: &campaigns::Model) -> Filters {
-    serde_json::from_str(&c.filters).unwrap_or_default()
+/// The filters as the user last saved them. A record that does not read
+/// is an error: read as "no filter", it would reach everyone.
+pub fn filters_of(c: &campaigns::Model) -> AppResult<Filters> {
+    serde_json::from_str(&c.filters)
+        .map_err(|e| AppError::Internal(format!("campaign {}: stored filters: {e}", c.id)))
+}
+
+/// The saved filters read into criteria. Filters are only saved once they
+/// read, so an error here means a record from before that rule: the
+/// campaign is refused rather than sent to a wider audience than chosen.
+pub fn criteria_of(c: &campaigns::Model) -> AppResult<Criteria> {
+    Criteria::parse(&filters_of(c)?).map_err(|bad| {
+        AppError::Rejected(format!(
+            "campaign {}: unreadable filters {}",
+            c.id,
+            bad.join(", ")
+        ))
+    })
 }
 
 pub fn recipient_type_of(c: &campaigns::Model) -> RecipientType {
@@ -643,7 +187,7 @@ pub async fn targets(
     c: &campaigns::Model,
     today: NaiveDate,
 ) -> AppResult<Vec<i64>> {
-    let cond = filters_of(c).condition(recipient_type_of(c), today);
+    let cond = criteria_of(c)?.condition(recipient_type_of(c), today);
     let all: Vec<i64> = persons::Entity::find()
         .select_only()
         .column(persons::Column::Id)
@@ -892,17 +436,5 @@ mod tests {
         let s = Selection::Some(vec![3, 1]);
         assert_eq!(Selection::parse(&s.store()), s);
         assert!(Selection::parse("garbage").is_empty());
-    }
-
-    #[test]
-    fn unreadable_filters_are_named() {
-        let f = Filters {
-            born_from: "31/02/1990".into(),
-            promo: "twenty".into(),
-            city: "Lyon".into(),
-            ..Default::default()
-        };
-        assert_eq!(f.invalid(), vec!["born_from", "promo"]);
-        assert!(Filters::default().invalid().is_empty());
     }
 }

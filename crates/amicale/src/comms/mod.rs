@@ -1,6 +1,7 @@
 //! The communication hub: templates now; audiences, mailings, campaigns,
 //! rules, history and tracking as the sending issues add them.
 
+pub mod campaign_filters;
 pub mod campaign_pages;
 pub mod campaign_service;
 pub mod campaigns;

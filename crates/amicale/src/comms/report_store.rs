@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::app::AppState;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use amicale_delivery::outbox::State as MsgState;
 use amicale_kernel::time::local_to_utc;
 use amicale_kernel::time::parse_date;
@@ -111,15 +111,24 @@ pub struct Period {
 }
 
 impl Period {
-    pub fn bounds(&self, state: &AppState) -> (NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>) {
+    /// The days and instants of the period: to today and from thirty days
+    /// before when left blank; a date that does not read is refused.
+    pub fn bounds(
+        &self,
+        state: &AppState,
+    ) -> AppResult<(NaiveDate, NaiveDate, DateTime<Utc>, DateTime<Utc>)> {
+        let day = |s: &str, field| match s.trim() {
+            "" => Ok(None),
+            d => parse_date(d).map(Some).ok_or(AppError::BadInput(field)),
+        };
         let today = Utc::now().with_timezone(&state.tz).date_naive();
-        let to = parse_date(&self.to).unwrap_or(today);
-        let from = parse_date(&self.from).unwrap_or(to - Duration::days(30));
+        let to = day(&self.to, "to")?.unwrap_or(today);
+        let from = day(&self.from, "from")?.unwrap_or(to - Duration::days(30));
         let start = local_to_utc(state.tz, from, chrono::NaiveTime::MIN)
             .unwrap_or_else(|| from.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
         let end = local_to_utc(state.tz, to + Duration::days(1), chrono::NaiveTime::MIN)
             .unwrap_or_else(|| Utc::now() + Duration::days(1));
-        (from, to, start, end)
+        Ok((from, to, start, end))
     }
 }
 
@@ -170,7 +179,7 @@ async fn bounces_and_unsubs(
     for r in &rows {
         let Some(k) = key_of(r) else { continue };
         let a = r.recipient.to_lowercase();
-        if r.state == MsgState::Failed.as_str() && bounced_set.contains(&a) {
+        if r.state == MsgState::Failed && bounced_set.contains(&a) {
             *bounced.entry(k).or_insert(0) += 1;
         }
         if unsub_set
@@ -224,7 +233,7 @@ async fn opens_and_clicks(
 }
 
 pub async fn lines(state: &AppState, p: &Period) -> AppResult<Vec<Line>> {
-    let (_, _, start, end) = p.bounds(state);
+    let (_, _, start, end) = p.bounds(state)?;
     let db = &state.db;
     let mut out = Vec::new();
     // Sends: campaigns, event pages, person pages, mailings, batches.
@@ -241,7 +250,7 @@ pub async fn lines(state: &AppState, p: &Period) -> AppResult<Vec<Line>> {
         by_send.insert(
             s.id,
             Line {
-                origin: s.origin.clone(),
+                origin: s.origin.as_str().to_owned(),
                 name: s.label.clone(),
                 date: crate::comms::context::local(state, s.created_at),
                 ..Default::default()

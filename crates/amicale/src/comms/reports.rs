@@ -81,7 +81,7 @@ pub async fn page(
     p: Page,
     Query(q): Query<Period>,
 ) -> AppResult<Response> {
-    let (from, to, _, _) = q.bounds(&state);
+    let (from, to, _, _) = q.bounds(&state)?;
     let lines = lines(&state, &q).await?;
     let (total, average) = totals(&lines);
     if q.format == "csv" {

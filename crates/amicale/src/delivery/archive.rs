@@ -121,7 +121,7 @@ async fn list(
                 .unwrap_or_default(),
             recipient: m.recipient,
             subject: m.subject,
-            state: m.state,
+            state: m.state.as_str().to_owned(),
         })
         .collect();
     render(&ListTpl {

@@ -86,7 +86,7 @@ pub async fn list(
     Query(q): Query<EventQuery>,
 ) -> AppResult<Response> {
     let (evs, total) = store::search(&state.db, &q, scope::condition(&who.0)).await?;
-    let page = q.page.parse::<u64>().unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).max(1);
     let next_href = (page * store::PER_PAGE < total).then(|| {
         let qs = form_urlencoded::Serializer::new(String::new())
             .append_pair("q", &q.q)
@@ -631,7 +631,10 @@ pub async fn agenda(
     Query(q): Query<AgendaQuery>,
 ) -> AppResult<Response> {
     let today = Utc::now().with_timezone(&state.tz).date_naive();
-    let date = time::parse_date(&q.date).unwrap_or(today);
+    let date = match q.date.trim() {
+        "" => today,
+        d => time::parse_date(d).ok_or(AppError::BadInput("date"))?,
+    };
     let week = q.view != "day";
     let mine = q.all != "1";
     let (first, n) = span(date, week);

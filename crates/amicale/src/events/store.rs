@@ -291,7 +291,8 @@ pub struct EventQuery {
     pub facilitator: String,
     pub from: String,
     pub to: String,
-    pub page: String,
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    pub page: Option<u64>,
 }
 
 pub const PER_PAGE: u64 = 50;
@@ -342,7 +343,7 @@ pub async fn search(
     q: &EventQuery,
     reach: Condition,
 ) -> AppResult<(Vec<events::Model>, u64)> {
-    let page = q.page.parse::<u64>().unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).max(1);
     let select = events::Entity::find()
         .filter(condition(q))
         .filter(reach)

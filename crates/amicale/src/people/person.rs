@@ -334,9 +334,14 @@ fn parse(
     if p.notes.as_ref().is_some_and(|n| n.chars().count() > 5000) {
         bad("notes", "too-long");
     }
-    p.status = Status::parse(f.get("status")).unwrap_or(Status::Active);
-    p.recipient_type =
-        RecipientType::parse(f.get("recipient_type")).unwrap_or(RecipientType::Member);
+    match Status::parse(f.get("status")) {
+        Some(s) => p.status = s,
+        None => bad("status", "invalid"),
+    }
+    match RecipientType::parse(f.get("recipient_type")) {
+        Some(r) => p.recipient_type = r,
+        None => bad("recipient_type", "invalid"),
+    }
     if errors.is_empty() {
         Ok(p)
     } else {

@@ -618,6 +618,6 @@ async fn assert_hard_bounced(app: &TestApp, id: i64) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(m.state, "failed");
+    assert_eq!(m.state.as_str(), "failed");
     assert!(m.last_answer.unwrap().contains("5.1.1"));
 }

@@ -893,7 +893,7 @@ async fn the_person_page_sends_tonight_or_now_and_shows_the_history() {
         let batch = amicale::comms::direct::next_batch(&app.state, Utc::now());
         assert!(
             rows.iter()
-                .all(|r| r.next_attempt_at == batch && r.origin == "person_page"),
+                .all(|r| r.next_attempt_at == batch && r.origin.as_str() == "person_page"),
             "{batch} {rows:?}"
         );
         // Now: delivered at once.

@@ -220,12 +220,12 @@ async fn housekeeping_gives_up_on_messages_deferred_too_long() {
         for created in [old, now] {
             let r = amicale_store::entities::outbox::Entity::insert(
                 amicale_store::entities::outbox::ActiveModel {
-                    channel: Set("email".into()),
+                    channel: Set(amicale_kernel::Channel::Email),
                     recipient: Set("x@example.org".into()),
                     subject: Set("s".into()),
                     body_text: Set("t".into()),
-                    origin: Set("system".into()),
-                    state: Set("deferred".into()),
+                    origin: Set(amicale_delivery::outbox::Origin::System),
+                    state: Set(amicale_delivery::outbox::State::Deferred),
                     attempts: Set(3),
                     // Not due, so the running worker leaves them alone.
                     next_attempt_at: Set(now + Duration::hours(1)),
@@ -245,8 +245,11 @@ async fn housekeeping_gives_up_on_messages_deferred_too_long() {
             .unwrap();
         assert!(summary.starts_with('1'), "{summary}");
         let get = |id| amicale_store::entities::outbox::Entity::find_by_id(id).one(&app.state.db);
-        assert_eq!(get(ids[0]).await.unwrap().unwrap().state, "failed");
-        assert_eq!(get(ids[1]).await.unwrap().unwrap().state, "deferred");
+        assert_eq!(get(ids[0]).await.unwrap().unwrap().state.as_str(), "failed");
+        assert_eq!(
+            get(ids[1]).await.unwrap().unwrap().state.as_str(),
+            "deferred"
+        );
         app.stop().await;
     })
     .await;

@@ -373,7 +373,7 @@ async fn sms_account_form_test_button_and_sms_rules() {
     let test_row = sms_rows(&app).await;
     assert_eq!(test_row.len(), 1);
     assert_eq!(test_row[0].provider_id.as_deref(), Some("SM77"));
-    assert_eq!(test_row[0].origin, "test");
+    assert_eq!(test_row[0].origin.as_str(), "test");
     // Twilio posts its receipts as a form.
     let page = app.get("/admin/sms").await.text().await.unwrap();
     assert!(page.contains("499 segments left"));
@@ -467,7 +467,7 @@ async fn sms_account_form_test_button_and_sms_rules() {
     let rule_rows: Vec<outbox::Model> = sms_rows(&app)
         .await
         .into_iter()
-        .filter(|r| r.origin == "rule")
+        .filter(|r| r.origin.as_str() == "rule")
         .collect();
     assert_eq!(rule_rows.len(), 2);
     for r in &rule_rows {

@@ -196,12 +196,12 @@ async fn a_template_with_scheduled_sends_cannot_be_deleted() {
             .unwrap();
         let now = Utc::now();
         let msg = outbox::Entity::insert(outbox::ActiveModel {
-            channel: Set("email".into()),
+            channel: Set(amicale_kernel::Channel::Email),
             recipient: Set("x@example.org".into()),
             subject: Set("Catalogue".into()),
             body_text: Set("x".into()),
-            origin: Set("campaign".into()),
-            state: Set("queued".into()),
+            origin: Set(amicale_delivery::outbox::Origin::Campaign),
+            state: Set(amicale_delivery::outbox::State::Queued),
             attempts: Set(0),
             // Far in the future so the worker leaves it alone.
             next_attempt_at: Set(now + chrono::Duration::days(30)),

@@ -9,7 +9,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use super::service::{self, EventSend, HistoryRow, PersonSend, Refusal, SendPanel};
 use crate::app::AppState;
 use crate::error::AppResult;
-use crate::events::model::Audience;
 use crate::events::scope::Events;
 use crate::people::scope::Persons;
 use crate::web::extract::{InScope, SendMessages, ViewPeople};
@@ -37,8 +36,8 @@ pub async fn send_event(
 ) -> AppResult<Response> {
     let cmd = EventSend {
         event: id,
-        channel: service::channel(f.get("channel")),
-        audience: Audience::parse(f.get("audience")).unwrap_or(Audience::All),
+        channel: service::channel(f.get("channel"))?,
+        audience: service::audience(f.get("audience"))?,
         templates: templates(&f),
         identity: f.get("identity").to_owned(),
     };
@@ -95,7 +94,7 @@ pub async fn person_page(
     Query(q): Query<PersonQuery>,
 ) -> AppResult<Response> {
     let person = service::person(&state, id).await?;
-    let channel = service::channel(&q.channel);
+    let channel = service::channel(&q.channel)?;
     let panel = service::person_panel(&state, who.user(), &person, channel).await?;
     render(&PersonTpl {
         notice: person_notice(&p, &q.notice),
@@ -116,7 +115,7 @@ pub async fn person_send(
 ) -> AppResult<Response> {
     let cmd = PersonSend {
         person: id,
-        channel: service::channel(f.get("channel")),
+        channel: service::channel(f.get("channel"))?,
         templates: templates(&f),
         tonight: f.get("when") == "tonight",
         identity: f.get("identity").to_owned(),

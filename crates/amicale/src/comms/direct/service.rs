@@ -29,10 +29,22 @@ pub const CHANNELS: [SendChannel; 3] = [
 ];
 
 /// The channel a form or a link names, e-mail when it names none we offer.
-pub fn channel(s: &str) -> SendChannel {
+/// The channel chosen on a send panel; e-mail until one is chosen.
+pub fn channel(s: &str) -> AppResult<SendChannel> {
+    if s.trim().is_empty() {
+        return Ok(SendChannel::Email);
+    }
     SendChannel::parse(s)
         .filter(|c| CHANNELS.contains(c))
-        .unwrap_or(SendChannel::Email)
+        .ok_or(AppError::BadInput("channel"))
+}
+
+/// The participants chosen on an event's send panel; all until chosen.
+pub fn audience(s: &str) -> AppResult<Audience> {
+    if s.trim().is_empty() {
+        return Ok(Audience::All);
+    }
+    Audience::parse(s).ok_or(AppError::BadInput("audience"))
 }
 
 /// Why a page send queued nothing (or stopped), told to the user as a
@@ -228,8 +240,8 @@ pub async fn event_panel(
     channel: &str,
     audience: &str,
 ) -> AppResult<SendPanel> {
-    let channel = self::channel(channel);
-    let audience = Audience::parse(audience).unwrap_or(Audience::All);
+    let channel = self::channel(channel)?;
+    let audience = self::audience(audience)?;
     let parts = participants(state, e.id, audience).await?;
     let mut cache = EventCache::default();
     let mut reach = Participants::new(&mut cache, vec![e.clone()], parts);
@@ -438,8 +450,8 @@ async fn history(state: &AppState, filter: Condition) -> AppResult<Vec<HistoryRo
         .map(|(r, template)| HistoryRow {
             when: context::local(state, r.created_at),
             template: template.unwrap_or_else(|| r.subject.clone()),
-            origin: r.origin,
-            state: r.state,
+            origin: r.origin.as_str().to_owned(),
+            state: r.state.as_str().to_owned(),
             recipient: r.recipient,
             person_id: r.person_id,
         })

@@ -368,7 +368,7 @@ pub async fn create(
     p: Page,
     f: FormPairs,
 ) -> AppResult<Response> {
-    let kind = TemplateKind::parse(f.get("kind")).unwrap_or(TemplateKind::Email);
+    let kind = TemplateKind::parse(f.get("kind")).ok_or(AppError::BadInput("kind"))?;
     let typed = read_form(&f, kind, p.locale);
     let raw = typed.input.clone();
     let done = finish(typed, kind, p.locale);

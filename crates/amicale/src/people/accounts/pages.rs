@@ -108,7 +108,10 @@ pub async fn finish(
         Ok(e) => e,
         Err(key) => return again(p.t(key)),
     };
-    let locale = Locale::parse(&f.locale).unwrap_or(p.locale);
+    let locale = match f.locale.as_str() {
+        "" => p.locale,
+        l => Locale::parse(l).ok_or(AppError::BadInput("locale"))?,
+    };
     let user = match service::finish(&state, &inv, &person, &login, pw, locale).await? {
         Finished::EmailUsed => return again(p.t("invite-email-used")),
         Finished::Spent => return Ok(retry),

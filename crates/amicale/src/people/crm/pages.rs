@@ -28,7 +28,8 @@ pub struct CrmQuery {
     #[serde(flatten)]
     pub criteria: Criteria,
     #[serde(default)]
-    pub page: String,
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    pub page: Option<u64>,
     #[serde(default)]
     pub sort: String,
     #[serde(default)]
@@ -160,7 +161,7 @@ pub async fn list(
 ) -> AppResult<Response> {
     let sort = Sort::parse(&q.sort);
     let desc = q.desc == "1";
-    let page = q.page.parse::<u64>().unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).max(1);
     let listing = service::list(&state, &who.0, &q.criteria, sort, desc, page).await?;
     let rows = rows(&state, &p, &listing);
     render(&CrmTpl {

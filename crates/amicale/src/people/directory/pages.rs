@@ -27,7 +27,8 @@ pub struct DirQuery {
     #[serde(flatten)]
     pub criteria: Criteria,
     #[serde(default)]
-    pub page: String,
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    pub page: Option<u64>,
     #[serde(default)]
     pub done: String,
 }
@@ -111,7 +112,7 @@ pub async fn directory(
         q: String::new(),
         ..c.clone()
     } != Criteria::default();
-    let page = q.page.parse::<u64>().unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).max(1);
     let page = page.min(service::last_page());
     let mut found = service::search(&state, &c, page).await?;
     let (total, capped) = (found.total, found.capped);

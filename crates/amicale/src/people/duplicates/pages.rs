@@ -27,7 +27,8 @@ pub struct DupQuery {
     #[serde(default)]
     all: String,
     #[serde(default)]
-    page: String,
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    page: Option<u64>,
     #[serde(default)]
     done: String,
 }
@@ -39,7 +40,7 @@ pub async fn list(
     Query(q): Query<DupQuery>,
 ) -> AppResult<Response> {
     let all = q.all == "1";
-    let page = q.page.parse::<u64>().unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).max(1);
     let groups = service::groups(&state, &who.0, all, page).await?;
     render(&DuplicatesTpl {
         p: &p,

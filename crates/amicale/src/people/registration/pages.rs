@@ -111,9 +111,21 @@ fn parse(p: &Page, f: &FormPairs, known: &[Opt]) -> Result<Registration, Vec<(St
             }
         },
     };
-    let (Some(email), Some(role), Some(password), [first, last], true) =
-        (email, role, password, names.as_slice(), errors.is_empty())
-    else {
+    let locale = match f.get("locale") {
+        "" => Some(p.locale),
+        l => Locale::parse(l),
+    };
+    if locale.is_none() {
+        errors.push(("locale".into(), p.t("err-invalid")));
+    }
+    let (Some(email), Some(role), Some(password), Some(locale), [first, last], true) = (
+        email,
+        role,
+        password,
+        locale,
+        names.as_slice(),
+        errors.is_empty(),
+    ) else {
         return Err(errors);
     };
     Ok(Registration {
@@ -124,7 +136,7 @@ fn parse(p: &Page, f: &FormPairs, known: &[Opt]) -> Result<Registration, Vec<(St
         programme_id,
         role,
         password,
-        locale: Locale::parse(f.get("locale")).unwrap_or(p.locale),
+        locale,
     })
 }
 

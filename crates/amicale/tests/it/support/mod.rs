@@ -301,7 +301,7 @@ pub async fn wait_for_state(
             .await
             .expect("query outbox");
         if let Some(r) = &row
-            && r.state == state
+            && r.state.as_str() == state
         {
             return r.clone();
         }
