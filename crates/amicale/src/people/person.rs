@@ -334,13 +334,21 @@ fn parse(
     if p.notes.as_ref().is_some_and(|n| n.chars().count() > 5000) {
         bad("notes", "too-long");
     }
-    match Status::parse(f.get("status")) {
-        Some(s) => p.status = s,
-        None => bad("status", "invalid"),
+    // Both are lists a browser always posts; left out (a script's form),
+    // the record's kind stays the usual one. Anything else is an error.
+    match f.get("status") {
+        "" => p.status = Status::Active,
+        s => match Status::parse(s) {
+            Some(s) => p.status = s,
+            None => bad("status", "invalid"),
+        },
     }
-    match RecipientType::parse(f.get("recipient_type")) {
-        Some(r) => p.recipient_type = r,
-        None => bad("recipient_type", "invalid"),
+    match f.get("recipient_type") {
+        "" => p.recipient_type = RecipientType::Member,
+        r => match RecipientType::parse(r) {
+            Some(r) => p.recipient_type = r,
+            None => bad("recipient_type", "invalid"),
+        },
     }
     if errors.is_empty() {
         Ok(p)

@@ -492,10 +492,17 @@ async fn campaigns_reach_the_selection_once_and_respect_unsubscribing() {
             .post_form(&page, &format!("{page}/schedule"), &[("when", "now")])
             .await;
         assert!(res.headers()["location"].to_str().unwrap().ends_with("notice=empty"));
-        // A bad filter is told, and "Clear" empties everything.
-        app.post_form(&page, &format!("{page}/filters"), &[("action", "filter"), ("born_from", "31/02/1990")])
+        // A bad filter is told on its field, shown as typed, and not saved
+        // (read as "no filter", it would widen the campaign); "Clear"
+        // empties everything.
+        let res = app
+            .post_form(&page, &format!("{page}/filters"), &[("action", "filter"), ("born_from", "31/02/1990"), ("city", "Lyon")])
             .await;
-        assert!(body(&app, &page).await.contains("aria-invalid=\"true\""));
+        assert_eq!(res.status(), 422);
+        let refused = res.text().await.unwrap();
+        assert!(refused.contains("aria-invalid=\"true\"") && refused.contains("value=\"31/02/1990\"") && refused.contains("value=\"Lyon\""), "{refused}");
+        let saved = body(&app, &page).await;
+        assert!(!saved.contains("aria-invalid") && !saved.contains("value=\"Lyon\""), "{saved}");
         // Relative event dates: Hélène takes part in a workshop in three
         // days; "from today to J+7" finds her, "last week" nobody.
         let today = Utc::now().with_timezone(&app.state.tz).date_naive();

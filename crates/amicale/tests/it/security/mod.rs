@@ -3,6 +3,7 @@
 
 mod accounts;
 mod content;
+mod fields;
 mod imports;
 mod registration;
 mod transport;
