@@ -307,6 +307,19 @@ pub struct Progress {
     pub finished: bool,
 }
 
+impl Progress {
+    /// What the send is, as told to people: a running (or paused) send
+    /// with nothing left to deliver is done, whatever its switch says.
+    pub fn phase(&self) -> &'static str {
+        match (self.finished, self.state.as_str()) {
+            (_, "stopped") => "stopped",
+            (true, _) => "done",
+            (false, "paused") => "paused",
+            (false, _) => "running",
+        }
+    }
+}
+
 #[derive(Debug, sea_orm::FromQueryResult)]
 struct StateCount {
     state: String,

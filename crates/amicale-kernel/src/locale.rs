@@ -35,6 +35,15 @@ impl Locale {
         }
     }
 
+    /// The colon after a label, as each language writes it: French puts a
+    /// no-break space before it (so it never starts a line), English none.
+    pub fn colon(self) -> &'static str {
+        match self {
+            Locale::Fr => "\u{a0}: ",
+            Locale::En => ": ",
+        }
+    }
+
     pub fn parse(code: &str) -> Option<Self> {
         match code.trim().to_ascii_lowercase().as_str() {
             "fr" => Some(Locale::Fr),
@@ -91,6 +100,33 @@ impl Locale {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The messages of a language, comments left out.
+    fn messages(ftl: &str) -> impl Iterator<Item = (usize, &str)> {
+        ftl.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim_start().starts_with('#'))
+    }
+
+    #[test]
+    fn french_puts_a_no_break_space_before_double_punctuation() {
+        for (n, line) in messages(include_str!("../locales/fr/main.ftl")) {
+            for mark in [" :", " ;", " !", " ?"] {
+                assert!(!line.contains(mark), "fr line {}: {line}", n + 1);
+            }
+        }
+        assert_eq!(Locale::Fr.colon(), "\u{a0}: ");
+    }
+
+    #[test]
+    fn english_puts_no_space_before_punctuation() {
+        for (n, line) in messages(include_str!("../locales/en/main.ftl")) {
+            for mark in [" :", " ;", " !", " ?", "\u{a0}:", "\u{202f}"] {
+                assert!(!line.contains(mark), "en line {}: {line}", n + 1);
+            }
+        }
+        assert_eq!(Locale::En.colon(), ": ");
+    }
 
     fn ids(src: &str) -> std::collections::BTreeSet<String> {
         src.lines()

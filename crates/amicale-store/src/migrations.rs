@@ -10,7 +10,7 @@ mod identities;
 mod outbox_indexes;
 mod people;
 mod photos;
-mod profiles;
+pub mod profiles;
 mod registrations;
 mod routing;
 mod search_table;

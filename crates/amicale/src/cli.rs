@@ -605,6 +605,8 @@ async fn print_demo(
         format!("Demo network ready at {base_url}"),
         format!("  administrator e-mail:    {}", login.email),
         format!("  administrator password:  {}", login.password),
+        format!("  member e-mail:           {}", login.member_email),
+        format!("  member password:         {}", login.member_password),
     ];
     let width = lines.iter().map(|l| l.chars().count()).max().unwrap_or(0);
     println!("\n┌{}┐", "─".repeat(width + 2));

@@ -245,6 +245,7 @@ send-stop-confirm = Stop the send? Messages not yet sent will be cancelled.
 send-state-running = Running
 send-state-paused = Paused
 send-state-stopped = Stopped
+send-state-done = Finished
 
 ## People, directory and CRM
 dir-title = Directory

@@ -252,13 +252,7 @@ pub async fn filters(
     f: FormPairs,
 ) -> AppResult<Response> {
     let saved = if f.get("action") == "clear" {
-        campaigns::save(
-            &state.db,
-            id,
-            &Filters::default(),
-            &Selection::Some(Vec::new()),
-        )
-        .await?
+        campaigns::save(&state.db, id, &Filters::default(), &Selection::All).await?
     } else {
         let typed = Filters::read(|k| f.all(k).into_iter().map(str::to_owned).collect());
         match service::save_filters(&state, id, typed).await? {

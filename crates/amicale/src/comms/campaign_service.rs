@@ -74,19 +74,43 @@ pub struct TemplateOffer {
 }
 
 /// The recipient type and channel a creation form is for (what it names,
-/// or the defaults), and the templates it offers.
+/// or the defaults), and the templates it offers. Unnamed, the recipient
+/// type is the first that has a campaign template on the channel, so the
+/// form never opens on "no active template" when one exists.
 pub async fn offers(
     state: &AppState,
     recipient_type: &str,
     channel: &str,
 ) -> AppResult<(RecipientType, SendChannel, Vec<TemplateOffer>)> {
-    let rt = match recipient_type.trim() {
-        "" => RecipientType::Beneficiary,
-        r => RecipientType::parse(r).ok_or(AppError::BadInput("recipient_type"))?,
-    };
     let channel = crate::comms::direct::service::channel(channel)?;
+    let (rt, templates) = match recipient_type.trim() {
+        "" => {
+            let mut first = None;
+            // In the order the form lists them.
+            for rt in [
+                RecipientType::Beneficiary,
+                RecipientType::PartnerContact,
+                RecipientType::IndividualContact,
+                RecipientType::Member,
+            ] {
+                let t = allowed_templates(state, channel, SendingMode::Campaign, Some(rt)).await?;
+                if !t.is_empty() {
+                    first = Some((rt, t));
+                    break;
+                }
+            }
+            first.unwrap_or((RecipientType::Beneficiary, Vec::new()))
+        }
+        r => {
+            let rt = RecipientType::parse(r).ok_or(AppError::BadInput("recipient_type"))?;
+            (
+                rt,
+                allowed_templates(state, channel, SendingMode::Campaign, Some(rt)).await?,
+            )
+        }
+    };
     let mut offers = Vec::new();
-    for t in allowed_templates(state, channel, SendingMode::Campaign, Some(rt)).await? {
+    for t in templates {
         let c = tstore::counts(&state.db, t.id).await?;
         offers.push(TemplateOffer {
             campaigns: tstore::campaign_count(&state.db, t.id).await?,

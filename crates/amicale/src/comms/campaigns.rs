@@ -87,7 +87,9 @@ pub async fn create(
         channel: Set(channel.as_str().into()),
         template_id: Set(template),
         filters: Set(serde_json::to_string(&Filters::default()).unwrap_or_default()),
-        selection: Set(Selection::Some(Vec::new()).store()),
+        // Everyone matching, until the user narrows it: a campaign is
+        // written for its filters, not for a hand-picked few.
+        selection: Set(Selection::All.store()),
         state: Set(CampaignState::Draft.as_str().into()),
         scheduled_at: Set(None),
         send_id: Set(None),

@@ -10,7 +10,8 @@ mod templates;
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 
 use crate::auth::model::NewPassword;
@@ -18,7 +19,7 @@ use crate::auth::{password, store};
 use crate::error::{AppError, AppResult};
 use amicale_kernel::Login;
 use amicale_kernel::crypto::random_token;
-use amicale_store::entities::{organisations, persons, programmes};
+use amicale_store::entities::{organisations, person_roles, persons, programmes};
 
 pub const ADMIN_EMAIL: &str = "admin@demo.amicale.fr";
 /// Persons of the demo network unless told otherwise.
@@ -27,6 +28,9 @@ pub const DEFAULT_PEOPLE: usize = 5000;
 pub struct DemoLogin {
     pub email: String,
     pub password: String,
+    /// A member of the network, to try the member's side with.
+    pub member_email: String,
+    pub member_password: String,
 }
 
 /// Fills the database once, and (re)sets the demo administrator's password
@@ -79,10 +83,43 @@ pub async fn load(db: &DatabaseConnection, people: usize) -> AppResult<DemoLogin
     events::load(db, admin).await?;
     followup::load(db, &mut StdRng::seed_from_u64(2028)).await?;
     sms(db, admin).await?;
+    let (member_email, member_password) = member(db).await?;
     Ok(DemoLogin {
         email: ADMIN_EMAIL.into(),
         password,
+        member_email,
+        member_password,
     })
+}
+
+/// The first alumna or alumnus of the demo with an address gets a login
+/// (or a new password, at each start, like the administrator).
+async fn member(db: &DatabaseConnection) -> AppResult<(String, String)> {
+    let alumni = sea_orm::sea_query::Query::select()
+        .column(person_roles::Column::PersonId)
+        .from(person_roles::Entity)
+        .and_where(person_roles::Column::Role.eq("alumni"))
+        .to_owned();
+    let person = persons::Entity::find()
+        .filter(persons::Column::Email.is_not_null())
+        .filter(persons::Column::Id.in_subquery(alumni))
+        .order_by_asc(persons::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Internal("the demo has no alumni".into()))?;
+    let email = person.email.clone().unwrap_or_default();
+    let password = random_token(12);
+    let hash = password::hash(password.clone()).await?;
+    match person.user_id {
+        Some(user) => store::set_password(db, user, hash, None).await?,
+        None => {
+            let txn = db.begin().await?;
+            crate::people::accounts::service::open_account(&txn, &email, hash, &person, "fr")
+                .await?;
+            txn.commit().await?;
+        }
+    }
+    Ok((email, password))
 }
 
 /// SMS work out of the box: the catcher keeps them in the outbox, and a

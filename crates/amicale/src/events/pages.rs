@@ -577,6 +577,12 @@ struct SheetTpl<'a> {
     participants: Vec<Participant>,
 }
 
+impl SheetTpl<'_> {
+    fn css(&self) -> String {
+        crate::web::assets::url("sheet.css")
+    }
+}
+
 /// A printable attendance sheet: one line per registered participant with
 /// a signature box.
 pub async fn sheet(

@@ -22,6 +22,11 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../../static/app.css"),
     },
     Asset {
+        name: "sheet.css",
+        mime: "text/css; charset=utf-8",
+        body: include_bytes!("../../static/sheet.css"),
+    },
+    Asset {
         name: "app.js",
         mime: "text/javascript; charset=utf-8",
         body: include_bytes!("../../static/app.js"),

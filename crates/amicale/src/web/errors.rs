@@ -28,9 +28,36 @@ pub async fn pages(req: Request, next: Next) -> Response {
         .unwrap_or_default();
     let signed_in = req.extensions().get::<SessionUser>().is_some();
     let res = next.run(req).await;
-    match res.extensions().get::<ErrorPage>().copied() {
+    match res
+        .extensions()
+        .get::<ErrorPage>()
+        .copied()
+        .or_else(|| bare_rejection(&res))
+    {
         Some(page) => render(page, locale, signed_in, res),
         None => res,
+    }
+}
+
+/// The framework's own refusals (a path id that is not a number, a query
+/// or form that does not deserialize, a method the route lacks) come as
+/// short English plain text; they get the same page as ours.
+fn bare_rejection(res: &Response) -> Option<ErrorPage> {
+    use axum::http::StatusCode;
+    let plain = res
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !plain {
+        return None;
+    }
+    match res.status() {
+        StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => Some(ErrorPage::BadRequest),
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Some(ErrorPage::NotFound),
+        StatusCode::PAYLOAD_TOO_LARGE => Some(ErrorPage::TooLarge),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => Some(ErrorPage::BadRequest),
+        _ => None,
     }
 }
 

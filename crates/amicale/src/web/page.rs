@@ -110,6 +110,12 @@ impl Page {
         self.locale.code()
     }
 
+    /// The colon after a label, in the page's typography ("État : " /
+    /// "State: ").
+    pub fn colon(&self) -> &'static str {
+        self.locale.colon()
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.is_admin)
     }

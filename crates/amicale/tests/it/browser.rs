@@ -500,105 +500,165 @@ fn menu_links(html: &str) -> Vec<String> {
     out
 }
 
-/// Every page a menu leads to, for an administrator and a member, fits a
-/// 390-pixel phone and a desktop in both languages: nothing scrolls
-/// sideways, and axe finds nothing serious or critical. On the phone the
-/// menus fold behind one button that opens them.
+/// What the page's CSP (no inline script or style) would refuse: style
+/// attributes and elements, inline scripts, event-handler attributes. Read
+/// from the DOM once loaded, so nothing is missed for having happened
+/// before a listener could be attached.
+const CSP_REFUSED: &str = "
+    const out = [];
+    for (const el of document.querySelectorAll('[style]')) out.push(el.tagName.toLowerCase() + '[style]');
+    for (const el of document.querySelectorAll('style')) out.push('<style>');
+    for (const el of document.querySelectorAll('script:not([src])')) {
+        if (!['application/json', 'application/ld+json'].includes(el.type)) out.push('inline <script>');
+    }
+    for (const el of document.querySelectorAll('*')) {
+        for (const a of el.getAttributeNames()) if (a.startsWith('on')) out.push(el.tagName.toLowerCase() + '[' + a + ']');
+    }
+    return out;";
+
+/// Walks every page the menus of `email`'s account lead to, at a phone's
+/// and a desktop's width, in French and English: nothing scrolls sideways,
+/// nothing the CSP refuses, and axe finds nothing serious or critical. On
+/// the phone the menus fold behind one button that opens them.
+async fn walk_every_menu_page(
+    browser: &Browser,
+    app: &crate::support::TestApp,
+    who: &str,
+    email: &str,
+    password: &str,
+) {
+    let c = &browser.client;
+    let axe = crate::support::browser::axe_source();
+    let mut problems = Vec::new();
+    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    c.set_window_size(1366, 800).await.unwrap();
+    log_in(c, app, email, password).await;
+    c.goto(&app.url("/")).await.unwrap();
+    let links = menu_links(&c.source().await.unwrap());
+    assert!(links.len() >= 2, "{who}: {links:?}");
+    for lang in ["fr", "en"] {
+        c.goto(&app.url("/")).await.unwrap();
+        let select = c.find(Locator::Id("lang-select")).await.unwrap();
+        if select.prop("value").await.unwrap().as_deref() != Some(lang) {
+            select.select_by_value(lang).await.unwrap();
+            c.wait()
+                .for_element(Locator::Css(&format!("html[lang={lang}] ul.nav")))
+                .await
+                .unwrap();
+        }
+        for (width, height) in [(390u32, 844u32), (1366, 800)] {
+            c.set_window_size(width, height).await.unwrap();
+            for link in &links {
+                c.goto(&app.url(link)).await.unwrap();
+                let fit = c
+                    .execute(
+                        "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+                        vec![],
+                    )
+                    .await
+                    .unwrap();
+                // The viewport less any vertical scroll bar: what fits without a
+                // sideways scroll.
+                let (scroll, inner) = (fit[0].as_u64().unwrap(), fit[1].as_u64().unwrap());
+                let name = format!(
+                    "{who}-{lang}-{width}{}.png",
+                    link.replace('/', "-").trim_end_matches('-')
+                );
+                if scroll > inner {
+                    std::fs::write(shots.join(&name), c.screenshot().await.unwrap()).unwrap();
+                    problems.push(format!(
+                        "{who}, {lang}, {width} px: {link} is {scroll} px wide (see {name})"
+                    ));
+                }
+                let refused = c.execute(CSP_REFUSED, vec![]).await.unwrap();
+                for r in refused.as_array().into_iter().flatten() {
+                    problems.push(format!(
+                        "{who}, {lang}, {width} px, {link}: CSP refuses {r}"
+                    ));
+                }
+                for v in crate::support::browser::axe_violations(c, &axe).await {
+                    problems.push(format!("{who}, {lang}, {width} px, {link}: axe {v}"));
+                }
+                if link == "/" || link == "/admin/people" || link == "/events" {
+                    std::fs::write(shots.join(&name), c.screenshot().await.unwrap()).unwrap();
+                }
+            }
+        }
+    }
+    // On the phone the menus fold: one button opens them.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&app.url("/")).await.unwrap();
+    let toggle = c.find(Locator::Css("button.menu-toggle")).await.unwrap();
+    assert!(toggle.is_displayed().await.unwrap(), "{who}: menu button");
+    let first = c.find(Locator::Css("ul.nav a")).await.unwrap();
+    assert!(!first.is_displayed().await.unwrap(), "{who}: folded");
+    toggle.click().await.unwrap();
+    assert_eq!(
+        toggle.attr("aria-expanded").await.unwrap().as_deref(),
+        Some("true")
+    );
+    assert!(first.is_displayed().await.unwrap(), "{who}: unfolded");
+    std::fs::write(
+        shots.join(format!("{who}-menu-390.png")),
+        c.screenshot().await.unwrap(),
+    )
+    .unwrap();
+    c.delete_all_cookies().await.unwrap();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 #[tokio::test]
-async fn every_menu_page_fits_a_phone_and_a_desktop() {
+async fn every_menu_page_of_an_administrator_fits_a_phone_and_a_desktop() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, _sink, _db) = crate::support::admin_app(Backend::Sqlite).await;
+    walk_every_menu_page(
+        &browser,
+        &app,
+        "admin",
+        crate::support::ADMIN,
+        crate::support::ADMIN_PASSWORD,
+    )
+    .await;
+    browser.close().await;
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_menu_page_of_a_member_fits_a_phone_and_a_desktop() {
     let Some(browser) = Browser::start().await else {
         return;
     };
     let (app, _sink, _db) = crate::support::admin_app(Backend::Sqlite).await;
     app.create_user("member@example.org", "member password 1", false)
         .await;
-    let c = &browser.client;
-    let axe = crate::support::browser::axe_source();
-    let mut violations = Vec::new();
-    let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    for (who, email, password) in [
-        (
-            "admin",
-            crate::support::ADMIN,
-            crate::support::ADMIN_PASSWORD,
-        ),
-        ("member", "member@example.org", "member password 1"),
-    ] {
-        c.set_window_size(1366, 800).await.unwrap();
-        log_in(c, &app, email, password).await;
-        c.goto(&app.url("/")).await.unwrap();
-        let links = menu_links(&c.source().await.unwrap());
-        assert!(links.len() >= 2, "{who}: {links:?}");
-        for lang in ["fr", "en"] {
-            c.goto(&app.url("/")).await.unwrap();
-            let select = c.find(Locator::Id("lang-select")).await.unwrap();
-            if select.prop("value").await.unwrap().as_deref() != Some(lang) {
-                select.select_by_value(lang).await.unwrap();
-                c.wait()
-                    .for_element(Locator::Css(&format!("html[lang={lang}] ul.nav")))
-                    .await
-                    .unwrap();
-            }
-            for (width, height) in [(390u32, 844u32), (1366, 800)] {
-                c.set_window_size(width, height).await.unwrap();
-                for link in &links {
-                    c.goto(&app.url(link)).await.unwrap();
-                    let fit = c
-                        .execute(
-                            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
-                            vec![],
-                        )
-                        .await
-                        .unwrap();
-                    // The viewport less any vertical scroll bar: what fits without a
-                    // sideways scroll.
-                    let (scroll, inner) = (fit[0].as_u64().unwrap(), fit[1].as_u64().unwrap());
-                    let name = format!(
-                        "{who}-{lang}-{width}{}.png",
-                        link.replace('/', "-").trim_end_matches('-')
-                    );
-                    if scroll > inner {
-                        std::fs::write(shots.join(&name), c.screenshot().await.unwrap()).unwrap();
-                    }
-                    assert!(
-                        scroll <= inner,
-                        "{who}, {lang}, {width} px: {link} is {scroll} px wide (see {name})"
-                    );
-                    for v in crate::support::browser::axe_violations(c, &axe).await {
-                        violations.push(format!("{who}, {lang}, {width} px, {link}: {v}"));
-                    }
-                    if link == "/" || link == "/admin/people" || link == "/events" {
-                        std::fs::write(shots.join(&name), c.screenshot().await.unwrap()).unwrap();
-                    }
-                }
-            }
-        }
-        // On the phone the menus fold: one button opens them.
-        c.set_window_size(390, 844).await.unwrap();
-        c.goto(&app.url("/")).await.unwrap();
-        let toggle = c.find(Locator::Css("button.menu-toggle")).await.unwrap();
-        assert!(toggle.is_displayed().await.unwrap(), "{who}: menu button");
-        let first = c.find(Locator::Css("ul.nav a")).await.unwrap();
-        assert!(!first.is_displayed().await.unwrap(), "{who}: folded");
-        toggle.click().await.unwrap();
-        assert_eq!(
-            toggle.attr("aria-expanded").await.unwrap().as_deref(),
-            Some("true")
-        );
-        assert!(first.is_displayed().await.unwrap(), "{who}: unfolded");
-        std::fs::write(
-            shots.join(format!("{who}-menu-390.png")),
-            c.screenshot().await.unwrap(),
-        )
-        .unwrap();
-        c.delete_all_cookies().await.unwrap();
+    walk_every_menu_page(
+        &browser,
+        &app,
+        "member",
+        "member@example.org",
+        "member password 1",
+    )
+    .await;
+    browser.close().await;
+    app.stop().await;
+}
+
+/// Staff with each shipped permission profile see the pages it admits, and
+/// each of those pages passes the same checks.
+#[tokio::test]
+async fn every_menu_page_of_each_staff_profile_fits_a_phone_and_a_desktop() {
+    let Some(browser) = Browser::start().await else {
+        return;
+    };
+    let (app, _sink, _db) = crate::support::admin_app(Backend::Sqlite).await;
+    for (name, _) in amicale_store::migrations::profiles::SHIPPED {
+        let email = format!("{name}@example.org");
+        crate::support::staff(&app, &email, name, None).await;
+        walk_every_menu_page(&browser, &app, name, &email, "staff passphrase").await;
     }
-    assert!(
-        violations.is_empty(),
-        "axe, serious or critical:\n{}",
-        violations.join("\n")
-    );
     browser.close().await;
     app.stop().await;
 }

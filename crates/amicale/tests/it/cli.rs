@@ -194,15 +194,20 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     let second = amicale(dir.path(), &db.url).arg("demo").output().unwrap();
     assert!(second.status.success());
-    let password = stdout(&second)
-        .lines()
-        // The login is printed in a frame: "│   administrator password:  … │".
-        .find_map(|l| {
-            l.trim_matches(|c: char| c.is_whitespace() || c == '│')
-                .strip_prefix("administrator password:")
-        })
-        .map(|p| p.trim().to_owned())
-        .expect("password printed");
+    let out = stdout(&second);
+    // The logins are printed in a frame: "│   administrator password:  … │".
+    let framed = |label: &str| {
+        out.lines()
+            .find_map(|l| {
+                l.trim_matches(|c: char| c.is_whitespace() || c == '│')
+                    .strip_prefix(label)
+                    .map(|v| v.trim().to_owned())
+            })
+            .unwrap_or_else(|| panic!("{label} printed: {out}"))
+    };
+    let password = framed("administrator password:");
+    let member_email = framed("member e-mail:");
+    let member_password = framed("member password:");
 
     let app = TestApp::start(web_only_config(&db.url)).await;
     let persons = amicale_store::entities::persons::Entity::find()
@@ -230,6 +235,16 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
         home.contains(&amicale::demo::DEFAULT_PEOPLE.to_string()),
         "home shows the real count"
     );
+    // The member's login opens the member's side: the directory, no CRM.
+    let member = crate::support::new_client();
+    assert_eq!(
+        app.login_with(&member, &member_email, &member_password)
+            .await,
+        303
+    );
+    let get = |path: &'static str| member.get(app.url(path)).send();
+    assert_eq!(get("/directory").await.unwrap().status(), 200);
+    assert_eq!(get("/admin/people").await.unwrap().status(), 403);
     // Accompanied persons come with their follow-up.
     use sea_orm::{ColumnTrait, QueryFilter};
     let beneficiary = amicale_store::entities::persons::Entity::find()

@@ -385,6 +385,21 @@ async fn send_command_queues_a_csv_and_progress_streams() {
         .await
         .unwrap();
     assert!(page.contains("Envoi"));
+    // All three delivered: the send reads as done, with nothing to pause
+    // (its switch is still "running"), and so does the list of sends.
+    assert!(
+        page.contains("Terminé") && !page.contains("En cours"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("/pause") && !page.contains("/stop"),
+        "{page}"
+    );
+    let list = app.get("/admin/sends").await.text().await.unwrap();
+    assert!(
+        list.contains("Terminé") && !list.contains("En cours"),
+        "{list}"
+    );
     let events = app.get(&format!("/admin/sends/{send_id}/events")).await;
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     let body = events.text().await.unwrap();

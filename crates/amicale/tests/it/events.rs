@@ -378,6 +378,17 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
         assert_eq!(k.participation.presence, "excused");
         let sheet = body(&app, &format!("{page}/sheet")).await;
         assert!(sheet.contains("BENALI Karim") && sheet.contains("Signature"));
+        // The page's CSP allows no inline style: its borders and signature
+        // boxes come from a stylesheet of ours, which is served.
+        assert!(!sheet.contains("<style") && !sheet.contains(" style="), "{sheet}");
+        let css = sheet
+            .split("rel=\"stylesheet\" href=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("a stylesheet link");
+        let css = body(&app, css).await;
+        assert!(css.contains("td.sign") && css.contains("border"), "{css}");
+        assert!(sheet.contains("<main>"), "a landmark for assistive technology");
 
         // Sending from the event page: the one who refuses e-mails is told
         // apart before sending, and excluded from the send.
@@ -428,6 +439,36 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
         app.stop().await;
     })
     .await;
+}
+
+/// The campaign form opens on a recipient type that has a template, not on
+/// "no active template" when the only one is for partner contacts.
+#[tokio::test]
+async fn a_new_campaign_starts_from_a_recipient_type_with_templates() {
+    let (app, _sink, _db) = admin_app(crate::support::Backend::Sqlite).await;
+    let res = app
+        .post_form(
+            "/admin/templates/new?kind=email",
+            "/admin/templates/new",
+            &[
+                ("kind", "email"),
+                ("name", "Lettre aux partenaires"),
+                ("active", "1"),
+                ("recipient_types", "partner_contact"),
+                ("sending_modes", "campaign"),
+                ("subject_fr", "Nouvelles"),
+                ("body_fr", "<p>Bonjour.</p>"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let html = body(&app, "/admin/campaigns/new").await;
+    assert!(html.contains("Lettre aux partenaires"), "{html}");
+    assert!(
+        html.contains("value=\"partner_contact\" selected"),
+        "{html}"
+    );
+    app.stop().await;
 }
 
 #[tokio::test]
@@ -487,7 +528,12 @@ async fn campaigns_reach_the_selection_once_and_respect_unsubscribing() {
         assert_eq!(res.status(), 303);
         let id = id_after(&res, "/admin/campaigns/");
         let page = format!("/admin/campaigns/{id}");
-        // Nothing is selected yet: scheduling is refused.
+        // A new campaign goes to everyone matching its filters: three
+        // beneficiaries, all selected. Unselected, scheduling is refused.
+        let html = body(&app, &page).await;
+        assert!(html.contains("3 matching") && html.contains("3 selected"), "{html}");
+        app.post_form(&page, &format!("{page}/select"), &[("action", "none")]).await;
+        assert!(body(&app, &page).await.contains("0 selected"));
         let res = app
             .post_form(&page, &format!("{page}/schedule"), &[("when", "now")])
             .await;
@@ -522,7 +568,7 @@ async fn campaigns_reach_the_selection_once_and_respect_unsubscribing() {
         }
         app.post_form(&page, &format!("{page}/filters"), &[("action", "clear")]).await;
         let html = body(&app, &page).await;
-        assert!(html.contains("3 matching") && html.contains("0 selected"), "{html}");
+        assert!(html.contains("3 matching") && html.contains("3 selected"), "{html}");
 
         // Select all across pages: three targeted, two will receive it.
         app.post_form(&page, &format!("{page}/select"), &[("action", "all")]).await;
@@ -1167,7 +1213,7 @@ async fn reports_count_targeted_excluded_and_delivered_per_send_and_rule() {
         assert!(lines.iter().any(|l| l.origin == "event_page"));
         let html = body(&app, "/admin/reports").await;
         assert!(
-            html.contains("Rappel J-2") && html.contains("e-mail not accepted : 1"),
+            html.contains("Rappel J-2") && html.contains("e-mail not accepted: 1"),
             "{html}"
         );
         assert!(html.contains("average 100.0 %"));

@@ -369,6 +369,8 @@ async fn export_streams_csv_and_xlsx_of_the_filtered_list() {
                     .contains(".csv")
             );
             let text = res.text().await.unwrap();
+            // A byte-order mark, so spreadsheets read UTF-8; English: ",".
+            let text = text.strip_prefix('\u{feff}').expect("a BOM").to_owned();
             let mut lines = text.lines();
             let header = lines.next().unwrap().to_owned();
             assert!(header.contains("First name") && header.contains("External reference"));
@@ -392,6 +394,28 @@ async fn export_streams_csv_and_xlsx_of_the_filtered_list() {
             helene.push(rows[0].to_owned());
         }
         assert_eq!(helene[0], helene[1]);
+        // In French, columns are split on ";" as French spreadsheets expect,
+        // and the import reads that back.
+        let admin = amicale::auth::store::find_by_email(
+            &app.state.db,
+            &amicale_kernel::Login::parse(crate::support::ADMIN).unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        amicale::auth::store::set_locale(&app.state.db, admin.id, "fr")
+            .await
+            .unwrap();
+        let fr = app
+            .get("/admin/people/export?format=csv&city=lyon")
+            .await
+            .text()
+            .await
+            .unwrap();
+        let fr = fr.strip_prefix('\u{feff}').expect("a BOM");
+        let head = fr.lines().next().unwrap();
+        assert!(head.contains("Prénom;") && !head.contains(','), "{head}");
+        assert!(fr.contains("Hélène;Dupré"), "{fr}");
 
         let res = app.get("/admin/people/export?format=xlsx").await;
         assert_eq!(res.status(), 200);

@@ -63,6 +63,35 @@ async fn not_found_page_speaks_the_visitors_language() {
     app.stop().await;
 }
 
+/// The framework's own refusals (an id that is not a number, a query that
+/// does not read) get our page in the user's language, not "Invalid URL".
+#[tokio::test]
+async fn malformed_paths_and_queries_get_the_error_page_in_the_users_language() {
+    let (app, _sink, _db) = crate::support::admin_app(crate::support::Backend::Sqlite).await;
+    // The test administrator reads English.
+    for url in [
+        "/directory/abc",
+        "/admin/people/12x",
+        "/admin/people?page=two",
+    ] {
+        let res = app.get(url).await;
+        assert_eq!(res.status(), 400, "{url}");
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
+            "{url}"
+        );
+        let body = res.text().await.unwrap();
+        assert!(
+            body.contains("Unreadable submission") && !body.contains("Invalid URL"),
+            "{url}: {body}"
+        );
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn visitors_are_sent_to_login_and_back() {
     let (app, _sink, _db) = spawn_app(crate::support::Backend::Sqlite).await;

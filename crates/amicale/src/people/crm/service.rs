@@ -307,10 +307,23 @@ pub async fn export_file(
     ));
     let file = std::fs::File::create(&path).map_err(|e| AppError::Internal(e.to_string()))?;
     let header = export::localized_header(l);
-    let buffered = std::io::BufWriter::new(file);
+    let mut buffered = std::io::BufWriter::new(file);
     match format {
         Format::Csv => {
-            let mut sink = export::CsvSink(csv::Writer::from_writer(buffered));
+            // Spreadsheets read UTF-8 only after a byte-order mark, and a
+            // French one splits columns on ";", an English one on ",". The
+            // import reads either.
+            std::io::Write::write_all(&mut buffered, "\u{feff}".as_bytes())
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let delimiter = match l {
+                amicale_kernel::Locale::Fr => b';',
+                amicale_kernel::Locale::En => b',',
+            };
+            let mut sink = export::CsvSink(
+                csv::WriterBuilder::new()
+                    .delimiter(delimiter)
+                    .from_writer(buffered),
+            );
             export::write(&state.db, cond, ids.as_deref(), &header, &mut sink).await?;
             sink.0
                 .flush()
