@@ -14,12 +14,12 @@ use crate::comms::campaign_service::{
 use crate::comms::campaigns::{self, Filters, Selection};
 use crate::comms::eligibility::Summary;
 use crate::error::AppResult;
-use crate::people::crm::{Opt, choices};
+use crate::people::crm::Opt;
 use crate::web::extract::{ManageSends, Require, grants};
 use crate::web::form::FormPairs;
 use crate::web::page::{Page, render, render_status};
 use amicale_kernel::permissions::{Level, Module};
-use amicale_store::entities::{campaigns as rows, programmes};
+use amicale_store::entities::campaigns as rows;
 
 fn see_other(to: &str) -> AppResult<Response> {
     Ok(Redirect::to(to).into_response())
@@ -228,7 +228,7 @@ async fn show_page(
         page: o.page,
         pages: o.pages,
         summary: o.summary,
-        programmes: choices::<programmes::Entity>(state, programmes::Column::Name).await?,
+        programmes: service::programmes(state).await?,
         staff: crate::events::store::staff(&state.db).await?,
         editable: matches!(o.campaign.state.as_str(), "draft" | "scheduled"),
         batch_time: state.config.batch_time.clone(),

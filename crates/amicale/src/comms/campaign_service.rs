@@ -194,6 +194,15 @@ pub async fn create(
     Ok(Ok(id))
 }
 
+/// The programmes a campaign may filter on, by name.
+pub async fn programmes(state: &AppState) -> AppResult<Vec<Opt>> {
+    crate::people::crm::choices::<amicale_store::entities::programmes::Entity>(
+        state,
+        amicale_store::entities::programmes::Column::Name,
+    )
+    .await
+}
+
 /// The lists a campaign may filter on: the user's static lists, and the
 /// one already chosen (perhaps by a colleague).
 pub async fn lists(state: &AppState, user: i64, chosen: &str) -> AppResult<Vec<Opt>> {
