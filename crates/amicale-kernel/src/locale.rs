@@ -35,6 +35,35 @@ impl Locale {
         }
     }
 
+    /// A whole number as each language groups its digits: "5 000" (a
+    /// narrow no-break space) in French, "5,000" in English.
+    pub fn number(self, n: i64) -> String {
+        let sep = match self {
+            Locale::Fr => '\u{202f}',
+            Locale::En => ',',
+        };
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, d) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(sep);
+            }
+            out.push(d);
+        }
+        out
+    }
+
+    /// A share as a percentage: "42 %" in French, "42%" in English.
+    pub fn percent(self, pct: i64) -> String {
+        match self {
+            Locale::Fr => format!("{pct}\u{a0}%"),
+            Locale::En => format!("{pct}%"),
+        }
+    }
+
     /// The colon after a label, as each language writes it: French puts a
     /// no-break space before it (so it never starts a line), English none.
     pub fn colon(self) -> &'static str {
@@ -89,9 +118,17 @@ impl Locale {
     }
 
     pub fn t_args(self, key: &str, args: &[(&'static str, String)]) -> String {
+        // A whole number written as one (not "0612…") is passed as a number,
+        // so plural variants ([one], [other]) select on it.
         let map: HashMap<Cow<'static, str>, FluentValue> = args
             .iter()
-            .map(|(k, v)| (Cow::Borrowed(*k), FluentValue::from(v.clone())))
+            .map(|(k, v)| {
+                let value = match v.parse::<i64>() {
+                    Ok(n) if n.to_string() == *v => FluentValue::from(n),
+                    _ => FluentValue::from(v.clone()),
+                };
+                (Cow::Borrowed(*k), value)
+            })
             .collect();
         LOCALES.lookup_with_args(self.id(), key, &map)
     }
@@ -106,6 +143,39 @@ mod tests {
         ftl.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim_start().starts_with('#'))
+    }
+
+    #[test]
+    fn counts_select_plural_variants_and_digits_stay_text() {
+        assert_eq!(
+            Locale::En.t1("home-sms-left", "count", 1),
+            "segment left."
+        );
+        assert_eq!(
+            Locale::En.t1("home-sms-left", "count", 2),
+            "segments left."
+        );
+        // French: 0 and 1 are singular.
+        assert_eq!(
+            Locale::Fr.t1("home-sms-left", "count", 0),
+            "segment restant."
+        );
+        assert_eq!(
+            Locale::Fr.t1("home-sms-left", "count", 5),
+            "segments restants."
+        );
+    }
+
+    #[test]
+    fn numbers_are_grouped_per_language() {
+        assert_eq!(Locale::Fr.number(5000), "5\u{202f}000");
+        assert_eq!(Locale::En.number(5000), "5,000");
+        assert_eq!(Locale::En.number(1234567), "1,234,567");
+        assert_eq!(Locale::En.number(999), "999");
+        assert_eq!(Locale::En.number(-12000), "-12,000");
+        assert_eq!(Locale::Fr.number(0), "0");
+        assert_eq!(Locale::Fr.percent(100), "100\u{a0}%");
+        assert_eq!(Locale::En.percent(100), "100%");
     }
 
     #[test]

@@ -60,6 +60,45 @@ home-intro = The network in figures:
 home-members = members
 home-programmes = programmes
 home-organisations = partner companies
+home-today = Today
+home-today-none = No event today.
+home-open-agenda = Open the agenda
+home-registrations = Sign-ups to review
+home-registrations-waiting = { $count ->
+    [one] person waits for an answer.
+   *[other] people wait for an answer.
+}
+home-review = Review
+home-sends = Recent sends
+home-sends-none = Nothing sent yet.
+home-new-campaign = Start a campaign
+home-outbox = Outbox
+home-outbox-waiting = Waiting
+home-open-outbox = Open the outbox
+home-sms = SMS credit
+home-sms-left = { $count ->
+    [one] segment left.
+   *[other] segments left.
+}
+home-open-sms = SMS settings
+home-events = Upcoming events
+home-events-none = No event is planned yet.
+home-registered = { $count ->
+    [one] You are registered for one of them.
+   *[other] You are registered for { $count } of them.
+}
+home-all-events = All events
+home-profile = Your profile
+home-profile-complete = Your profile is complete: members can find you by what you do.
+home-profile-add = Add to be found more easily:
+home-profile-see = See my profile
+profile-missing-photo = a photo
+profile-missing-phone = a phone number
+profile-missing-city = your city
+profile-missing-education = your education
+profile-missing-experience = your experience
+profile-missing-skills = your skills
+profile-missing-interests = your interests
 
 unavailable-text = This module is not available yet in this version of Amicale.
 

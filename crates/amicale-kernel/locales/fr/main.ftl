@@ -60,6 +60,45 @@ home-intro = Le réseau en chiffres :
 home-members = membres
 home-programmes = formations
 home-organisations = entreprises partenaires
+home-today = Aujourd'hui
+home-today-none = Aucun événement aujourd'hui.
+home-open-agenda = Ouvrir l'agenda
+home-registrations = Inscriptions à traiter
+home-registrations-waiting = { $count ->
+    [one] personne attend une réponse.
+   *[other] personnes attendent une réponse.
+}
+home-review = Traiter
+home-sends = Envois récents
+home-sends-none = Rien n'a encore été envoyé.
+home-new-campaign = Lancer une campagne
+home-outbox = Boîte d'envoi
+home-outbox-waiting = En attente
+home-open-outbox = Ouvrir la boîte d'envoi
+home-sms = Crédit SMS
+home-sms-left = { $count ->
+    [one] segment restant.
+   *[other] segments restants.
+}
+home-open-sms = Réglages SMS
+home-events = Prochains événements
+home-events-none = Aucun événement n'est encore prévu.
+home-registered = { $count ->
+    [one] Vous êtes inscrit à l'un d'eux.
+   *[other] Vous êtes inscrit à { $count } d'entre eux.
+}
+home-all-events = Tous les événements
+home-profile = Votre profil
+home-profile-complete = Votre profil est complet : les membres vous trouvent par ce que vous faites.
+home-profile-add = À ajouter pour être trouvé plus facilement :
+home-profile-see = Voir mon profil
+profile-missing-photo = une photo
+profile-missing-phone = un numéro de téléphone
+profile-missing-city = votre ville
+profile-missing-education = votre formation
+profile-missing-experience = votre expérience
+profile-missing-skills = vos compétences
+profile-missing-interests = vos centres d'intérêt
 
 unavailable-text = Ce module n'est pas encore disponible dans cette version d'Amicale.
 

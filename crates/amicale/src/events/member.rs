@@ -61,30 +61,41 @@ fn member_event(
     }
 }
 
-/// Open events to come and the member's own, soonest first.
-pub async fn list(
-    State(state): State<AppState>,
-    CurrentUser(s): CurrentUser,
-    p: Page,
-) -> AppResult<Response> {
-    let person = own_person(&state, s.user.id).await?;
+/// Open events to come and the user's own, soonest first, at most
+/// `limit`; with whether the user has a person record.
+pub async fn upcoming(
+    state: &AppState,
+    user_id: i64,
+    limit: usize,
+) -> AppResult<(bool, Vec<MemberEvent>)> {
+    let person = own_person(state, user_id).await?;
     let mine = match &person {
         Some(pr) => store::participations_of(&state.db, pr.id).await?,
         None => Vec::new(),
     };
     let my_ids: Vec<i64> = mine.iter().map(|m| m.event_id).collect();
     let evs = store::upcoming_for_member(&state.db, my_ids).await?;
-    let mut rows = Vec::with_capacity(evs.len());
-    for e in evs {
+    let mut rows = Vec::with_capacity(evs.len().min(limit));
+    for e in evs.into_iter().take(limit) {
         let (reg, wait) = store::fill(&state.db, e.id).await?;
         let me = mine.iter().find(|m| m.event_id == e.id);
-        rows.push(member_event(&state, e, reg, wait, me));
+        rows.push(member_event(state, e, reg, wait, me));
     }
+    Ok((person.is_some(), rows))
+}
+
+/// Open events to come and the member's own, soonest first.
+pub async fn list(
+    State(state): State<AppState>,
+    CurrentUser(s): CurrentUser,
+    p: Page,
+) -> AppResult<Response> {
+    let (has_record, rows) = upcoming(&state, s.user.id, usize::MAX).await?;
     render(&ListTpl {
         p: &p,
         rows,
         feed: state.url(&feed_path(&state, s.user.id)),
-        has_record: person.is_some(),
+        has_record,
     })
 }
 

@@ -1,21 +1,22 @@
-//! The home page and the modules that later work fills in.
+//! The home page — a dashboard of what the user's rights open — and the
+//! modules that later work fills in.
+
+mod pages;
+pub mod service;
 
 use askama::Template;
 use axum::Router;
-use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
-use sea_orm::{EntityTrait, PaginatorTrait};
 
 use crate::app::AppState;
 use crate::error::AppResult;
 use crate::web::extract::CurrentUser;
-use crate::web::page::{Page, render, render_status};
-use amicale_store::entities::{organisations, persons, programmes};
+use crate::web::page::{Page, render_status};
 
 pub fn router() -> Router<AppState> {
-    let mut r = Router::new().route("/", get(home));
+    let mut r = Router::new().route("/", get(pages::home));
     for m in MODULES.iter().filter(|m| !m.built) {
         r = r.route(m.path, get(unavailable));
     }
@@ -63,24 +64,6 @@ pub const MODULES: &[Module] = &[
         built: false,
     },
 ];
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomeTpl<'a> {
-    p: &'a Page,
-    members: u64,
-    programmes: u64,
-    organisations: u64,
-}
-
-async fn home(State(state): State<AppState>, _user: CurrentUser, p: Page) -> AppResult<Response> {
-    render(&HomeTpl {
-        p: &p,
-        members: persons::Entity::find().count(&state.db).await?,
-        programmes: programmes::Entity::find().count(&state.db).await?,
-        organisations: organisations::Entity::find().count(&state.db).await?,
-    })
-}
 
 #[derive(Template)]
 #[template(path = "unavailable.html")]

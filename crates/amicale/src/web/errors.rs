@@ -27,14 +27,20 @@ pub async fn pages(req: Request, next: Next) -> Response {
         .copied()
         .unwrap_or_default();
     let signed_in = req.extensions().get::<SessionUser>().is_some();
+    // Doors for machines (webhooks, tracking) answer machines in kind.
+    let machine = req.uri().path().starts_with("/hooks/");
     let res = next.run(req).await;
-    match res
-        .extensions()
-        .get::<ErrorPage>()
-        .copied()
-        .or_else(|| bare_rejection(&res))
-    {
-        Some(page) => render(page, locale, signed_in, res),
+    if let Some(page) = res.extensions().get::<ErrorPage>().copied() {
+        return render(page, locale, signed_in, res);
+    }
+    match bare_rejection(&res).filter(|_| !machine) {
+        Some(page) => {
+            // The page in the user's language, the framework's status.
+            let status = res.status();
+            let mut out = render(page, locale, signed_in, res);
+            *out.status_mut() = status;
+            out
+        }
         None => res,
     }
 }

@@ -110,6 +110,12 @@ impl Page {
         self.locale.code()
     }
 
+    /// A count in the page's language ("5 000" / "5,000").
+    pub fn number<N: TryInto<i64>>(&self, n: N) -> String {
+        // Counts of rows: never beyond i64.
+        self.locale.number(n.try_into().unwrap_or(i64::MAX))
+    }
+
     /// The colon after a label, in the page's typography ("État : " /
     /// "State: ").
     pub fn colon(&self) -> &'static str {

@@ -232,8 +232,8 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     let home = app.get("/").await.text().await.unwrap();
     assert!(
-        home.contains(&amicale::demo::DEFAULT_PEOPLE.to_string()),
-        "home shows the real count"
+        home.contains(&amicale_kernel::Locale::Fr.number(amicale::demo::DEFAULT_PEOPLE as i64)),
+        "home shows the real count, grouped as French writes it: {home}"
     );
     // The member's login opens the member's side: the directory, no CRM.
     let member = crate::support::new_client();
@@ -244,6 +244,12 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     );
     let get = |path: &'static str| member.get(app.url(path)).send();
     assert_eq!(get("/directory").await.unwrap().status(), 200);
+    // Their home shows their events and how complete their profile is.
+    let home = get("/").await.unwrap().text().await.unwrap();
+    assert!(
+        home.contains("Prochains événements") && home.contains("Votre profil") && home.contains("\u{a0}%"),
+        "{home}"
+    );
     assert_eq!(get("/admin/people").await.unwrap().status(), 403);
     // Accompanied persons come with their follow-up.
     use sea_orm::{ColumnTrait, QueryFilter};

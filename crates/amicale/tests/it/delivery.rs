@@ -388,7 +388,7 @@ async fn send_command_queues_a_csv_and_progress_streams() {
     // All three delivered: the send reads as done, with nothing to pause
     // (its switch is still "running"), and so does the list of sends.
     assert!(
-        page.contains("Terminé") && !page.contains("En cours"),
+        page.contains("Finished") && !page.contains("Running"),
         "{page}"
     );
     assert!(
@@ -397,7 +397,7 @@ async fn send_command_queues_a_csv_and_progress_streams() {
     );
     let list = app.get("/admin/sends").await.text().await.unwrap();
     assert!(
-        list.contains("Terminé") && !list.contains("En cours"),
+        list.contains("Finished") && !list.contains("Running"),
         "{list}"
     );
     let events = app.get(&format!("/admin/sends/{send_id}/events")).await;

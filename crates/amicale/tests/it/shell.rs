@@ -69,25 +69,21 @@ async fn not_found_page_speaks_the_visitors_language() {
 async fn malformed_paths_and_queries_get_the_error_page_in_the_users_language() {
     let (app, _sink, _db) = crate::support::admin_app(crate::support::Backend::Sqlite).await;
     // The test administrator reads English.
-    for url in [
-        "/directory/abc",
-        "/admin/people/12x",
-        "/admin/people?page=two",
+    for (url, status, title) in [
+        ("/directory/abc", 400, "Unreadable submission"),
+        ("/admin/events/abc", 404, "Page not found"),
+        ("/admin/people?page=two", 400, "Unreadable submission"),
+        // An id the scope extractor cannot read is no object of the user's.
+        ("/admin/people/12x", 404, "Page not found"),
     ] {
         let res = app.get(url).await;
-        assert_eq!(res.status(), 400, "{url}");
+        assert_eq!(res.status(), status, "{url}");
         assert!(
-            res.headers()["content-type"]
-                .to_str()
-                .unwrap()
-                .starts_with("text/html"),
+            res.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
             "{url}"
         );
         let body = res.text().await.unwrap();
-        assert!(
-            body.contains("Unreadable submission") && !body.contains("Invalid URL"),
-            "{url}: {body}"
-        );
+        assert!(body.contains(title) && !body.contains("Invalid URL"), "{url}: {body}");
     }
     app.stop().await;
 }
@@ -359,4 +355,34 @@ async fn static_assets_are_embedded_and_cached() {
     );
     assert_eq!(app.get("/static/x/nothing.js").await.status(), 404);
     app.stop().await;
+}
+
+/// The home page is a dashboard of what the user's rights open: the
+/// administrator's day, queues, sends, outbox and SMS credit; a
+/// communication manager's sends but not the outbox; a member neither.
+/// Counts are grouped as the language writes them.
+#[tokio::test]
+async fn the_home_dashboard_shows_each_user_the_panels_their_rights_open() {
+    on_each_backend(|b| async move {
+        let (app, _sink, _db) = crate::support::admin_app(b).await;
+        let home = app.get("/").await.text().await.unwrap();
+        for panel in ["Today", "Sign-ups to review", "Recent sends", "Outbox", "SMS credit", "Upcoming events"] {
+            assert!(home.contains(panel), "admin: {panel}");
+        }
+        let (comm, _) =
+            crate::support::staff(&app, "comm@example.org", "communication_manager", None).await;
+        let home = app.text_as(&comm, "/").await;
+        assert!(home.contains("Recent sends"), "{home}");
+        assert!(!home.contains("SMS credit") && !home.contains(">Outbox<"), "{home}");
+        app.create_user("member@example.org", "member password 1", false).await;
+        let member = crate::support::new_client();
+        assert_eq!(app.login_with(&member, "member@example.org", "member password 1").await, 303);
+        let home = app.text_as(&member, "/").await;
+        assert!(home.contains("Upcoming events"), "{home}");
+        for panel in ["Recent sends", "SMS credit", "Sign-ups to review", "Today"] {
+            assert!(!home.contains(panel), "member: {panel}");
+        }
+        app.stop().await;
+    })
+    .await;
 }

@@ -2,7 +2,7 @@
 //! told by the bytes (not the name), served to those who may see the person.
 
 pub mod pages;
-mod store;
+pub(crate) mod store;
 
 pub use pages::{MAX_PHOTO, remove, show, upload};
 pub use store::with_photo;

@@ -10,6 +10,6 @@
 
 pub mod pages;
 pub mod service;
-mod store;
+pub(crate) mod store;
 
 pub use service::{ROLES, purge_expired};
