@@ -147,14 +147,8 @@ mod tests {
 
     #[test]
     fn counts_select_plural_variants_and_digits_stay_text() {
-        assert_eq!(
-            Locale::En.t1("home-sms-left", "count", 1),
-            "segment left."
-        );
-        assert_eq!(
-            Locale::En.t1("home-sms-left", "count", 2),
-            "segments left."
-        );
+        assert_eq!(Locale::En.t1("home-sms-left", "count", 1), "segment left.");
+        assert_eq!(Locale::En.t1("home-sms-left", "count", 2), "segments left.");
         // French: 0 and 1 are singular.
         assert_eq!(
             Locale::Fr.t1("home-sms-left", "count", 0),

@@ -90,7 +90,10 @@ async fn completeness(state: &AppState, user_id: i64) -> AppResult<Option<Comple
         ("profile-missing-city", !r.person.city.trim().is_empty()),
         ("profile-missing-education", !r.education.is_empty()),
         ("profile-missing-experience", !r.experiences.is_empty()),
-        ("profile-missing-skills", !r.tags_of(TagKind::Skill).is_empty()),
+        (
+            "profile-missing-skills",
+            !r.tags_of(TagKind::Skill).is_empty(),
+        ),
         (
             "profile-missing-interests",
             !r.tags_of(TagKind::Interest).is_empty(),
@@ -114,8 +117,11 @@ async fn staff(state: &AppState, s: &SessionUser) -> AppResult<Option<StaffPanel
         panels.today = Some(today(state, s).await?);
     }
     if grants(s, Module::Registrations, Level::Modify) {
-        panels.pending_registrations =
-            Some(crate::people::registration::store::queue(&state.db).await?.len());
+        panels.pending_registrations = Some(
+            crate::people::registration::store::queue(&state.db)
+                .await?
+                .len(),
+        );
     }
     if grants(s, Module::Sends, Level::Create) {
         let mut sends = Vec::new();
@@ -164,7 +170,11 @@ async fn today(state: &AppState, s: &SessionUser) -> AppResult<Vec<(String, Stri
     Ok(evs
         .into_iter()
         .map(|e| {
-            let at = e.starts_at.with_timezone(&state.tz).format("%H:%M").to_string();
+            let at = e
+                .starts_at
+                .with_timezone(&state.tz)
+                .format("%H:%M")
+                .to_string();
             (at, e.title, e.id)
         })
         .collect())

@@ -111,9 +111,13 @@ impl Page {
     }
 
     /// A count in the page's language ("5 000" / "5,000").
-    pub fn number<N: TryInto<i64>>(&self, n: N) -> String {
-        // Counts of rows: never beyond i64.
-        self.locale.number(n.try_into().unwrap_or(i64::MAX))
+    pub fn number(&self, n: impl Count) -> String {
+        self.locale.number(n.count())
+    }
+
+    /// A percentage in the page's typography ("42 %" / "42%").
+    pub fn percent(&self, n: impl Count) -> String {
+        self.locale.percent(n.count())
     }
 
     /// The colon after a label, in the page's typography ("État : " /
@@ -288,5 +292,29 @@ mod tests {
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+}
+
+/// A count as templates hand it over (by value or by reference, of
+/// whichever integer type the query gave).
+pub trait Count {
+    fn count(&self) -> i64;
+}
+
+macro_rules! count {
+    ($($t:ty),*) => {$(
+        impl Count for $t {
+            fn count(&self) -> i64 {
+                // Counts of rows and sums of segments: never beyond i64.
+                i64::try_from(*self).unwrap_or(i64::MAX)
+            }
+        }
+    )*};
+}
+count!(i32, i64, u32, u64, usize);
+
+impl<T: Count> Count for &T {
+    fn count(&self) -> i64 {
+        (**self).count()
     }
 }

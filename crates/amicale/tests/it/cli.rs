@@ -247,7 +247,9 @@ async fn demo_fills_a_network_once_and_prints_a_working_login() {
     // Their home shows their events and how complete their profile is.
     let home = get("/").await.unwrap().text().await.unwrap();
     assert!(
-        home.contains("Prochains événements") && home.contains("Votre profil") && home.contains("\u{a0}%"),
+        home.contains("Prochains événements")
+            && home.contains("Votre profil")
+            && home.contains("\u{a0}%"),
         "{home}"
     );
     assert_eq!(get("/admin/people").await.unwrap().status(), 403);

@@ -79,11 +79,17 @@ async fn malformed_paths_and_queries_get_the_error_page_in_the_users_language() 
         let res = app.get(url).await;
         assert_eq!(res.status(), status, "{url}");
         assert!(
-            res.headers()["content-type"].to_str().unwrap().starts_with("text/html"),
+            res.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"),
             "{url}"
         );
         let body = res.text().await.unwrap();
-        assert!(body.contains(title) && !body.contains("Invalid URL"), "{url}: {body}");
+        assert!(
+            body.contains(title) && !body.contains("Invalid URL"),
+            "{url}: {body}"
+        );
     }
     app.stop().await;
 }
@@ -366,17 +372,32 @@ async fn the_home_dashboard_shows_each_user_the_panels_their_rights_open() {
     on_each_backend(|b| async move {
         let (app, _sink, _db) = crate::support::admin_app(b).await;
         let home = app.get("/").await.text().await.unwrap();
-        for panel in ["Today", "Sign-ups to review", "Recent sends", "Outbox", "SMS credit", "Upcoming events"] {
+        for panel in [
+            "Today",
+            "Sign-ups to review",
+            "Recent sends",
+            "Outbox",
+            "SMS credit",
+            "Upcoming events",
+        ] {
             assert!(home.contains(panel), "admin: {panel}");
         }
         let (comm, _) =
             crate::support::staff(&app, "comm@example.org", "communication_manager", None).await;
         let home = app.text_as(&comm, "/").await;
         assert!(home.contains("Recent sends"), "{home}");
-        assert!(!home.contains("SMS credit") && !home.contains(">Outbox<"), "{home}");
-        app.create_user("member@example.org", "member password 1", false).await;
+        assert!(
+            !home.contains("SMS credit") && !home.contains(">Outbox<"),
+            "{home}"
+        );
+        app.create_user("member@example.org", "member password 1", false)
+            .await;
         let member = crate::support::new_client();
-        assert_eq!(app.login_with(&member, "member@example.org", "member password 1").await, 303);
+        assert_eq!(
+            app.login_with(&member, "member@example.org", "member password 1")
+                .await,
+            303
+        );
         let home = app.text_as(&member, "/").await;
         assert!(home.contains("Upcoming events"), "{home}");
         for panel in ["Recent sends", "SMS credit", "Sign-ups to review", "Today"] {
