@@ -101,8 +101,9 @@ for backend in $BACKENDS; do
   export AMICALE_DATABASE_URL="$url"
 
   timed "$work/demo.txt" "$bin" demo --people "$PEOPLE"
-  email=$(awk '/administrator e-mail:/ {print $NF}' "$work/demo.txt")
-  password=$(awk '/administrator password:/ {print $NF}' "$work/demo.txt")
+  # The logins are printed in a frame: "│ administrator password:  … │".
+  email=$(awk '/administrator e-mail:/ {gsub("│", ""); print $NF}' "$work/demo.txt")
+  password=$(awk '/administrator password:/ {gsub("│", ""); print $NF}' "$work/demo.txt")
   t=$(secs)
   echo "demo load: $PEOPLE persons in $t s ($(python3 -c "print(int($PEOPLE / max($t, 0.1)))") persons/s), peak RSS $(rss_mb) MB"
   if [ "$backend" = sqlite ]; then
