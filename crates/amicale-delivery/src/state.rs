@@ -40,7 +40,7 @@ pub struct Inner {
     /// The merge engine every template renders through.
     pub merge: amicale_merge::Engine,
     /// Calls SMS providers.
-    pub http: reqwest::Client,
+    pub http: crate::sms::http::ProviderClient,
 }
 
 impl Deref for Engine {
@@ -88,24 +88,12 @@ impl Engine {
     }
 }
 
-/// The HTTP client SMS provider calls go through.
-fn provider_client(config: &Config) -> AppResult<reqwest::Client> {
-    let b = reqwest::Client::builder();
-    // Provider calls reach public addresses only, unless the network says
-    // its provider lives on the local network.
-    if config.sms_allow_private_urls {
-        b
-    } else {
-        b.dns_resolver(Arc::new(crate::sms::outbound::PublicOnly))
-    }
-    .timeout(std::time::Duration::from_secs(20))
-    .connect_timeout(std::time::Duration::from_secs(10))
-    .user_agent(concat!("Amicale/", env!("CARGO_PKG_VERSION")))
-    // A redirect could lead a provider call to an address the SMS settings
-    // refuse.
-    .redirect(reqwest::redirect::Policy::none())
-    .build()
-    .map_err(|e| AppError::Config(format!("HTTP client: {e}")))
+/// The HTTP client SMS provider calls go through. Provider calls reach
+/// public addresses only, unless the network says its provider lives on
+/// the local network.
+fn provider_client(config: &Config) -> AppResult<crate::sms::http::ProviderClient> {
+    crate::sms::http::ProviderClient::new(config.sms_allow_private_urls)
+        .map_err(|e| AppError::Config(format!("HTTP client: {e}")))
 }
 
 /// Tells long-running loops to stop; they finish what is in flight first.

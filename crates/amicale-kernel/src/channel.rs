@@ -9,6 +9,15 @@ macro_rules! codes {
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($(#[$vm])* $v),+ }
 
+        $crate::codes_impl!($name { $($v = $s),+ });
+    };
+}
+
+/// The list, text and parsing of a set of codes declared elsewhere (by
+/// [`codes!`], or by the store's stored codes).
+#[macro_export]
+macro_rules! codes_impl {
+    ($name:ident { $($v:ident = $s:literal),+ }) => {
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$v),+];
 

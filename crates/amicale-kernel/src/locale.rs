@@ -56,6 +56,23 @@ impl Locale {
         out
     }
 
+    /// A day as each language writes it: "12/03/2026" in French, "12 Mar
+    /// 2026" in English (never the ambiguous 12/03/2026).
+    pub fn date(self, d: chrono::NaiveDate) -> String {
+        match self {
+            Locale::Fr => d.format("%d/%m/%Y").to_string(),
+            Locale::En => d.format("%-d %b %Y").to_string(),
+        }
+    }
+
+    /// A day and a time: "12/03/2026 14:30" / "12 Mar 2026, 14:30".
+    pub fn date_time(self, t: chrono::NaiveDateTime) -> String {
+        match self {
+            Locale::Fr => t.format("%d/%m/%Y %H:%M").to_string(),
+            Locale::En => t.format("%-d %b %Y, %H:%M").to_string(),
+        }
+    }
+
     /// A share as a percentage: "42 %" in French, "42%" in English.
     pub fn percent(self, pct: i64) -> String {
         match self {
@@ -158,6 +175,16 @@ mod tests {
             Locale::Fr.t1("home-sms-left", "count", 5),
             "segments restants."
         );
+    }
+
+    #[test]
+    fn dates_are_written_per_language() {
+        let d = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert_eq!(Locale::Fr.date(d), "02/03/2026");
+        assert_eq!(Locale::En.date(d), "2 Mar 2026");
+        let t = d.and_hms_opt(14, 30, 0).unwrap();
+        assert_eq!(Locale::Fr.date_time(t), "02/03/2026 14:30");
+        assert_eq!(Locale::En.date_time(t), "2 Mar 2026, 14:30");
     }
 
     #[test]

@@ -13,17 +13,7 @@ macro_rules! stored_codes {
         #[sea_orm(rs_type = "String", db_type = "Text")]
         pub enum $name { $($(#[$vm])* #[sea_orm(string_value = $s)] $v),+ }
 
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$v),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$v => $s),+ }
-            }
-
-            pub fn parse(s: &str) -> Option<Self> {
-                Self::ALL.iter().copied().find(|x| x.as_str() == s)
-            }
-        }
+        amicale_kernel::codes_impl!($name { $($v = $s),+ });
     };
 }
 

@@ -180,6 +180,54 @@ function setupMenu(button) {
   });
 }
 
+// A form's fields that belong to one choice of a select[data-switch] show
+// only when it is chosen (data-when lists the choices); without this
+// script every field shows and the server ignores those of other choices.
+function setupSwitch(select) {
+  const form = select.form;
+  if (!form) return;
+  const fields = form.querySelectorAll("[data-when]");
+  const update = () => {
+    for (const f of fields) f.hidden = !f.dataset.when.split(" ").includes(select.value);
+  };
+  select.addEventListener("change", update);
+  update();
+}
+
+// Search as you type: typing in a search box of a GET form[data-live]
+// fetches the same page and swaps in its results region (the selector in
+// data-live), a quarter second after the last key. The form still
+// submits as before; answers that arrive late are dropped.
+function setupLive(form) {
+  const target = form.dataset.live;
+  if (!window.fetch || !window.DOMParser || !document.querySelector(target)) return;
+  let timer;
+  let asked = 0;
+  const run = () => {
+    const query = new URLSearchParams(new FormData(form)).toString();
+    const url = form.action + (query ? "?" + query : "");
+    const mine = ++asked;
+    fetch(url, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.text() : null))
+      .then((html) => {
+        if (html === null || mine !== asked) return;
+        const fresh = new DOMParser().parseFromString(html, "text/html").querySelector(target);
+        const current = document.querySelector(target);
+        if (!fresh || !current) return;
+        current.replaceWith(document.importNode(fresh, true));
+        for (const s of document.querySelectorAll(target + " select[data-switch]")) setupSwitch(s);
+        history.replaceState(null, "", url);
+      })
+      .catch(() => {});
+  };
+  for (const input of form.querySelectorAll("input[type=search]")) {
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(run, 250);
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   const menu = document.querySelector(".menu-toggle");
   if (menu) setupMenu(menu);
@@ -201,6 +249,8 @@ document.addEventListener("DOMContentLoaded", () => {
     b.hidden = false;
     b.addEventListener("click", () => navigator.clipboard.writeText(b.dataset.copy));
   }
+  for (const s of document.querySelectorAll("select[data-switch]")) setupSwitch(s);
+  for (const f of document.querySelectorAll("form[data-live]")) setupLive(f);
   for (const f of document.querySelectorAll("form[data-confirm]")) {
     f.addEventListener("submit", (e) => { if (!window.confirm(f.dataset.confirm)) e.preventDefault(); });
   }

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod credit;
+pub mod http;
 pub mod outbound;
 pub mod pricing;
 pub mod receipts;

@@ -181,28 +181,5 @@ pub async fn call(
 ) -> Result<(u16, String), String> {
     let req = provider.request(out, Utc::now().timestamp())?;
     super::outbound::check_resolved(&req.url, state.config.sms_allow_private_urls).await?;
-    let mut builder = state.http.post(&req.url).body(req.body);
-    for (k, v) in &req.headers {
-        builder = builder.header(k, v);
-    }
-    let resp = builder
-        .send()
-        .await
-        .map_err(|e| format!("provider unreachable: {e}"))?;
-    let status = resp.status().as_u16();
-    // A provider's answer is a few hundred bytes; more is not read.
-    const MAX_ANSWER: usize = 64 * 1024;
-    let mut resp = resp;
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| format!("provider answer unreadable: {e}"))?
-    {
-        body.extend_from_slice(&chunk[..chunk.len().min(MAX_ANSWER - body.len())]);
-        if body.len() >= MAX_ANSWER {
-            break;
-        }
-    }
-    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    state.http.post(&req.url, &req.headers, req.body).await
 }

@@ -360,6 +360,10 @@ crm-select = Select
 crm-export-csv = Export as CSV
 crm-export-xlsx = Export as XLSX
 crm-done-ok = The action was applied.
+crm-done-changed = { $count ->
+    [one] Applied to one person.
+   *[other] Applied to { $count } persons.
+}
 crm-done-none = Nobody was selected: nothing changed.
 crm-done-confirm = Tick the confirmation to delete: nothing was deleted.
 crm-done-bad-role = Unknown role: nothing changed.
@@ -571,6 +575,14 @@ users-title = Staff accounts
 users-profile = Profile
 users-team = Team
 people-import-invite = Send an invitation to each person created
+people-import-role = Role of rows that give none
+people-import-role-none = None (leave without a role)
+people-import-role-hint = A person without a role cannot use the directory once invited.
+people-import-err-role = This role is not one of the network's.
+people-import-without-role = { $count ->
+    [one] One row gives no role: invited, that person could not use the directory. Choose a role above or fill the file's role column.
+   *[other] { $count } rows give no role: invited, those persons could not use the directory. Choose a role above or fill the file's role column.
+}
 email-change-title = Change my login e-mail
 email-change-new = New e-mail address
 email-change-submit = Send me the confirmation link
@@ -637,7 +649,13 @@ event-end = End time
 event-capacity = Capacity
 event-resource = Resource
 event-open-registration = Members may register themselves
-event-fill = Registered (waiting list)/capacity
+event-fill = Places
+event-fill-of = { $capacity ->
+    [one] { $count } of 1 place taken
+   *[other] { $count } of { $capacity } places taken
+}
+event-fill-registered = { $count } registered
+event-fill-waiting = { $count } waiting
 event-participants = Participants
 event-find-person = Find a person to add
 event-add = Add

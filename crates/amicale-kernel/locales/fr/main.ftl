@@ -360,6 +360,10 @@ crm-select = Sélectionner
 crm-export-csv = Exporter en CSV
 crm-export-xlsx = Exporter en XLSX
 crm-done-ok = L'action a été appliquée.
+crm-done-changed = { $count ->
+    [one] Appliqué à une personne.
+   *[other] Appliqué à { $count } personnes.
+}
 crm-done-none = Aucune personne sélectionnée : rien n'a changé.
 crm-done-confirm = Cochez la confirmation pour supprimer : rien n'a été supprimé.
 crm-done-bad-role = Rôle inconnu : rien n'a changé.
@@ -571,6 +575,14 @@ users-title = Comptes de l'équipe
 users-profile = Profil
 users-team = Équipe
 people-import-invite = Envoyer une invitation à chaque personne créée
+people-import-role = Rôle des lignes qui n'en donnent pas
+people-import-role-none = Aucun (laisser sans rôle)
+people-import-role-hint = Une personne sans rôle ne peut pas consulter l'annuaire une fois invitée.
+people-import-err-role = Ce rôle n'existe pas dans le réseau.
+people-import-without-role = { $count ->
+    [one] Une ligne ne donne pas de rôle : invitée, cette personne ne pourrait pas consulter l'annuaire. Choisissez un rôle ci-dessus ou remplissez la colonne rôle du fichier.
+   *[other] { $count } lignes ne donnent pas de rôle : invitées, ces personnes ne pourraient pas consulter l'annuaire. Choisissez un rôle ci-dessus ou remplissez la colonne rôle du fichier.
+}
 email-change-title = Changer mon adresse de connexion
 email-change-new = Nouvelle adresse e-mail
 email-change-submit = Recevoir le lien de confirmation
@@ -637,7 +649,16 @@ event-end = Heure de fin
 event-capacity = Capacité
 event-resource = Ressource
 event-open-registration = Les membres peuvent s'inscrire eux-mêmes
-event-fill = Inscrits (liste d'attente)/capacité
+event-fill = Places
+event-fill-of = { $count ->
+    [one] { $count } place prise sur { $capacity }
+   *[other] { $count } places prises sur { $capacity }
+}
+event-fill-registered = { $count ->
+    [one] { $count } inscrit
+   *[other] { $count } inscrits
+}
+event-fill-waiting = { $count } en attente
 event-participants = Participants
 event-find-person = Chercher une personne à ajouter
 event-add = Ajouter

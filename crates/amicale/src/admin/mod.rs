@@ -41,8 +41,9 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-fn local(tz: Tz, t: DateTime<Utc>) -> String {
-    t.with_timezone(&tz).format("%Y-%m-%d %H:%M:%S").to_string()
+/// An instant in the network zone, written as the reader's language does.
+fn local(tz: Tz, l: amicale_kernel::Locale, t: DateTime<Utc>) -> String {
+    l.date_time(t.with_timezone(&tz).naive_local())
 }
 
 #[derive(Template)]
@@ -98,7 +99,7 @@ async fn outbox_list(
             state: m.state.as_str(),
             recipient: m.recipient,
             subject: m.subject,
-            created: local(state.tz, m.created_at),
+            created: local(state.tz, p.locale, m.created_at),
             attempts: m.attempts,
         })
         .collect();
@@ -146,9 +147,9 @@ async fn outbox_message(
     render(&MessageTpl {
         p: &p,
         state: m.state.as_str(),
-        created: local(state.tz, m.created_at),
-        next_attempt: local(state.tz, m.next_attempt_at),
-        sent: m.sent_at.map(|t| local(state.tz, t)).unwrap_or_default(),
+        created: local(state.tz, p.locale, m.created_at),
+        next_attempt: local(state.tz, p.locale, m.next_attempt_at),
+        sent: m.sent_at.map(|t| local(state.tz, p.locale, t)).unwrap_or_default(),
         m,
     })
 }
@@ -196,7 +197,7 @@ async fn schedule(
             .into_iter()
             .map(|s| {
                 (
-                    local(state.tz, s.slot_at),
+                    local(state.tz, p.locale, s.slot_at),
                     s.outcome,
                     s.detail.unwrap_or_default(),
                 )
@@ -207,7 +208,7 @@ async fn schedule(
             expr: t.expr.clone(),
             next: t
                 .next_after(state.tz, now)
-                .map(|n| local(state.tz, n))
+                .map(|n| local(state.tz, p.locale, n))
                 .unwrap_or_default(),
             last,
         });

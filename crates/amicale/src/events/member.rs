@@ -37,6 +37,7 @@ struct ListTpl<'a> {
 
 fn member_event(
     state: &AppState,
+    l: amicale_kernel::Locale,
     e: Event,
     reg: u64,
     wait: u64,
@@ -44,13 +45,13 @@ fn member_event(
 ) -> MemberEvent {
     MemberEvent {
         id: e.id,
-        when: when(state, &e),
+        when: when(state, l, &e),
         place: [e.site.as_str(), e.city.as_str()]
             .into_iter()
             .filter(|x| !x.is_empty())
             .collect::<Vec<_>>()
             .join(", "),
-        fill: crate::events::model::fill_label(reg, wait, e.capacity),
+        fill: crate::events::model::fill_label(l, reg, wait, e.capacity),
         mine: match me {
             Some(m) if m.waiting => "waiting",
             Some(_) => "registered",
@@ -65,6 +66,7 @@ fn member_event(
 /// `limit`; with whether the user has a person record.
 pub async fn upcoming(
     state: &AppState,
+    l: amicale_kernel::Locale,
     user_id: i64,
     limit: usize,
 ) -> AppResult<(bool, Vec<MemberEvent>)> {
@@ -79,7 +81,7 @@ pub async fn upcoming(
     for e in evs.into_iter().take(limit) {
         let (reg, wait) = store::fill(&state.db, e.id).await?;
         let me = mine.iter().find(|m| m.event_id == e.id);
-        rows.push(member_event(state, e, reg, wait, me));
+        rows.push(member_event(state, l, e, reg, wait, me));
     }
     Ok((person.is_some(), rows))
 }
@@ -90,7 +92,7 @@ pub async fn list(
     CurrentUser(s): CurrentUser,
     p: Page,
 ) -> AppResult<Response> {
-    let (has_record, rows) = upcoming(&state, s.user.id, usize::MAX).await?;
+    let (has_record, rows) = upcoming(&state, p.locale, s.user.id, usize::MAX).await?;
     render(&ListTpl {
         p: &p,
         rows,

@@ -87,11 +87,25 @@ pub fn video_link(s: &str) -> Option<String> {
 }
 
 /// `2(1)/10`: registered (waiting list)/capacity, as JUNGO2 shows it.
-pub fn fill_label(registered: u64, waiting: u64, capacity: Option<i32>) -> String {
-    match capacity {
-        Some(c) => format!("{registered}({waiting})/{c}"),
-        None => format!("{registered}({waiting})"),
+/// How full an event is, in words: "3 of 10 places taken, 2 waiting".
+pub fn fill_label(
+    l: amicale_kernel::Locale,
+    registered: u64,
+    waiting: u64,
+    capacity: Option<i32>,
+) -> String {
+    let mut s = match capacity {
+        Some(c) => l.t_args(
+            "event-fill-of",
+            &[("count", registered.to_string()), ("capacity", c.to_string())],
+        ),
+        None => l.t1("event-fill-registered", "count", registered),
+    };
+    if waiting > 0 {
+        s.push_str(", ");
+        s.push_str(&l.t1("event-fill-waiting", "count", waiting));
     }
+    s
 }
 
 #[cfg(test)]
@@ -141,8 +155,20 @@ mod tests {
 
     #[test]
     fn fill_labels() {
-        assert_eq!(fill_label(2, 0, Some(10)), "2(0)/10");
-        assert_eq!(fill_label(10, 3, Some(10)), "10(3)/10");
-        assert_eq!(fill_label(4, 0, None), "4(0)");
+        use amicale_kernel::Locale;
+        assert_eq!(fill_label(Locale::En, 2, 0, Some(10)), "2 of 10 places taken");
+        assert_eq!(
+            fill_label(Locale::En, 10, 3, Some(10)),
+            "10 of 10 places taken, 3 waiting"
+        );
+        assert_eq!(fill_label(Locale::En, 1, 1, None), "1 registered, 1 waiting");
+        assert_eq!(
+            fill_label(Locale::Fr, 1, 0, Some(1)),
+            "1 place prise sur 1"
+        );
+        assert_eq!(
+            fill_label(Locale::Fr, 4, 2, Some(10)),
+            "4 places prises sur 10, 2 en attente"
+        );
     }
 }

@@ -32,19 +32,19 @@ pub struct EventRow {
     pub fill: String,
 }
 
-async fn rows(state: &AppState, evs: Vec<Event>) -> AppResult<Vec<EventRow>> {
+async fn rows(state: &AppState, p: &Page, evs: Vec<Event>) -> AppResult<Vec<EventRow>> {
     let mut out = Vec::with_capacity(evs.len());
     for e in evs {
         let (reg, wait) = store::fill(&state.db, e.id).await?;
         out.push(EventRow {
             id: e.id,
-            when: when(state, &e),
+            when: when(state, p.locale, &e),
             place: [e.site.as_str(), e.city.as_str()]
                 .into_iter()
                 .filter(|s| !s.is_empty())
                 .collect::<Vec<_>>()
                 .join(", "),
-            fill: fill_label(reg, wait, e.capacity),
+            fill: fill_label(p.locale, reg, wait, e.capacity),
             nature: e.nature,
             event_type: e.event_type,
             title: e.title,
@@ -53,18 +53,15 @@ async fn rows(state: &AppState, evs: Vec<Event>) -> AppResult<Vec<EventRow>> {
     Ok(out)
 }
 
-/// `12/03/2026 14:30–16:00` in the network zone.
-pub fn when(state: &AppState, e: &Event) -> String {
-    let s = e.starts_at.with_timezone(&state.tz);
-    let end = e.ends_at.with_timezone(&state.tz);
-    if s.date_naive() == end.date_naive() {
-        format!("{}–{}", s.format("%d/%m/%Y %H:%M"), end.format("%H:%M"))
+/// `12/03/2026 14:30–16:00` (French) or `12 Mar 2026, 14:30–16:00` in the
+/// network zone.
+pub fn when(state: &AppState, l: amicale_kernel::Locale, e: &Event) -> String {
+    let s = e.starts_at.with_timezone(&state.tz).naive_local();
+    let end = e.ends_at.with_timezone(&state.tz).naive_local();
+    if s.date() == end.date() {
+        format!("{}–{}", l.date_time(s), end.format("%H:%M"))
     } else {
-        format!(
-            "{} – {}",
-            s.format("%d/%m/%Y %H:%M"),
-            end.format("%d/%m/%Y %H:%M")
-        )
+        format!("{} – {}", l.date_time(s), l.date_time(end))
     }
 }
 
@@ -100,7 +97,7 @@ pub async fn list(
     });
     render(&ListTpl {
         p: &p,
-        rows: rows(&state, evs).await?,
+        rows: rows(&state, &p, evs).await?,
         total,
         staff: store::staff(&state.db).await?,
         next_href,
@@ -504,10 +501,10 @@ pub async fn show(
     };
     render(&ShowTpl {
         p: &p,
-        when: when(&state, &e),
+        when: when(&state, p.locale, &e),
         programme,
         facilitators: store::facilitators(&state.db, id).await?,
-        fill: fill_label(reg, wait, e.capacity),
+        fill: fill_label(p.locale, reg, wait, e.capacity),
         participants,
         find: q.find,
         found,
@@ -595,7 +592,7 @@ pub async fn sheet(
     participants.retain(|x| !x.participation.waiting);
     render(&SheetTpl {
         p: &p,
-        when: when(&state, &e),
+        when: when(&state, p.locale, &e),
         facilitators: store::facilitators(&state.db, id).await?,
         participants,
         ev: e,
@@ -655,7 +652,7 @@ pub async fn agenda(
     )
     .await?;
     let mut days = empty_days(&p, first, n);
-    for row in rows(&state, evs.clone()).await? {
+    for row in rows(&state, &p, evs.clone()).await? {
         if let Some(e) = evs.iter().find(|e| e.id == row.id)
             && let Some(day) = days.iter_mut().find(|d| d.date == e.local_date)
         {

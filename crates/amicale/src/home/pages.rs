@@ -29,6 +29,6 @@ pub async fn home(
     CurrentUser(s): CurrentUser,
     p: Page,
 ) -> AppResult<Response> {
-    let d = service::dashboard(&state, &s).await?;
+    let d = service::dashboard(&state, p.locale, &s).await?;
     render(&HomeTpl { p: &p, d })
 }

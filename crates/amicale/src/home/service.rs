@@ -57,8 +57,12 @@ pub struct OutboxHealth {
     pub caught: i64,
 }
 
-pub async fn dashboard(state: &AppState, s: &SessionUser) -> AppResult<Dashboard> {
-    let (has_record, upcoming) = crate::events::member::upcoming(state, s.user.id, 4).await?;
+pub async fn dashboard(
+    state: &AppState,
+    l: amicale_kernel::Locale,
+    s: &SessionUser,
+) -> AppResult<Dashboard> {
+    let (has_record, upcoming) = crate::events::member::upcoming(state, l, s.user.id, 4).await?;
     let registered = upcoming.iter().filter(|e| !e.mine.is_empty()).count();
     Ok(Dashboard {
         members: persons::Entity::find().count(&state.db).await?,

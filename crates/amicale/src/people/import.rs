@@ -26,6 +26,48 @@ pub struct Table {
     pub rows: Vec<Vec<String>>,
 }
 
+impl Table {
+    /// Gives `role` to every row whose role cell is empty (or to every row
+    /// when the file has no role column): a person without a role cannot
+    /// use the directory once invited.
+    pub fn default_role(&mut self, role: amicale_people::CommunityRole) {
+        let col = self
+            .headers
+            .iter()
+            .position(|h| ImportField::from_header(h) == Some(ImportField::Role));
+        let col = match col {
+            Some(c) => c,
+            None => {
+                self.headers.push("role".into());
+                self.headers.len() - 1
+            }
+        };
+        for row in &mut self.rows {
+            if row.len() <= col {
+                row.resize(col + 1, String::new());
+            }
+            if row[col].trim().is_empty() {
+                row[col] = role.as_str().to_owned();
+            }
+        }
+    }
+
+    /// Rows that give no role.
+    pub fn without_role(&self) -> usize {
+        let Some(col) = self
+            .headers
+            .iter()
+            .position(|h| ImportField::from_header(h) == Some(ImportField::Role))
+        else {
+            return self.rows.len();
+        };
+        self.rows
+            .iter()
+            .filter(|r| r.get(col).is_none_or(|c| c.trim().is_empty()))
+            .count()
+    }
+}
+
 /// What one file may make the parser hold or do: a 1.6 KB XLSX naming
 /// cells A1 and XFD1048576 would otherwise ask for 17 billion cells. Every
 /// bound is checked before anything of that size is allocated.

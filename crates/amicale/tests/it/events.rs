@@ -130,7 +130,7 @@ async fn acceptance_automatic_rule_reminder() {
                 .await;
             assert_eq!(res.status(), 303);
         }
-        assert!(body(&app, &page).await.contains("3(0)/10"));
+        assert!(body(&app, &page).await.contains("3 of 10 places taken"));
 
         // The rule: collective workshops, e-mail, J-2.
         let res = app
@@ -319,7 +319,7 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
         app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
             .await;
         let html = body(&app, &page).await;
-        assert!(html.contains("1(1)/1"), "capacity 1: one registered, one waiting");
+        assert!(html.contains("1 of 1 place taken, 1 waiting"), "capacity 1: one registered, one waiting");
         assert!(html.contains("Waiting list"));
         // The search box finds persons to add.
         let found = body(&app, &format!("{page}?find=dupre")).await;
@@ -330,12 +330,12 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
             .post_form(&page, &format!("{page}/participants/{a}/remove"), &[])
             .await;
         assert_eq!(res.status(), 303);
-        assert!(body(&app, &page).await.contains("1(0)/1"));
+        assert!(body(&app, &page).await.contains("1 of 1 place taken<"));
         // Hélène comes back: full, so on the waiting list; editing the
         // event to two places moves her up.
         app.post_form(&page, &format!("{page}/participants"), &[("person", &a.to_string())])
             .await;
-        assert!(body(&app, &page).await.contains("1(1)/1"));
+        assert!(body(&app, &page).await.contains("1 of 1 place taken, 1 waiting"));
         let res = app
             .post_form(
                 &format!("{page}/edit"),
@@ -355,7 +355,7 @@ async fn events_waiting_list_attendance_and_sends_from_the_event_page() {
             )
             .await;
         assert_eq!(res.status(), 303);
-        assert!(body(&app, &page).await.contains("2(0)/2"));
+        assert!(body(&app, &page).await.contains("2 of 2 places taken"));
 
         // Attendance and confirmation are saved.
         let parts = amicale::events::store::participants(&app.state.db, event).await.unwrap();

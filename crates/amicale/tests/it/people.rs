@@ -722,9 +722,13 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
         let (app, _sink, _db) = admin_app(b).await;
         let token = app.csrf("/admin/people/import").await;
         let upload = |bytes: &'static str, mode: &'static str| {
+            // The role for rows without one: none for "all", alumni for
+            // "valid".
+            let role = if mode == "valid" { "alumni" } else { "" };
             reqwest::multipart::Form::new()
                 .text("csrf_token", token.clone())
                 .text("mode", mode)
+                .text("role", role)
                 .part(
                     "file",
                     reqwest::multipart::Part::bytes(bytes.as_bytes()).file_name("people.csv"),
@@ -747,6 +751,8 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
         assert!(
             page.contains("nothing will be imported") && !page.contains("/admin/people/import/")
         );
+        // No role chosen and none in the file: the office is warned.
+        assert!(page.contains("2 rows give no role"), "{page}");
 
         let res = app
             .client
@@ -798,6 +804,15 @@ async fn import_through_the_web_previews_then_runs_in_the_background() {
             persons::Entity::find().count(&app.state.db).await.unwrap(),
             1
         );
+        // The role chosen on the form went to the row that gave none.
+        let roles: Vec<String> = amicale_store::entities::person_roles::Entity::find()
+            .all(&app.state.db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.role)
+            .collect();
+        assert_eq!(roles, vec!["alumni".to_owned()]);
         // Confirming twice does not import twice.
         let res = app
             .post_form(
@@ -1796,7 +1811,9 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
             ],
         )
         .await;
-        assert!(location(&res).ends_with("done=ok"), "{}", location(&res));
+        assert!(location(&res).ends_with("done=changed&n=2"), "{}", location(&res));
+        // The list says how many persons the action reached.
+        assert!(body(&app, &location(&res)).await.contains("Applied to 2 persons."));
         let list = amicale_store::entities::saved_lists::Entity::find()
             .one(&app.state.db)
             .await
@@ -1816,7 +1833,7 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
             ],
         )
         .await;
-        assert!(location(&res).ends_with("done=ok"));
+        assert!(location(&res).ends_with("done=changed&n=2"));
         assert_eq!(members(list.id).await, vec![a, b2, c]);
         let res = bulk(
             vec![a],

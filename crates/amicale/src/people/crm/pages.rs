@@ -36,6 +36,10 @@ pub struct CrmQuery {
     pub desc: String,
     #[serde(default)]
     pub done: String,
+    /// With `done=changed`: how many persons the action changed.
+    #[serde(default)]
+    #[serde(deserialize_with = "amicale_kernel::fields::blank_as_none")]
+    pub n: Option<u64>,
 }
 
 pub struct Row {
@@ -66,6 +70,7 @@ struct CrmTpl<'a> {
     /// May send: offers "send a mailing".
     sends: bool,
     done: String,
+    changed: u64,
 }
 
 impl CrmTpl<'_> {
@@ -181,6 +186,7 @@ pub async fn list(
         lists: listing.lists,
         sends: ManageSends::allows(&who.0),
         done: q.done,
+        changed: q.n.unwrap_or(0),
     })
 }
 
@@ -302,6 +308,7 @@ pub async fn bulk(
     Ok(
         match service::apply(&state, who.user().id, p.locale, ids, command).await? {
             Done::Notice(key) => notice(key),
+            Done::Changed(n) => notice(&format!("changed&n={n}")),
             Done::Job(job) => Redirect::to(&format!("/admin/jobs/{job}")).into_response(),
             Done::Campaign {
                 list_id,

@@ -182,6 +182,8 @@ pub enum Command {
 pub enum Done {
     /// Back to the list with this notice.
     Notice(&'static str),
+    /// Back to the list, saying how many persons changed.
+    Changed(usize),
     /// To the progress of this background job.
     Job(i64),
     /// To a new campaign over this list.
@@ -249,7 +251,7 @@ pub async fn apply(
         }
     };
     Ok(match bulk::run(state, user_id, action, ids).await? {
-        Outcome::Done(_) => Done::Notice("ok"),
+        Outcome::Done(n) => Done::Changed(n),
         Outcome::Queued(job) => Done::Job(job),
     })
 }

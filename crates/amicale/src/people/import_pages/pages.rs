@@ -27,6 +27,16 @@ struct ImportTpl<'a> {
     lines: Vec<Line>,
     job: Option<i64>,
     mode: String,
+    /// The role for rows without one, as chosen.
+    role: String,
+    /// Rows of the previewed file that leave a person without a role.
+    without_role: usize,
+}
+
+impl ImportTpl<'_> {
+    fn roles(&self) -> &'static [amicale_people::CommunityRole] {
+        amicale_people::CommunityRole::ALL
+    }
 }
 
 /// One error as the user reads it: "E-mail: not a valid address (see row 3)".
@@ -67,6 +77,9 @@ pub async fn form(_: Require<CreatePeople>, p: Page) -> AppResult<Response> {
         lines: vec![],
         job: None,
         mode: "all".into(),
+        // Most people a network imports are its alumni.
+        role: "alumni".into(),
+        without_role: 0,
     })
 }
 
@@ -75,6 +88,7 @@ async fn upload(mut mp: Multipart) -> AppResult<Upload> {
     let mut file = None;
     let mut mode = "all".to_owned();
     let mut invite = false;
+    let mut role = String::new();
     while let Some(field) = mp.next_field().await.map_err(crate::uploads::unreadable)? {
         match field.name() {
             Some("file") => {
@@ -84,16 +98,23 @@ async fn upload(mut mp: Multipart) -> AppResult<Upload> {
             }
             Some("invite") => invite = true,
             Some("mode") => mode = field.text().await.map_err(crate::uploads::unreadable)?,
+            Some("role") => role = field.text().await.map_err(crate::uploads::unreadable)?,
             _ => {}
         }
     }
-    Ok(Upload { file, mode, invite })
+    Ok(Upload {
+        file,
+        mode,
+        invite,
+        role,
+    })
 }
 
 /// The message shown for a refused upload, and the mode the form keeps.
 fn refusal(p: &Page, refused: Refused, mode: String) -> (String, String) {
     match refused {
         Refused::Mode => (p.t("people-import-err-mode"), "all".into()),
+        Refused::Role => (p.t("people-import-err-role"), mode),
         Refused::Empty => (p.t("people-import-err-empty"), mode),
         Refused::Size => (p.t("people-import-err-size"), mode),
         Refused::Read(e) => {
@@ -115,10 +136,12 @@ pub async fn preview(
 ) -> AppResult<Response> {
     let upload = upload(mp).await?;
     let mode = upload.mode.clone();
+    let role = upload.role.clone();
     let Preview {
         report,
         job,
         mode: mode_v,
+        without_role,
     } = match service::preview(&state, &who.0, upload).await? {
         Ok(made) => made,
         Err(refused) => {
@@ -132,6 +155,8 @@ pub async fn preview(
                     lines: vec![],
                     job: None,
                     mode,
+                    role,
+                    without_role: 0,
                 },
             );
         }
@@ -145,6 +170,8 @@ pub async fn preview(
         lines,
         report: Some(report),
         mode,
+        role,
+        without_role,
     })
 }
 

@@ -25,6 +25,9 @@ pub struct Payload {
     /// Invite each person created.
     #[serde(default)]
     pub invite: bool,
+    /// The role given to rows without one (empty: none).
+    #[serde(default)]
+    pub role: String,
 }
 
 /// What the upload form sent.
@@ -32,12 +35,26 @@ pub struct Upload {
     pub file: Option<Vec<u8>>,
     pub mode: String,
     pub invite: bool,
+    /// The role for rows without one, as posted (empty: none).
+    pub role: String,
+}
+
+/// The role for rows without one: none when blank, else a known role.
+fn default_role(posted: &str) -> Result<Option<amicale_people::CommunityRole>, Refused> {
+    match posted.trim() {
+        "" => Ok(None),
+        r => amicale_people::CommunityRole::parse(r)
+            .map(Some)
+            .map_err(|_| Refused::Role),
+    }
 }
 
 /// Why no preview was made.
 pub enum Refused {
     /// Not a known import mode.
     Mode,
+    /// Not a known role.
+    Role,
     /// No file, or an empty one.
     Empty,
     /// Larger than `MAX_FILE`.
@@ -52,6 +69,8 @@ pub struct Preview {
     pub report: Report,
     pub job: i64,
     pub mode: Mode,
+    /// Rows that will leave a person without a role.
+    pub without_role: usize,
 }
 
 /// Checks the file as a dry run within the user's scope and stores it in
@@ -63,6 +82,10 @@ pub async fn preview(
 ) -> AppResult<Result<Preview, Refused>> {
     let Some(mode_v) = Mode::parse(&upload.mode) else {
         return Ok(Err(Refused::Mode));
+    };
+    let role = match default_role(&upload.role) {
+        Ok(r) => r,
+        Err(refused) => return Ok(Err(refused)),
     };
     let bytes = match upload.file {
         Some(b) if !b.is_empty() => b,
@@ -80,10 +103,14 @@ pub async fn preview(
     })
     .await
     .map_err(|e| AppError::Internal(format!("import parse: {e}")))?;
-    let table = match parsed {
+    let mut table = match parsed {
         Ok(t) => t,
         Err(e) => return Ok(Err(Refused::Read(e))),
     };
+    if let Some(r) = role {
+        table.default_role(r);
+    }
+    let without_role = table.without_role();
     let reach = crate::people::scope::condition(who, Backend::of(&state.db));
     let report = import::run_within(&state.db, &table, mode_v, true, reach).await?;
     let now = Utc::now();
@@ -92,6 +119,7 @@ pub async fn preview(
         mode: upload.mode,
         file: base64::engine::general_purpose::STANDARD.encode(&bytes),
         invite: upload.invite,
+        role: upload.role,
     };
     let job = store::insert_preview(
         &state.db,
@@ -105,6 +133,7 @@ pub async fn preview(
         report,
         job: job.id,
         mode: mode_v,
+        without_role,
     }))
 }
 
@@ -129,10 +158,14 @@ pub async fn execute(state: &AppState, job: &jobs::Model) -> AppResult<String> {
         .decode(payload.file)
         .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?;
     let limits = import::Limits::of(&state.config);
-    let table = tokio::task::spawn_blocking(move || import::read_limited(&bytes, &limits))
+    let mut table = tokio::task::spawn_blocking(move || import::read_limited(&bytes, &limits))
         .await
         .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?
         .map_err(|e| AppError::Internal(format!("job {}: {e}", job.id)))?;
+    // Checked when the preview was made.
+    if let Ok(Some(r)) = default_role(&payload.role) {
+        table.default_role(r);
+    }
     let mode = Mode::parse(&payload.mode).unwrap_or_default();
     // The scope of the user who confirmed it, as it is now.
     let reach = creator_reach(state, job.created_by).await?;
