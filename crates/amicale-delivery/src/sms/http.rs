@@ -122,9 +122,12 @@ impl ProviderClient {
             }
             Ok((status, String::from_utf8_lossy(&out).into_owned()))
         };
-        tokio::time::timeout(TIMEOUT, exchange)
-            .await
-            .map_err(|_| format!("provider unreachable: no answer within {} s", TIMEOUT.as_secs()))?
+        tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| {
+            format!(
+                "provider unreachable: no answer within {} s",
+                TIMEOUT.as_secs()
+            )
+        })?
     }
 }
 
@@ -137,12 +140,21 @@ mod tests {
     #[tokio::test]
     async fn the_resolver_gives_no_private_address_unless_allowed() {
         let name = || Name::from_str("localhost").unwrap();
-        assert!(Resolver { allow_private: false }.call(name()).await.is_err());
-        let found: Vec<SocketAddr> = Resolver { allow_private: true }
+        assert!(
+            Resolver {
+                allow_private: false
+            }
             .call(name())
             .await
-            .unwrap()
-            .collect();
+            .is_err()
+        );
+        let found: Vec<SocketAddr> = Resolver {
+            allow_private: true,
+        }
+        .call(name())
+        .await
+        .unwrap()
+        .collect();
         assert!(!found.is_empty());
     }
 

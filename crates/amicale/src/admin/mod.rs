@@ -149,7 +149,10 @@ async fn outbox_message(
         state: m.state.as_str(),
         created: local(state.tz, p.locale, m.created_at),
         next_attempt: local(state.tz, p.locale, m.next_attempt_at),
-        sent: m.sent_at.map(|t| local(state.tz, p.locale, t)).unwrap_or_default(),
+        sent: m
+            .sent_at
+            .map(|t| local(state.tz, p.locale, t))
+            .unwrap_or_default(),
         m,
     })
 }

@@ -97,7 +97,10 @@ pub fn fill_label(
     let mut s = match capacity {
         Some(c) => l.t_args(
             "event-fill-of",
-            &[("count", registered.to_string()), ("capacity", c.to_string())],
+            &[
+                ("count", registered.to_string()),
+                ("capacity", c.to_string()),
+            ],
         ),
         None => l.t1("event-fill-registered", "count", registered),
     };
@@ -156,16 +159,19 @@ mod tests {
     #[test]
     fn fill_labels() {
         use amicale_kernel::Locale;
-        assert_eq!(fill_label(Locale::En, 2, 0, Some(10)), "2 of 10 places taken");
+        assert_eq!(
+            fill_label(Locale::En, 2, 0, Some(10)),
+            "2 of 10 places taken"
+        );
         assert_eq!(
             fill_label(Locale::En, 10, 3, Some(10)),
             "10 of 10 places taken, 3 waiting"
         );
-        assert_eq!(fill_label(Locale::En, 1, 1, None), "1 registered, 1 waiting");
         assert_eq!(
-            fill_label(Locale::Fr, 1, 0, Some(1)),
-            "1 place prise sur 1"
+            fill_label(Locale::En, 1, 1, None),
+            "1 registered, 1 waiting"
         );
+        assert_eq!(fill_label(Locale::Fr, 1, 0, Some(1)), "1 place prise sur 1");
         assert_eq!(
             fill_label(Locale::Fr, 4, 2, Some(10)),
             "4 places prises sur 10, 2 en attente"

@@ -666,7 +666,15 @@ async fn every_menu_page_of_each_staff_profile_fits_a_phone_and_a_desktop() {
     for (name, _) in amicale_store::migrations::profiles::SHIPPED {
         let email = format!("{name}@example.org");
         crate::support::staff(&app, &email, name, None).await;
-        walk_every_menu_page(&browser, &app, name, &email, "staff passphrase", &mut audited).await;
+        walk_every_menu_page(
+            &browser,
+            &app,
+            name,
+            &email,
+            "staff passphrase",
+            &mut audited,
+        )
+        .await;
     }
     browser.close().await;
     app.stop().await;
@@ -684,7 +692,13 @@ async fn the_crm_searches_as_you_type_and_the_bulk_panel_follows_the_action() {
     crate::support::beneficiary(&app, "Hélène", "Dupré", "helene@example.org").await;
     crate::support::beneficiary(&app, "Karim", "Benali", "karim@example.org").await;
     let c = &browser.client;
-    log_in(c, &app, crate::support::ADMIN, crate::support::ADMIN_PASSWORD).await;
+    log_in(
+        c,
+        &app,
+        crate::support::ADMIN,
+        crate::support::ADMIN_PASSWORD,
+    )
+    .await;
     c.goto(&app.url("/admin/people")).await.unwrap();
     let results = |name: &str| {
         Locator::XPath(Box::leak(
@@ -710,8 +724,14 @@ async fn the_crm_searches_as_you_type_and_the_bulk_panel_follows_the_action() {
 
     // The bulk panel: the role fields for "add a role", the deletion
     // confirmation only for "delete".
-    let confirm = c.find(Locator::Css("label[data-when=delete]")).await.unwrap();
-    let role = c.find(Locator::Css("label[data-when=add_role]")).await.unwrap();
+    let confirm = c
+        .find(Locator::Css("label[data-when=delete]"))
+        .await
+        .unwrap();
+    let role = c
+        .find(Locator::Css("label[data-when=add_role]"))
+        .await
+        .unwrap();
     assert!(role.is_displayed().await.unwrap());
     assert!(!confirm.is_displayed().await.unwrap());
     c.find(Locator::Css("select[name=action]"))

@@ -1811,9 +1811,17 @@ async fn a_crm_selection_goes_to_a_saved_list_and_to_a_campaign() {
             ],
         )
         .await;
-        assert!(location(&res).ends_with("done=changed&n=2"), "{}", location(&res));
+        assert!(
+            location(&res).ends_with("done=changed&n=2"),
+            "{}",
+            location(&res)
+        );
         // The list says how many persons the action reached.
-        assert!(body(&app, &location(&res)).await.contains("Applied to 2 persons."));
+        assert!(
+            body(&app, &location(&res))
+                .await
+                .contains("Applied to 2 persons.")
+        );
         let list = amicale_store::entities::saved_lists::Entity::find()
             .one(&app.state.db)
             .await
