@@ -14,6 +14,7 @@ use crate::events::pages::when;
 use crate::events::store::{self, Event, Participation};
 use crate::web::extract::CurrentUser;
 use crate::web::page::{Page, render};
+use amicale_store::entities::persons;
 
 pub struct MemberEvent {
     pub id: i64,
@@ -63,13 +64,13 @@ fn member_event(
 }
 
 /// Open events to come and the user's own, soonest first, at most
-/// `limit`; with whether the user has a person record.
+/// `limit`; with the user's person record, when they have one.
 pub async fn upcoming(
     state: &AppState,
     l: amicale_kernel::Locale,
     user_id: i64,
     limit: usize,
-) -> AppResult<(bool, Vec<MemberEvent>)> {
+) -> AppResult<(Option<persons::Model>, Vec<MemberEvent>)> {
     let person = own_person(state, user_id).await?;
     let mine = match &person {
         Some(pr) => store::participations_of(&state.db, pr.id).await?,
@@ -83,7 +84,7 @@ pub async fn upcoming(
         let me = mine.iter().find(|m| m.event_id == e.id);
         rows.push(member_event(state, l, e, reg, wait, me));
     }
-    Ok((person.is_some(), rows))
+    Ok((person, rows))
 }
 
 /// Open events to come and the member's own, soonest first.
@@ -92,12 +93,12 @@ pub async fn list(
     CurrentUser(s): CurrentUser,
     p: Page,
 ) -> AppResult<Response> {
-    let (has_record, rows) = upcoming(&state, p.locale, s.user.id, usize::MAX).await?;
+    let (person, rows) = upcoming(&state, p.locale, s.user.id, usize::MAX).await?;
     render(&ListTpl {
         p: &p,
         rows,
         feed: state.url(&feed_path(&state, s.user.id)),
-        has_record,
+        has_record: person.is_some(),
     })
 }
 

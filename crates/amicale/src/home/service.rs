@@ -42,7 +42,7 @@ pub struct Completeness {
 pub struct StaffPanels {
     /// Today's events in the user's scope: (time, title, id).
     pub today: Option<Vec<(String, String, i64)>>,
-    pub pending_registrations: Option<usize>,
+    pub pending_registrations: Option<u64>,
     pub sends: Option<Vec<Progress>>,
     /// Messages waiting, deferred, failed in the last day; and whether the
     /// mail catcher keeps them (no SMTP server).
@@ -62,7 +62,7 @@ pub async fn dashboard(
     l: amicale_kernel::Locale,
     s: &SessionUser,
 ) -> AppResult<Dashboard> {
-    let (has_record, upcoming) = crate::events::member::upcoming(state, l, s.user.id, 4).await?;
+    let (person, upcoming) = crate::events::member::upcoming(state, l, s.user.id, 4).await?;
     let registered = upcoming.iter().filter(|e| !e.mine.is_empty()).count();
     Ok(Dashboard {
         members: persons::Entity::find().count(&state.db).await?,
@@ -70,20 +70,16 @@ pub async fn dashboard(
         organisations: organisations::Entity::find().count(&state.db).await?,
         upcoming,
         registered,
-        profile: if has_record {
-            completeness(state, s.user.id).await?
-        } else {
-            None
+        profile: match person {
+            Some(p) => Some(completeness(state, p).await?),
+            None => None,
         },
         staff: staff(state, s).await?,
     })
 }
 
 /// Seven things a profile that others find useful has.
-async fn completeness(state: &AppState, user_id: i64) -> AppResult<Option<Completeness>> {
-    let Some(person) = crate::events::ics::own_person(state, user_id).await? else {
-        return Ok(None);
-    };
+async fn completeness(state: &AppState, person: persons::Model) -> AppResult<Completeness> {
     let r = crate::people::store::load(&state.db, person.id).await?;
     let photo = crate::people::photos::store::photo(&state.db, person.id)
         .await?
@@ -104,7 +100,7 @@ async fn completeness(state: &AppState, user_id: i64) -> AppResult<Option<Comple
         ),
     ];
     let filled = checks.iter().filter(|(_, ok)| *ok).count() as i64;
-    Ok(Some(Completeness {
+    Ok(Completeness {
         person_id: person.id,
         percent: filled * 100 / checks.len() as i64,
         missing: checks
@@ -112,7 +108,7 @@ async fn completeness(state: &AppState, user_id: i64) -> AppResult<Option<Comple
             .filter(|(_, ok)| !ok)
             .map(|(k, _)| *k)
             .collect(),
-    }))
+    })
 }
 
 async fn staff(state: &AppState, s: &SessionUser) -> AppResult<Option<StaffPanels>> {
@@ -121,11 +117,8 @@ async fn staff(state: &AppState, s: &SessionUser) -> AppResult<Option<StaffPanel
         panels.today = Some(today(state, s).await?);
     }
     if grants(s, Module::Registrations, Level::Modify) {
-        panels.pending_registrations = Some(
-            crate::people::registration::store::queue(&state.db)
-                .await?
-                .len(),
-        );
+        panels.pending_registrations =
+            Some(crate::people::registration::store::pending(&state.db).await?);
     }
     if grants(s, Module::Sends, Level::Create) {
         let mut sends = Vec::new();

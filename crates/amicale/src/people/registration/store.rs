@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder,
 };
 
 use crate::app::AppState;
@@ -100,6 +101,11 @@ pub async fn queue<C: ConnectionTrait>(db: &C) -> AppResult<Vec<registrations::M
         .order_by_asc(registrations::Column::CreatedAt)
         .all(db)
         .await?)
+}
+
+/// How many registrations wait for an answer (a count, not the rows).
+pub async fn pending<C: ConnectionTrait>(db: &C) -> AppResult<u64> {
+    Ok(registrations::Entity::find().count(db).await?)
 }
 
 /// The programmes a visitor may choose from.
